@@ -1,0 +1,119 @@
+// Every command is declared here; this is realm's one error boundary.
+import fs from 'node:fs'
+
+import { cac } from 'cac'
+import kleur from 'kleur'
+
+import { ExitError, UserError } from './errors.js'
+import { cacArgv, NEW_SPEC, RESUME_SPEC, splitArgs } from './plan.js'
+
+const pkg = JSON.parse(fs.readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+
+const RUN_OPTIONS_HELP = `
+Agent arguments go to 'claude --dangerously-skip-permissions' in the container; everything after '--' is
+always the agent's. Environment: REALM_HOME (default ~/.realm), REALM_IMAGE, REALM_DOCKER_ARGS,
+REALM_WORKSPACE=overlay|copy.`
+
+export function buildCli() {
+  const cli = cac('realm')
+  let result: Promise<number> = Promise.resolve(0)
+  const run = (fn: () => Promise<number>) => {
+    result = fn()
+  }
+
+  cli.command('new <name> [project_dir]', 'Start a session: run the agent on a project in a throwaway container')
+    .usage('new <name> [--remote] [project_dir] [agent args...]')
+    .option('--remote', 'Start from origin/<name> and push on top of it')
+    .option('--project <dir>', 'Project directory (default: the first argument that is a directory, else the current directory)')
+    .option('--image <image>', 'Docker image (default: $REALM_IMAGE or realm:latest)')
+    .option('--docker-args <args>', 'Extra docker run flags, split like a shell would (default: $REALM_DOCKER_ARGS)')
+    .option('--shell', 'Open an interactive shell in the workspace instead of the agent')
+    .option('--workspace <strategy>', 'overlay or copy (default: $REALM_WORKSPACE, else overlay where supported)')
+    .option('--include-ignored', 'With a copy workspace, also copy files git ignores')
+    .example('realm new fix-tests -- -p "make the tests pass"')
+    .action((name: string, projectDir: string | undefined, options) => run(async () =>
+      (await import('./commands/new.js')).newCommand(name, projectDir, { ...options, agentArgs: options['--'] ?? [] })))
+
+  cli.command('resume <name>', 'Run the agent again on top of everything the session has so far')
+    .usage('resume <name> [agent args...]')
+    .option('--image <image>', 'Docker image (default: the one the session started with)')
+    .option('--docker-args <args>', 'Extra docker run flags (default: $REALM_DOCKER_ARGS)')
+    .option('--shell', 'Open an interactive shell instead of the agent')
+    .option('--workspace <strategy>', 'overlay or copy')
+    .option('--include-ignored', 'With a copy workspace, also copy files git ignores')
+    .action((name: string, options) => run(async () =>
+      (await import('./commands/resume.js')).resumeCommand(name, { ...options, agentArgs: options['--'] ?? [] })))
+
+  cli.command('list', 'List sessions: NAME  PROJECT  CREATED  PATCH')
+    .alias('ls')
+    .option('--json', 'Machine-readable output')
+    .action((options) => run(async () => (await import('./commands/list.js')).listCommand(options)))
+
+  cli.command('diff <name>', 'Review what the session changed')
+    .option('--stat', 'Only the diffstat')
+    .option('--last', 'Only the latest run')
+    .option('--color <when>', 'always, never or auto', { default: 'auto' })
+    .action((name: string, options) => run(async () => (await import('./commands/diff.js')).diffCommand(name, options)))
+
+  cli.command('apply <name>', "Bring the session's changes into the project's working tree (3-way)")
+    .option('--check', 'Only report whether it would apply')
+    .action((name: string, options) => run(async () => (await import('./commands/apply.js')).applyCommand(name, options)))
+
+  cli.command('push <name>', "Commit the session's changes on top of its start commit and push to origin/<name>")
+    .option('--remote <remote>', 'Remote to push to', { default: 'origin' })
+    .option('--branch <branch>', 'Branch to push to (default: the session name)')
+    .option('--force', "Overwrite a remote branch realm did not create")
+    .action((name: string, options) => run(async () => (await import('./commands/push.js')).pushCommand(name, options)))
+
+  cli.command('remove <name>', 'Delete the session')
+    .alias('rm')
+    .option('-y, --yes', 'Do not ask before deleting changes that were never pushed')
+    .action((name: string, options) => run(async () => (await import('./commands/remove.js')).removeCommand(name, options)))
+
+  cli.help((sections) => {
+    if (sections.some((s) => s.body.includes('agent args'))) sections.push({ body: RUN_OPTIONS_HELP.trim() })
+    return sections
+  })
+  cli.version(pkg.version)
+  return { cli, result: () => result }
+}
+
+/** realm's argv (without node and script) rewritten so that agent arguments reach cac after `--`. */
+export function normalizeArgv(args: string[]): string[] {
+  const [command, ...rest] = args
+  if (command === 'new') return cacArgv('new', splitArgs(rest, NEW_SPEC, isDirectory))
+  if (command === 'resume') return cacArgv('resume', splitArgs(rest, RESUME_SPEC))
+  return args
+}
+
+function isDirectory(word: string): boolean {
+  try {
+    return fs.statSync(word).isDirectory()
+  } catch {
+    return false
+  }
+}
+
+export async function main(argv = process.argv): Promise<number> {
+  const { cli, result } = buildCli()
+  try {
+    const args = normalizeArgv(argv.slice(2))
+    cli.parse([argv[0], argv[1], ...args], { run: false })
+    if (cli.options.help || cli.options.version) return 0
+    if (!cli.matchedCommand) {
+      if (cli.args.length > 0) throw new UserError(`unknown command '${cli.args[0]}' — run 'realm --help'`)
+      cli.outputHelp()
+      return 0
+    }
+    await cli.runMatchedCommand()
+    return await result()
+  } catch (error) {
+    if (error instanceof ExitError) return error.exitCode
+    if (error instanceof UserError || (error as Error)?.name === 'CACError') {
+      process.stderr.write(`${kleur.red('realm:')} ${(error as Error).message}\n`)
+      if (process.env.DEBUG) process.stderr.write(`${(error as Error).stack}\n`)
+      return error instanceof UserError ? error.exitCode : 2
+    }
+    throw error // a bug: let the stack show
+  }
+}

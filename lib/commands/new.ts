@@ -1,0 +1,85 @@
+import path from 'node:path'
+
+import kleur from 'kleur'
+
+import { hasCredential } from '../agent-env.js'
+import { UserError } from '../errors.js'
+import { findProject, readHead } from '../git.js'
+import { acquireLock } from '../lock.js'
+import { realmHome } from '../paths.js'
+import { agentCommand } from '../plan.js'
+import { fetchRemoteBranch } from '../remote.js'
+import { runAgent } from '../run.js'
+import { checkName, createSession, removeSessionDir, sessionExists, type SessionMeta } from '../session.js'
+import { chooseStrategy, parseStrategy } from '../workspace.js'
+import { dockerArgs, ensureImage, isTerminal, printRunOutcome, resolveImage, say } from './shared.js'
+
+export interface RunCommandOptions {
+  image?: string
+  dockerArgs?: string
+  shell?: boolean
+  workspace?: string
+  includeIgnored?: boolean
+  agentArgs: string[]
+}
+
+export interface NewOptions extends RunCommandOptions {
+  remote?: boolean
+  project?: string
+}
+
+/** Checks everything a run needs before anything is written, and returns how to run. */
+export async function prepareRun(options: RunCommandOptions, image: string, root: string) {
+  const extraArgs = dockerArgs(options.dockerArgs)
+  const strategy = await chooseStrategy(parseStrategy(options.workspace ?? process.env.REALM_WORKSPACE, options.workspace ? '--workspace' : 'REALM_WORKSPACE'), [root, realmHome()])
+  await ensureImage(image)
+  if (!options.shell && !hasCredential(process.env)) {
+    say(kleur.yellow('realm: no Claude credential found (ANTHROPIC_API_KEY, CLAUDE_CODE_OAUTH_TOKEN or a login in ~/.claude) — the agent will ask you to log in; on macOS logins live in the Keychain, which containers cannot read: use an API key or `claude setup-token`'))
+  }
+  if (strategy.reason) say(`realm: using a copy of the project (${strategy.reason})`)
+  return { extraArgs, strategy, tty: isTerminal(), command: agentCommand(options.agentArgs, Boolean(options.shell)) }
+}
+
+export async function newCommand(name: string, projectArg: string | undefined, options: NewOptions, cwd = process.cwd()): Promise<number> {
+  checkName(name)
+  if (await sessionExists(name)) {
+    throw new UserError(`session '${name}' already exists — resume it with 'realm resume ${name}' or pick another name`)
+  }
+  const project = await findProject(path.resolve(cwd, projectArg ?? options.project ?? '.'))
+  const image = resolveImage(options.image)
+  const plan = await prepareRun(options, image, project.root)
+  const head = await readHead(project.root)
+  const meta: SessionMeta = { version: 1, baseCommit: head.commit, branch: head.branch, subdir: project.subdir, image }
+  if (options.remote) {
+    const remote = await fetchRemoteBranch(project.root, name)
+    meta.baseCommit = remote.commit
+    meta.branch = name
+    meta.remote = { name: remote.remote, branch: name }
+  }
+
+  const session = await createSession(name, project.root, meta)
+  const lock = await acquireLock(session.dir, name, 'new')
+  let outcome
+  try {
+    outcome = await runAgent({
+      session,
+      mode: 'new',
+      root: project.root,
+      command: plan.command,
+      image,
+      strategy: plan.strategy,
+      dockerArgs: plan.extraArgs,
+      tty: plan.tty,
+      includeIgnored: Boolean(options.includeIgnored),
+      notify: say,
+    })
+  } catch (error) {
+    // The agent never started: leave no half-made session behind.
+    await removeSessionDir(session)
+    throw error
+  } finally {
+    await lock.release()
+  }
+  await printRunOutcome(session, outcome)
+  return outcome.exitCode
+}

@@ -1,0 +1,54 @@
+import fs from 'node:fs/promises'
+
+import { UserError } from '../errors.js'
+import { acquireLock } from '../lock.js'
+import { sessionDir } from '../paths.js'
+import { containerRunning, stopContainer, waitForContainer } from '../docker.js'
+import { removeTree } from '../run.js'
+import { checkName, loadSession, type Session } from '../session.js'
+import { runPatches } from '../session-patch.js'
+import { patchDigest } from '../pushed.js'
+import { isTerminal, say } from './shared.js'
+
+async function unpushed(session: Session): Promise<boolean> {
+  const patches = await runPatches(session)
+  if (patches.length === 0) return false
+  return session.meta.pushed?.digest !== (await patchDigest(patches))
+}
+
+export async function removeCommand(name: string, options: { yes?: boolean }): Promise<number> {
+  checkName(name)
+  const dir = sessionDir(name)
+  if (!(await fs.stat(dir).then(() => true, () => false))) {
+    throw new UserError(`session '${name}' not found — run 'realm list' to see your sessions`)
+  }
+  const lock = await acquireLock(dir, name, 'remove')
+  try {
+    // A damaged session can still be removed: only the question about unpushed work needs it readable.
+    const session = await loadSession(name).catch(() => undefined)
+    if (session && !options.yes && isTerminal() && (await unpushed(session))) {
+      const { default: prompts } = await import('prompts')
+      const { confirmed } = await prompts({
+        type: 'confirm',
+        name: 'confirmed',
+        message: `Session '${name}' has changes that were never pushed. Delete them?`,
+        initial: false,
+      })
+      if (!confirmed) {
+        say('realm: kept the session')
+        return 1
+      }
+    }
+    // A run left behind by a realm process that died must not write into a directory being deleted.
+    const state = await fs.readFile(`${dir}/run/state.json`, 'utf8').then((t) => JSON.parse(t) as { container?: string }, () => undefined)
+    if (state?.container && (await containerRunning(state.container))) {
+      await stopContainer(state.container, 2)
+      await waitForContainer(state.container)
+    }
+    await removeTree(dir)
+  } finally {
+    await lock.release().catch(() => undefined)
+  }
+  say(`realm: removed session '${name}'`)
+  return 0
+}

@@ -1,0 +1,39 @@
+import fs from 'node:fs/promises'
+
+import { UserError } from '../errors.js'
+import { commitExists } from '../git.js'
+import { runAgent } from '../run.js'
+import { prepareRun, type RunCommandOptions } from './new.js'
+import { openSession, printRunOutcome, resolveImage, say } from './shared.js'
+
+export async function resumeCommand(name: string, options: RunCommandOptions): Promise<number> {
+  const { session, lock } = await openSession(name, 'resume')
+  let outcome
+  try {
+    const root = session.projectDir
+    if (!(await fs.stat(root).then((s) => s.isDirectory(), () => false))) {
+      throw new UserError(`the project directory ${root} of session '${name}' no longer exists — restore it, or remove the session with 'realm remove ${name}'`)
+    }
+    if (!(await commitExists(root, session.meta.baseCommit))) {
+      throw new UserError(`the commit ${session.meta.baseCommit.slice(0, 12)} session '${name}' started from is no longer in ${root} — fetch it back or remove the session`)
+    }
+    const image = options.image ? resolveImage(options.image) : session.meta.image
+    const plan = await prepareRun(options, image, root)
+    outcome = await runAgent({
+      session,
+      mode: 'resume',
+      root,
+      command: plan.command,
+      image,
+      strategy: plan.strategy,
+      dockerArgs: plan.extraArgs,
+      tty: plan.tty,
+      includeIgnored: Boolean(options.includeIgnored),
+      notify: say,
+    })
+  } finally {
+    await lock.release()
+  }
+  await printRunOutcome(session, outcome)
+  return outcome.exitCode
+}

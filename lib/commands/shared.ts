@@ -1,0 +1,82 @@
+// What several commands share: image and docker-args resolution, opening a session safely, printing a run.
+import kleur from 'kleur'
+
+import { buildImage, DEFAULT_IMAGE, imageExists } from '../docker.js'
+import { UserError } from '../errors.js'
+import { acquireLock, type Lock } from '../lock.js'
+import { dockerDir } from '../paths.js'
+import { recoverRun, type RunOutcome } from '../run.js'
+import { riskLines } from '../risk.js'
+import { loadSession, removeSessionDir, type Session } from '../session.js'
+import { sessionFiles } from '../session-patch.js'
+import { splitShellWords } from '../shell-words.js'
+import { renderRunSummary } from '../summary.js'
+
+export function say(line = ''): void {
+  process.stderr.write(`${line}\n`)
+}
+
+export function resolveImage(option: string | undefined, env = process.env): string {
+  return option || env.REALM_IMAGE || DEFAULT_IMAGE
+}
+
+/** Makes sure the image exists: the default one is built from docker/ on first use, any other must exist. */
+export async function ensureImage(image: string): Promise<void> {
+  if (await imageExists(image)) return
+  if (image !== DEFAULT_IMAGE) {
+    throw new UserError(`image '${image}' not found — build or pull it first, or unset REALM_IMAGE / --image to use ${DEFAULT_IMAGE}`)
+  }
+  say(kleur.bold(`realm: building ${DEFAULT_IMAGE} from ${dockerDir()} (first run only; this takes a few minutes)…`))
+  await buildImage(DEFAULT_IMAGE, dockerDir())
+}
+
+export function dockerArgs(option: string | undefined, env = process.env): string[] {
+  const text = option ?? env.REALM_DOCKER_ARGS ?? ''
+  try {
+    return splitShellWords(text)
+  } catch (error) {
+    throw new UserError(`cannot read ${option !== undefined ? '--docker-args' : 'REALM_DOCKER_ARGS'}: ${(error as Error).message}`)
+  }
+}
+
+export function isTerminal(): boolean {
+  return Boolean(process.stdin.isTTY && process.stdout.isTTY)
+}
+
+/**
+ * Loads a session and takes its lock. A run whose realm process died is finished first (its container
+ * stopped and its last capture saved), and the user is told what was recovered.
+ */
+export async function openSession(name: string, command: string): Promise<{ session: Session; lock: Lock }> {
+  const session = await loadSession(name)
+  const lock = await acquireLock(session.dir, name, command)
+  try {
+    const recovered = await recoverRun(session, session.projectDir)
+    if (recovered && recovered.mode === 'new' && recovered.status === 'not-started') {
+      await removeSessionDir(session)
+      throw new UserError(`session '${name}' was still being created when its realm process died; it has been removed — start it again with 'realm new'`)
+    }
+    if (recovered?.status === 'saved' || recovered?.status === 'recovered') {
+      say(kleur.yellow(`realm: recovered the interrupted run of '${name}' (${recovered.status === 'saved' ? 'its final capture' : 'its last snapshot'})`))
+    } else if (recovered?.status === 'unverified') {
+      say(kleur.red(`realm: the interrupted run of '${name}' left a patch that does not apply; it is kept at ${recovered.keptAt}`))
+    }
+  } catch (error) {
+    await lock.release()
+    throw error
+  }
+  return { session, lock }
+}
+
+export async function printRunOutcome(session: Session, outcome: RunOutcome): Promise<void> {
+  const files = outcome.save.status === 'unverified' ? { run: [], session: [] } : await sessionFiles(session)
+  for (const line of renderRunSummary({
+    name: session.name,
+    exitCode: outcome.exitCode,
+    strategy: outcome.strategy,
+    save: outcome.save,
+    run: files.run,
+    session: files.session,
+    riskLines: riskLines(files.session),
+  })) say(line)
+}

@@ -1,0 +1,92 @@
+// Pure planning of the `docker run` command line: no process is started here, so every flag is unit-tested.
+
+export type WorkspacePlan = { kind: 'copy' } | { kind: 'overlay'; upper: string; work: string }
+
+export interface Mount {
+  source: string
+  target: string
+  readonly: boolean
+}
+
+export interface RunPlanInput {
+  image: string
+  containerName: string
+  /** -t only when realm's own stdin and stdout are terminals */
+  tty: boolean
+  /** the host user's uid:gid, so everything the container writes belongs to the user */
+  user?: { uid: number; gid: number }
+  projectRoot: string
+  sessionDir: string
+  runDir: string
+  entrypoint: string
+  workspace: WorkspacePlan
+  /** non-secret values, passed as NAME=value */
+  env: Record<string, string>
+  /** secrets and pass-through values, passed by name only so they never appear in the process list */
+  passEnv: string[]
+  mounts: Mount[]
+  extraArgs: string[]
+  command: string[]
+}
+
+export const WORKSPACE_DIR = '/workspace'
+export const HOME_DIR = '/realm/home'
+
+/** docker's --mount value is CSV: a field with a comma or quote must be quoted, quotes doubled. */
+export function csvField(field: string): string {
+  return /[",\n]/.test(field) ? `"${field.replace(/"/g, '""')}"` : field
+}
+
+function bind(mount: Mount): string[] {
+  const fields = ['type=bind', `src=${mount.source}`, `dst=${mount.target}`]
+  if (mount.readonly) fields.push('readonly')
+  return ['--mount', fields.map(csvField).join(',')]
+}
+
+/**
+ * Why an overlay workspace cannot be described for this path, or undefined. The kernel's overlay options are
+ * a comma-separated list in which ':' separates lower layers, so neither may appear in a layer's path.
+ */
+export function overlayPathProblem(dir: string): string | undefined {
+  if (/[,:\n]/.test(dir)) return `the path ${dir} contains ',' or ':', which overlay options cannot express`
+  return undefined
+}
+
+export function planDockerRun(input: RunPlanInput): string[] {
+  const args = ['run', '--rm', '-i']
+  if (input.tty) args.push('-t')
+  args.push('--name', input.containerName)
+  if (input.user) args.push('--user', `${input.user.uid}:${input.user.gid}`)
+  // realm's entrypoint, injected at run time so any image with sh and git works
+  args.push('--entrypoint', 'sh')
+  args.push(...bind({ source: input.entrypoint, target: '/realm/entrypoint.sh', readonly: true }))
+  args.push(...bind({ source: input.projectRoot, target: '/realm/project', readonly: true }))
+  args.push(...bind({ source: input.sessionDir, target: '/realm/session', readonly: true }))
+  args.push(...bind({ source: input.runDir, target: '/realm/out', readonly: false }))
+  if (input.workspace.kind === 'overlay') {
+    const { upper, work } = input.workspace
+    // An anonymous volume, so `--rm` removes it with the container even if realm itself is killed.
+    const options = `o=lowerdir=${input.projectRoot},upperdir=${upper},workdir=${work}`
+    const fields = ['type=volume', `dst=${WORKSPACE_DIR}`, 'volume-driver=local', 'volume-nocopy=true',
+      'volume-opt=type=overlay', 'volume-opt=device=overlay', `volume-opt=${options}`]
+    args.push('--mount', fields.map(csvField).join(','))
+    args.push(...bind({ source: upper, target: '/realm/upper', readonly: true }))
+  } else {
+    // tmpfs: a checkout of tens of thousands of files lands in memory in a fraction of a second
+    args.push('--tmpfs', `${WORKSPACE_DIR}:rw,exec,mode=1777`)
+  }
+  args.push('--tmpfs', `${HOME_DIR}:rw,exec,mode=1777`)
+  for (const mount of input.mounts) args.push(...bind(mount))
+  const env: Record<string, string> = {
+    ...input.env,
+    HOME: HOME_DIR,
+    REALM_WORKSPACE: input.workspace.kind,
+    REALM_WORKSPACE_DIR: WORKSPACE_DIR,
+  }
+  for (const [name, value] of Object.entries(env)) args.push('-e', `${name}=${value}`)
+  for (const name of input.passEnv) args.push('-e', name)
+  args.push('-w', WORKSPACE_DIR)
+  args.push(...input.extraArgs)
+  args.push(input.image, '/realm/entrypoint.sh', ...input.command)
+  return args
+}

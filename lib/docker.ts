@@ -1,0 +1,74 @@
+// The only module that talks to Docker. What to run is planned by docker-plan.ts; this module runs it.
+import { execa } from 'execa'
+
+import { UserError, errorCode } from './errors.js'
+
+export const DEFAULT_IMAGE = 'realm:latest'
+
+function firstLine(text: string): string {
+  return text.trim().split('\n').find((line) => line.trim())?.trim() ?? ''
+}
+
+/** Turns docker's complaint about the engine into what the user should do about it. */
+function engineError(stderr: string): UserError {
+  const line = firstLine(stderr)
+  if (/permission denied/i.test(line)) {
+    return new UserError(`permission denied on the Docker socket — add yourself to the 'docker' group (sudo usermod -aG docker $USER, then log in again) (${line})`)
+  }
+  return new UserError(`cannot reach the Docker daemon — start it (e.g. 'sudo systemctl start docker') or check DOCKER_HOST (${line})`)
+}
+
+/** Whether `image` exists locally; throws a UserError when Docker is missing or the daemon unreachable. */
+export async function imageExists(image: string): Promise<boolean> {
+  let result
+  try {
+    result = await execa('docker', ['image', 'inspect', '--format', '{{.Id}}', image], { reject: false })
+  } catch (error) {
+    if (errorCode(error) === 'ENOENT') throw new UserError('docker is not installed — install Docker Engine (or Docker Desktop) and try again')
+    throw error
+  }
+  if (result.failed && errorCode(result) === 'ENOENT') {
+    throw new UserError('docker is not installed — install Docker Engine (or Docker Desktop) and try again')
+  }
+  if (result.exitCode === 0) return true
+  if (/no such image/i.test(result.stderr)) return false
+  throw engineError(result.stderr)
+}
+
+/** Builds `tag` from `context`, with docker's progress on stderr so stdout stays clean for scripts. */
+export async function buildImage(tag: string, context: string, buildArgs: string[] = []): Promise<void> {
+  const result = await execa('docker', ['build', '-t', tag, ...buildArgs, context], { stdin: 'ignore', stdout: 2, stderr: 'inherit', reject: false })
+  if (result.exitCode !== 0) {
+    throw new UserError(`building the image ${tag} failed (docker build exited ${result.exitCode}) — see the output above; TROUBLESHOOTING.md has the usual causes`)
+  }
+}
+
+/** Runs `docker <args>` attached to realm's terminal and resolves to its exit code. */
+export async function runAttached(args: string[]): Promise<number> {
+  const result = await execa('docker', args, { stdio: 'inherit', reject: false })
+  if (result.exitCode === undefined) {
+    if (errorCode(result) === 'ENOENT') throw new UserError('docker is not installed — install Docker Engine and try again')
+    return 128 + 9 // killed by a signal
+  }
+  return result.exitCode
+}
+
+/** Asks the container to stop: SIGTERM to the entrypoint, which captures the agent's work and exits. */
+export async function stopContainer(name: string, seconds = 10): Promise<void> {
+  await execa('docker', ['stop', '--time', String(seconds), name], { reject: false })
+}
+
+export async function containerRunning(name: string): Promise<boolean> {
+  const result = await execa('docker', ['inspect', '--format', '{{.State.Running}}', name], { reject: false })
+  return result.exitCode === 0 && result.stdout.trim() === 'true'
+}
+
+/** Waits until the container is gone (it runs with --rm) or `timeoutMs` passes. */
+export async function waitForContainer(name: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    const result = await execa('docker', ['inspect', '--format', '{{.State.Status}}', name], { reject: false })
+    if (result.exitCode !== 0) return
+    await new Promise((resolve) => setTimeout(resolve, 200))
+  }
+}

@@ -1,0 +1,86 @@
+import fs from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+
+import { UserError, errorCode } from './errors.js'
+
+interface LockInfo {
+  pid: number
+  command: string
+  host: string
+  startedAt: string
+}
+
+export interface Lock {
+  /** Set when the previous holder died without releasing the lock. */
+  stale?: LockInfo
+  release(): Promise<void>
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return errorCode(error) === 'EPERM' // exists, but belongs to someone else
+  }
+}
+
+async function readLock(file: string): Promise<LockInfo | undefined> {
+  try {
+    const info = JSON.parse(await fs.readFile(file, 'utf8')) as LockInfo
+    return typeof info.pid === 'number' ? info : undefined
+  } catch {
+    return undefined // gone, or half-written by a holder that crashed while writing it
+  }
+}
+
+/**
+ * Takes the session's lock for `command`. A lock whose process is gone (on this host) is taken over and
+ * reported as `stale`, so the caller can finish what that process left behind.
+ */
+export async function acquireLock(sessionDir: string, sessionName: string, command: string): Promise<Lock> {
+  const file = path.join(sessionDir, 'lock')
+  const mine: LockInfo = { pid: process.pid, command, host: os.hostname(), startedAt: new Date().toISOString() }
+  let stale: LockInfo | undefined
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      const handle = await fs.open(file, 'wx')
+      await handle.writeFile(JSON.stringify(mine))
+      await handle.close()
+      return {
+        stale,
+        release: async () => {
+          const holder = await readLock(file)
+          if (holder?.pid === process.pid) await fs.rm(file, { force: true })
+        },
+      }
+    } catch (error) {
+      if (errorCode(error) !== 'EEXIST') throw error
+    }
+    const holder = await readLock(file)
+    if (holder && (holder.host !== mine.host || alive(holder.pid))) {
+      throw new UserError(
+        `session '${sessionName}' is in use by 'realm ${holder.command}' (pid ${holder.pid}${holder.host !== mine.host ? ` on ${holder.host}` : ''}, since ${holder.startedAt}) — wait for it to finish`,
+      )
+    }
+    stale = holder ?? stale
+    // Move the dead holder's lock aside instead of deleting it: if another process took the lock over in the
+    // meantime, what we moved is its fresh lock, and it goes straight back.
+    const aside = `${file}.stale.${process.pid}`
+    try {
+      await fs.rename(file, aside)
+    } catch (error) {
+      if (errorCode(error) !== 'ENOENT') throw error
+      continue
+    }
+    const moved = await readLock(aside)
+    if (moved && moved.pid !== holder?.pid && alive(moved.pid)) {
+      await fs.link(aside, file).catch(() => undefined)
+      await fs.rm(aside, { force: true })
+      throw new UserError(`session '${sessionName}' is in use by 'realm ${moved.command}' (pid ${moved.pid}) — wait for it to finish`)
+    }
+    await fs.rm(aside, { force: true })
+  }
+  throw new UserError(`session '${sessionName}' is locked (${file}) — if no realm command is running for it, delete that file`)
+}

@@ -1,0 +1,188 @@
+// One run of the agent: prepare the run directory, start the container, forward interruptions as a graceful
+// stop, then save what the run produced into the session.
+import { randomBytes } from 'node:crypto'
+import fs from 'node:fs/promises'
+import path from 'node:path'
+
+import { claudeMounts, identityEnv, passedEnv } from './agent-env.js'
+import { planDockerRun } from './docker-plan.js'
+import { containerRunning, runAttached, stopContainer, waitForContainer } from './docker.js'
+import { UserError, errorCode } from './errors.js'
+import { globalExcludes, userIdentity } from './git.js'
+import { dockerDir } from './paths.js'
+import { saveRun, type RunMode, type SaveResult } from './save-run.js'
+import type { Session } from './session.js'
+import { rememberOverlayUnsupported, type StrategyChoice, type Strategy } from './workspace.js'
+
+export interface RunOptions {
+  session: Session
+  mode: RunMode
+  /** the project's repository root */
+  root: string
+  /** what runs in the container: claude with its arguments, or a shell */
+  command: string[]
+  image: string
+  strategy: StrategyChoice
+  dockerArgs: string[]
+  tty: boolean
+  includeIgnored: boolean
+  /** progress lines for the user (core modules never print) */
+  notify: (line: string) => void
+  env?: NodeJS.ProcessEnv
+}
+
+export interface RunOutcome {
+  exitCode: number
+  save: SaveResult
+  strategy: Strategy
+}
+
+interface RunState {
+  container: string
+  mode: RunMode
+  strategy: Strategy
+  pid: number
+  startedAt: string
+}
+
+export function runDir(session: Session): string {
+  return path.join(session.dir, 'run')
+}
+
+function layersDir(session: Session): string {
+  return path.join(session.dir, 'layers')
+}
+
+/** Removes a directory tree, including an overlay work dir the kernel left owned by root with mode 000. */
+export async function removeTree(dir: string): Promise<void> {
+  try {
+    await fs.rm(dir, { recursive: true, force: true })
+  } catch (error) {
+    if (errorCode(error) !== 'EACCES') throw error
+    // An empty directory can be removed without permission on itself; only its parent must be writable.
+    await fs.rmdir(path.join(dir, 'work', 'work')).catch(() => undefined)
+    await fs.rm(dir, { recursive: true, force: true })
+  }
+}
+
+async function cleanUp(session: Session): Promise<void> {
+  await removeTree(runDir(session))
+  await removeTree(layersDir(session))
+}
+
+async function startContainer(options: RunOptions, strategy: Strategy): Promise<{ exitCode: number; container: string; stopped: boolean }> {
+  const { session, root } = options
+  const env = options.env ?? process.env
+  const out = runDir(session)
+  await cleanUp(session)
+  await fs.mkdir(out, { recursive: true })
+  const upper = path.join(layersDir(session), 'upper')
+  const work = path.join(layersDir(session), 'work')
+  if (strategy === 'overlay') {
+    await fs.mkdir(upper, { recursive: true })
+    await fs.mkdir(work, { recursive: true })
+  }
+  const container = `realm-${session.name}-${randomBytes(3).toString('hex')}`
+  const state: RunState = { container, mode: options.mode, strategy, pid: process.pid, startedAt: new Date().toISOString() }
+  await fs.writeFile(path.join(out, 'state.json'), JSON.stringify(state))
+  await fs.writeFile(path.join(out, 'global-excludes'), await globalExcludes(root))
+
+  const argv = planDockerRun({
+    image: options.image,
+    containerName: container,
+    tty: options.tty,
+    user: process.getuid && process.getgid ? { uid: process.getuid(), gid: process.getgid() } : undefined,
+    projectRoot: root,
+    sessionDir: session.dir,
+    runDir: out,
+    entrypoint: path.join(dockerDir(), 'entrypoint.sh'),
+    workspace: strategy === 'overlay' ? { kind: 'overlay', upper, work } : { kind: 'copy' },
+    env: {
+      REALM_MODE: options.mode,
+      REALM_BASE: session.meta.baseCommit,
+      ...(session.meta.branch ? { REALM_BRANCH: session.meta.branch } : {}),
+      ...(session.meta.subdir ? { REALM_SUBDIR: session.meta.subdir } : {}),
+      ...(options.includeIgnored ? { REALM_INCLUDE_IGNORED: '1' } : {}),
+      ...identityEnv(await userIdentity(root)),
+    },
+    passEnv: passedEnv(env, options.tty),
+    mounts: claudeMounts(),
+    extraArgs: options.dockerArgs,
+    command: options.command,
+  })
+
+  // An interruption stops the container gracefully: its entrypoint captures the agent's work, then exits.
+  let stopped = false
+  const onSignal = () => {
+    if (stopped) return
+    stopped = true
+    options.notify('realm: stopping the agent and saving its work…')
+    void stopContainer(container)
+  }
+  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const
+  for (const signal of signals) process.on(signal, onSignal)
+  try {
+    const exitCode = await runAttached(argv)
+    return { exitCode, container, stopped }
+  } finally {
+    for (const signal of signals) process.off(signal, onSignal)
+  }
+}
+
+async function exists(file: string): Promise<boolean> {
+  return fs.access(file).then(() => true, () => false)
+}
+
+export async function runAgent(options: RunOptions): Promise<RunOutcome> {
+  let strategy = options.strategy.strategy
+  let started = await startContainer(options, strategy)
+  const out = runDir(options.session)
+  if (!(await exists(path.join(out, 'ready'))) && !(await exists(path.join(out, 'error'))) && started.exitCode === 125
+    && strategy === 'overlay' && !options.strategy.forced) {
+    // docker could not start the container with the overlay volume; try the copy, and if that starts,
+    // remember that this engine cannot mount overlays.
+    options.notify('realm: this Docker engine cannot mount an overlay workspace; using a copy instead (set REALM_WORKSPACE=copy to skip this check)')
+    strategy = 'copy'
+    started = await startContainer(options, strategy)
+    if (await exists(path.join(out, 'ready'))) await rememberOverlayUnsupported('the Docker engine could not mount an overlay volume')
+  }
+  // If realm was interrupted, or docker's client went away first, the container may still be capturing.
+  if (started.stopped || !(await exists(path.join(out, 'exit_code')))) await waitForContainer(started.container)
+
+  const error = await fs.readFile(path.join(out, 'error'), 'utf8').catch(() => undefined)
+  const save = await saveRun(options.session, out, options.mode, options.root)
+  if (save.status === 'not-started') {
+    await cleanUp(options.session)
+    if (error) throw new UserError(`the workspace could not be prepared: ${error.trim()}`)
+    throw new UserError(`docker could not start the container (exit ${started.exitCode}) — see docker's message above; check --image and REALM_DOCKER_ARGS`)
+  }
+  if (save.status !== 'unverified') await cleanUp(options.session)
+  return { exitCode: save.exitCode ?? started.exitCode, save, strategy }
+}
+
+/**
+ * Finishes a run whose realm process died (kill -9, a closed laptop): stops its container if it is still
+ * running, waits for the entrypoint's final capture, and saves it. Undefined when there was no such run.
+ */
+export async function recoverRun(session: Session, root: string): Promise<(SaveResult & { mode: RunMode }) | undefined> {
+  const out = runDir(session)
+  const text = await fs.readFile(path.join(out, 'state.json'), 'utf8').catch(() => undefined)
+  if (text === undefined) {
+    await cleanUp(session)
+    return undefined
+  }
+  let state: RunState
+  try {
+    state = JSON.parse(text) as RunState
+  } catch {
+    await cleanUp(session)
+    return undefined // the run directory was being set up when realm died: the agent never started
+  }
+  if (await containerRunning(state.container)) {
+    await stopContainer(state.container)
+    await waitForContainer(state.container)
+  }
+  const save = await saveRun(session, out, state.mode, root)
+  if (save.status !== 'unverified') await cleanUp(session)
+  return { ...save, mode: state.mode }
+}

@@ -1,0 +1,81 @@
+// Turning a finished (or interrupted) run's output directory into session files — only once they are
+// verified to apply on the session's baseline, and all together or not at all.
+import fs from 'node:fs/promises'
+import path from 'node:path'
+
+import type { FileUpdate } from './atomic.js'
+import { PatchDoesNotApply, verifyPatches } from './git.js'
+import { patchPath, updateSession, type Session } from './session.js'
+
+export type RunMode = 'new' | 'resume'
+
+export interface SaveResult {
+  /** saved: the run's final patch; recovered: its last snapshot (the run did not finish); not-started: the
+   * workspace was never ready, so nothing was saved; unverified: the patch did not apply and was set aside. */
+  status: 'saved' | 'recovered' | 'not-started' | 'unverified'
+  /** the agent's exit code, when the run got to record it */
+  exitCode?: number
+  /** paths the host changed during an overlay run, left out of the patch */
+  hostEdits: string[]
+  /** where an unverified patch was kept */
+  keptAt?: string
+  problem?: string
+}
+
+async function nonEmpty(file: string): Promise<string | undefined> {
+  try {
+    return (await fs.stat(file)).size > 0 ? file : undefined
+  } catch {
+    return undefined
+  }
+}
+
+async function exists(file: string): Promise<boolean> {
+  return fs.access(file).then(() => true, () => false)
+}
+
+async function readLines(file: string): Promise<string[]> {
+  try {
+    return (await fs.readFile(file, 'utf8')).split('\n').filter(Boolean)
+  } catch {
+    return []
+  }
+}
+
+export async function saveRun(session: Session, runDir: string, mode: RunMode, root: string, now = new Date()): Promise<SaveResult> {
+  const out = (name: string) => path.join(runDir, name)
+  const hostEdits = await readLines(out('host-edits'))
+  if (!(await exists(out('ready')))) return { status: 'not-started', hostEdits }
+
+  const codeText = await fs.readFile(out('exit_code'), 'utf8').catch(() => undefined)
+  const exitCode = codeText === undefined ? undefined : Number(codeText.trim())
+  const finished = await exists(out('changes.patch'))
+  const patchFile = finished ? out('changes.patch') : await exists(out('snapshot.patch')) ? out('snapshot.patch') : undefined
+  const status = finished ? 'saved' : 'recovered'
+
+  const baseline = mode === 'new' ? await nonEmpty(out('baseline.patch')) : await patchPath(session, 'baseline.patch')
+  const base = mode === 'new' ? undefined : await nonEmpty(out('base.patch'))
+  const changes = patchFile && (await nonEmpty(patchFile))
+
+  try {
+    await verifyPatches(root, session.meta.baseCommit, [baseline, base, changes].filter((p): p is string => p !== undefined))
+  } catch (error) {
+    if (!(error instanceof PatchDoesNotApply)) throw error
+    // Keep the raw patch where the user can find it; the session's earlier patches stay as they were.
+    const keptAt = path.join(session.dir, 'failed', `${now.toISOString().replace(/[:.]/g, '-')}-${path.basename(error.patch)}`)
+    await fs.mkdir(path.dirname(keptAt), { recursive: true })
+    await fs.copyFile(error.patch, keptAt)
+    return { status: 'unverified', exitCode, hostEdits, keptAt, problem: error.detail }
+  }
+
+  const place = (file: string | undefined): FileUpdate => (file ? { copyFrom: file } : { remove: true })
+  const updates: Record<string, FileUpdate> = { 'changes.patch': place(changes) }
+  if (mode === 'new') updates['baseline.patch'] = place(baseline)
+  else {
+    updates['base.patch'] = place(base)
+    updates.resumed_at = { data: `${now.toISOString()}\n` }
+  }
+  await updateSession(session, updates)
+  if (mode === 'resume') session.resumedAt = now.toISOString()
+  return { status, exitCode, hostEdits }
+}

@@ -1,0 +1,157 @@
+import fs from 'node:fs/promises'
+import path from 'node:path'
+
+import { commitFiles, recoverTransaction, type FileUpdate } from './atomic.js'
+import { UserError, errorCode } from './errors.js'
+import { nameProblem } from './names.js'
+import { sessionDir, sessionsDir } from './paths.js'
+
+/** What realm records about a session beyond the original layout's plain files. */
+export interface SessionMeta {
+  version: 1
+  /** The commit the session started from. */
+  baseCommit: string
+  /** The branch the project had checked out then (the agent works on a branch of that name). */
+  branch?: string
+  /** Where in the repository the agent starts, relative to its root ('' for the root). */
+  subdir: string
+  image: string
+  /** Set by `new --remote`: the remote branch the session started from. */
+  remote?: { name: string; branch: string }
+  /** What realm pushed last, so the next push may replace exactly that and nothing else. */
+  pushed?: { remote: string; branch: string; commit: string; digest: string }
+}
+
+export interface Session {
+  name: string
+  dir: string
+  projectDir: string
+  createdAt: string
+  resumedAt?: string
+  meta: SessionMeta
+}
+
+export const PATCH_FILES = ['baseline.patch', 'base.patch', 'changes.patch'] as const
+export type PatchFile = (typeof PATCH_FILES)[number]
+
+export function checkName(name: string): void {
+  const problem = nameProblem(name)
+  if (problem) throw new UserError(`invalid session name '${name}': ${problem}`)
+}
+
+export async function sessionExists(name: string): Promise<boolean> {
+  try {
+    await fs.access(sessionDir(name))
+    return true
+  } catch {
+    return false
+  }
+}
+
+async function readText(dir: string, file: string, required: boolean): Promise<string | undefined> {
+  try {
+    return (await fs.readFile(path.join(dir, file), 'utf8')).trim()
+  } catch (error) {
+    if (errorCode(error) === 'ENOENT' && !required) return undefined
+    if (errorCode(error) === 'ENOENT') {
+      throw new UserError(`session file ${path.join(dir, file)} is missing — the session is damaged; remove it with 'realm remove ${path.basename(dir)}'`)
+    }
+    throw error
+  }
+}
+
+function parseMeta(text: string, file: string): SessionMeta {
+  let meta: Partial<SessionMeta>
+  try {
+    meta = JSON.parse(text) as Partial<SessionMeta>
+  } catch {
+    throw new UserError(`session file ${file} is not valid JSON — it was truncated or edited by hand`)
+  }
+  if (meta?.version !== 1 || typeof meta.baseCommit !== 'string' || !/^[0-9a-f]{40,64}$/.test(meta.baseCommit)
+    || typeof meta.image !== 'string' || typeof meta.subdir !== 'string') {
+    throw new UserError(`session file ${file} is damaged: it lacks a valid version, baseCommit, image or subdir`)
+  }
+  return meta as SessionMeta
+}
+
+export async function loadSession(name: string): Promise<Session> {
+  checkName(name)
+  const dir = sessionDir(name)
+  try {
+    await fs.access(dir)
+  } catch {
+    throw new UserError(`session '${name}' not found — run 'realm list' to see your sessions`)
+  }
+  await recoverTransaction(dir)
+  const metaText = await readText(dir, 'session.json', true)
+  return {
+    name,
+    dir,
+    projectDir: (await readText(dir, 'project_dir', true))!,
+    createdAt: (await readText(dir, 'created_at', true))!,
+    resumedAt: await readText(dir, 'resumed_at', false),
+    meta: parseMeta(metaText!, path.join(dir, 'session.json')),
+  }
+}
+
+/** The path of a patch file when it exists and is not empty. */
+export async function patchPath(session: Session, file: PatchFile): Promise<string | undefined> {
+  const full = path.join(session.dir, file)
+  try {
+    return (await fs.stat(full)).size > 0 ? full : undefined
+  } catch (error) {
+    if (errorCode(error) === 'ENOENT') return undefined
+    throw error
+  }
+}
+
+/** The session's patches in the order they apply on its base commit. */
+export async function sessionPatches(session: Session): Promise<string[]> {
+  const found = await Promise.all(PATCH_FILES.map((file) => patchPath(session, file)))
+  return found.filter((p): p is string => p !== undefined)
+}
+
+/** Creates the session directory with its identity files; `rollback` removes it again. */
+export async function createSession(name: string, projectDir: string, meta: SessionMeta, now = new Date()): Promise<Session> {
+  const dir = sessionDir(name)
+  await fs.mkdir(sessionsDir(), { recursive: true })
+  try {
+    await fs.mkdir(dir)
+  } catch (error) {
+    if (errorCode(error) === 'EEXIST') throw new UserError(`session '${name}' already exists — resume it with 'realm resume ${name}' or pick another name`)
+    throw error
+  }
+  const createdAt = now.toISOString()
+  try {
+    await commitFiles(dir, {
+      project_dir: { data: `${projectDir}\n` },
+      created_at: { data: `${createdAt}\n` },
+      'session.json': { data: `${JSON.stringify(meta, null, 2)}\n` },
+    })
+  } catch (error) {
+    await fs.rm(dir, { recursive: true, force: true })
+    throw error
+  }
+  return { name, dir, projectDir, createdAt, meta }
+}
+
+export async function updateSession(session: Session, updates: Record<string, FileUpdate>, meta?: SessionMeta): Promise<void> {
+  const all = { ...updates }
+  if (meta) all['session.json'] = { data: `${JSON.stringify(meta, null, 2)}\n` }
+  await commitFiles(session.dir, all)
+  if (meta) session.meta = meta
+}
+
+export async function listSessionNames(): Promise<string[]> {
+  try {
+    const entries = await fs.readdir(sessionsDir(), { withFileTypes: true })
+    return entries.filter((e) => e.isDirectory() && !nameProblem(e.name)).map((e) => e.name).sort()
+  } catch (error) {
+    if (errorCode(error) === 'ENOENT') return []
+    throw error
+  }
+}
+
+export async function removeSessionDir(session: Session): Promise<void> {
+  await fs.rm(session.dir, { recursive: true, force: true })
+}

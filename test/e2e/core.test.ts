@@ -1,0 +1,113 @@
+// The central loop against a real engine: new, resume, list, remove, and the patch invariants.
+import assert from 'node:assert/strict'
+import fs from 'node:fs/promises'
+import path from 'node:path'
+import { after, before, describe, test } from 'node:test'
+
+import { dockerSkip } from '../helpers/docker.js'
+import { git, makeRepo, repoState, treeSnapshot, writeFiles } from '../helpers/repo.js'
+import { explain, realm, tempDir } from '../helpers/realm.js'
+
+const skip = await dockerSkip()
+
+/** Applies the session's patches on a fresh clone at its base commit and returns the resulting tree. */
+async function replay(home: string, name: string, project: string, scratch: string): Promise<Record<string, string>> {
+  const dir = path.join(home, 'sessions', name)
+  const meta = JSON.parse(await fs.readFile(path.join(dir, 'session.json'), 'utf8')) as { baseCommit: string }
+  await git(path.dirname(scratch), 'clone', '-q', '--no-checkout', project, scratch)
+  await git(scratch, 'checkout', '-q', meta.baseCommit)
+  for (const file of ['baseline.patch', 'base.patch', 'changes.patch']) {
+    const p = path.join(dir, file)
+    if ((await fs.stat(p).catch(() => undefined))?.size) await git(scratch, 'apply', '--binary', p)
+  }
+  return treeSnapshot(scratch)
+}
+
+for (const workspace of ['overlay', 'copy'] as const) {
+  describe(`core loop (${workspace} workspace)`, { skip }, () => {
+    let tmp: { path: string; cleanup: () => Promise<void> }
+    let project: string
+    let home: string
+    const env = { REALM_WORKSPACE: workspace }
+    before(async () => {
+      tmp = await tempDir()
+      project = await makeRepo(path.join(tmp.path, 'project'), {
+        'a.txt': 'one\ntwo\n',
+        'bin.dat': Buffer.from([0, 1, 2, 255, 0]),
+        'gone.txt': 'to be deleted\n',
+        'old name.txt': 'renamed content that is long enough to be detected\n',
+        'script.sh': '#!/bin/sh\necho hi\n',
+        'sub/dir/keep.txt': 'keep\n',
+      })
+      home = path.join(tmp.path, 'home')
+    })
+    after(async () => tmp.cleanup())
+
+    test('the patch reproduces the tree the agent left, byte for byte', async () => {
+      // The user has uncommitted and untracked work: the agent must see it, and the baseline must hold it.
+      await writeFiles(project, { 'a.txt': 'one\ntwo\nuser edit\n', 'untracked.txt': 'mine\n' })
+      const before = await repoState(project)
+      const script = [
+        'grep -q "user edit" a.txt',
+        'test -f untracked.txt',
+        'printf "\\000\\377binary\\n" > new.bin',
+        'rm gone.txt',
+        'git mv "old name.txt" "new name ü.txt"',
+        'chmod -x script.sh && chmod +x a.txt',
+        'ln -s sub/dir/keep.txt link',
+        'echo committed > committed.txt && git add committed.txt && git commit -qm "agent commit"',
+        'echo "after commit" >> a.txt',
+        'echo exit-code-check; exit 3',
+      ]
+      const result = await realm(['new', 'inv', ...script], { cwd: project, home, env })
+      assert.equal(result.code, 3, explain(result))
+      assert.match(result.stdout, /exit-code-check/)
+      assert.deepEqual(await repoState(project), before, 'the host checkout must not change')
+
+      // What the agent left, computed independently: the user's tree plus the script's effects.
+      const expected = await treeSnapshot(project)
+      delete expected['gone.txt']
+      delete expected['old name.txt']
+      const bytes = Buffer.from([0, 255, ...Buffer.from('binary\n')])
+      expected['new.bin'] = `-:${bytes.toString('base64')}`
+      expected['new name ü.txt'] = `-:${Buffer.from('renamed content that is long enough to be detected\n').toString('base64')}`
+      expected['script.sh'] = expected['script.sh'].replace(/^x/, '-')
+      expected['a.txt'] = `x:${Buffer.from('one\ntwo\nuser edit\nafter commit\n').toString('base64')}`
+      expected.link = 'link:sub/dir/keep.txt'
+      expected['committed.txt'] = `-:${Buffer.from('committed\n').toString('base64')}`
+      assert.deepEqual(await replay(home, 'inv', project, path.join(tmp.path, 'replay1')), expected)
+      const changes = await fs.readFile(path.join(home, 'sessions', 'inv', 'changes.patch'), 'utf8')
+      assert.match(changes, /rename from old name.txt/)
+      assert.doesNotMatch(changes, /^\+user edit/m, 'the user\'s own edit belongs to the baseline, not the run')
+    })
+
+    test('resume builds on everything so far; an empty run keeps it all', async () => {
+      const first = await realm(['resume', 'inv', 'test -f committed.txt', 'echo second > second.txt'], { cwd: project, home, env })
+      assert.equal(first.code, 0, explain(first))
+      const dir = path.join(home, 'sessions', 'inv')
+      assert.match(await fs.readFile(path.join(dir, 'base.patch'), 'utf8'), /committed.txt/)
+      const changes = await fs.readFile(path.join(dir, 'changes.patch'), 'utf8')
+      assert.match(changes, /second.txt/)
+      assert.doesNotMatch(changes, /committed.txt/)
+      const tree = await replay(home, 'inv', project, path.join(tmp.path, 'replay2'))
+
+      const empty = await realm(['resume', 'inv', 'true'], { cwd: project, home, env })
+      assert.equal(empty.code, 0, explain(empty))
+      await assert.rejects(fs.access(path.join(dir, 'changes.patch')), 'an empty run leaves no changes.patch')
+      assert.deepEqual(await replay(home, 'inv', project, path.join(tmp.path, 'replay3')), tree)
+      assert.ok(await fs.readFile(path.join(dir, 'resumed_at'), 'utf8'))
+    })
+
+    test('list shows the session and remove deletes it', async () => {
+      const listed = await realm(['list'], { cwd: project, home })
+      assert.equal(listed.code, 0, explain(listed))
+      assert.match(listed.stdout, /^NAME\s+PROJECT\s+CREATED\s+PATCH$/m)
+      assert.match(listed.stdout, new RegExp(`^inv\\s+${project}\\s+\\S+\\s+yes \\(\\d+(B|KB)\\)$`, 'm'))
+      const json = JSON.parse((await realm(['list', '--json'], { cwd: project, home })).stdout) as Array<{ name: string }>
+      assert.deepEqual(json.map((s) => s.name), ['inv'])
+      const removed = await realm(['rm', 'inv'], { cwd: project, home })
+      assert.equal(removed.code, 0, explain(removed))
+      assert.equal((await realm(['list'], { cwd: project, home })).stdout, 'No sessions found.\n')
+    })
+  })
+}
