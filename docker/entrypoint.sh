@@ -2,6 +2,7 @@
 # realm's entrypoint. realm mounts it into every run, so any image with `sh` and `git` works.
 #
 # Mounts (set up by lib/docker-plan.ts):
+#   /realm/lib       realm's docker/ directory (this script and agent-setup.sh), read-only
 #   /realm/project   the user's repository, read-only (for overlay runs: the lower layer)
 #   /realm/session   the session directory, read-only (baseline.patch, base.patch, changes.patch)
 #   /realm/out       this run's output directory, the only writable host mount
@@ -198,6 +199,8 @@ prepare
 snap_pid=$!
 
 cd "$ws/${REALM_SUBDIR:-}" 2>/dev/null || cd "$ws"
+# What the agent itself needs from its environment (terminal type, Claude Code's config) lives beside this file.
+if [ -f /realm/lib/agent-setup.sh ]; then . /realm/lib/agent-setup.sh; fi
 # The agent keeps the terminal: a background job would get /dev/null as stdin, so hand it ours explicitly.
 exec 3<&0
 "$@" <&3 3<&- &

@@ -18,7 +18,8 @@ export interface RunPlanInput {
   projectRoot: string
   sessionDir: string
   runDir: string
-  entrypoint: string
+  /** realm's docker/ directory: the entrypoint and what it sources */
+  realmLib: string
   workspace: WorkspacePlan
   /** non-secret values, passed as NAME=value */
   env: Record<string, string>
@@ -31,6 +32,7 @@ export interface RunPlanInput {
 
 export const WORKSPACE_DIR = '/workspace'
 export const HOME_DIR = '/realm/home'
+export const REALM_LIB = '/realm/lib'
 
 /** docker's --mount value is CSV: a field with a comma or quote must be quoted, quotes doubled. */
 export function csvField(field: string): string {
@@ -59,7 +61,7 @@ export function planDockerRun(input: RunPlanInput): string[] {
   if (input.user) args.push('--user', `${input.user.uid}:${input.user.gid}`)
   // realm's entrypoint, injected at run time so any image with sh and git works
   args.push('--entrypoint', 'sh')
-  args.push(...bind({ source: input.entrypoint, target: '/realm/entrypoint.sh', readonly: true }))
+  args.push(...bind({ source: input.realmLib, target: REALM_LIB, readonly: true }))
   args.push(...bind({ source: input.projectRoot, target: '/realm/project', readonly: true }))
   args.push(...bind({ source: input.sessionDir, target: '/realm/session', readonly: true }))
   args.push(...bind({ source: input.runDir, target: '/realm/out', readonly: false }))
@@ -87,6 +89,6 @@ export function planDockerRun(input: RunPlanInput): string[] {
   for (const name of input.passEnv) args.push('-e', name)
   args.push('-w', WORKSPACE_DIR)
   args.push(...input.extraArgs)
-  args.push(input.image, '/realm/entrypoint.sh', ...input.command)
+  args.push(input.image, `${REALM_LIB}/entrypoint.sh`, ...input.command)
   return args
 }

@@ -95,7 +95,7 @@ async function startContainer(options: RunOptions, strategy: Strategy): Promise<
     projectRoot: root,
     sessionDir: session.dir,
     runDir: out,
-    entrypoint: path.join(dockerDir(), 'entrypoint.sh'),
+    realmLib: dockerDir(),
     workspace: strategy === 'overlay' ? { kind: 'overlay', upper, work } : { kind: 'copy' },
     env: {
       REALM_MODE: options.mode,
