@@ -40,9 +40,9 @@ rg() {
 # Patches always use these options, whatever the configuration says.
 PATCH_OPTS="--binary --full-index --no-color --no-ext-diff --no-textconv --src-prefix=a/ --dst-prefix=b/ -M"
 
+# realm prints the reason as its one-line error; the details of what failed stay in $out/error.log.
 fail() {
   printf '%s\n' "$*" >"$out/error.tmp" && mv -f "$out/error.tmp" "$out/error"
-  printf 'realm: %s\n' "$*" >&2
   exit 125
 }
 put() { # put NAME: stdin becomes $out/NAME, atomically
@@ -106,7 +106,10 @@ tree_with_patches() {
   shift
   for p in "$@"; do
     [ -s "$p" ] || continue
-    GIT_INDEX_FILE="$idx" rg apply --cached --binary --whitespace=nowarn "$p" >&2 || return 1
+    if ! GIT_INDEX_FILE="$idx" rg apply --cached --binary --whitespace=nowarn "$p" 2>"$rgit/apply-error"; then
+      failed_patch="$p: $(head -n 1 "$rgit/apply-error")"
+      return 1
+    fi
   done
   GIT_INDEX_FILE="$idx" rg write-tree
 }
@@ -153,9 +156,11 @@ prepare() {
     target="$baseline"
   else
     start_tree=$(rg rev-parse "$REALM_BASE^{tree}") || fail "the session's commit $REALM_BASE is not in the project any more"
-    baseline=$(tree_with_patches "$start_tree" /realm/session/baseline.patch) || fail "baseline.patch does not apply to $REALM_BASE"
-    target=$(tree_with_patches "$baseline" /realm/session/base.patch /realm/session/changes.patch) \
-      || fail "the session's patches do not apply to its baseline"
+    # Command substitution runs in a subshell, so the failing patch is reported through a file.
+    baseline=$(tree_with_patches "$start_tree" /realm/session/baseline.patch || { echo "$failed_patch" >"$rgit/failed"; exit 1; }) \
+      || fail "session file $(cat "$rgit/failed") — it was truncated or edited by hand"
+    target=$(tree_with_patches "$baseline" /realm/session/base.patch /realm/session/changes.patch || { echo "$failed_patch" >"$rgit/failed"; exit 1; }) \
+      || fail "session file $(cat "$rgit/failed") — it was truncated or edited by hand"
     patch_to base.patch "$baseline" "$target" || fail "cannot write base.patch"
   fi
 
@@ -216,6 +221,7 @@ kill "$snap_pid" 2>/dev/null
 wait "$snap_pid" 2>/dev/null
 
 printf '%s\n' "$code" | put exit_code
-capture changes.patch final || { printf 'realm: final capture failed; the last snapshot is kept\n' >&2; exit "$code"; }
+# A failed final capture (a full disk, say) keeps the last snapshot; realm tells the user.
+capture changes.patch final 2>"$rgit/capture-error" || exit "$code"
 rm -f "$out/snapshot.patch"
 exit "$code"

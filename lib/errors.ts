@@ -21,3 +21,11 @@ export class ExitError extends Error {
 export function errorCode(error: unknown): string | undefined {
   return (error as NodeJS.ErrnoException | undefined)?.code
 }
+
+/** Whether a failure (of realm itself or of a git it ran) was a full disk or an exhausted quota. */
+export function isDiskFull(error: unknown): boolean {
+  const code = errorCode(error)
+  if (code === 'ENOSPC' || code === 'EDQUOT') return true
+  const stderr = (error as { stderr?: unknown } | undefined)?.stderr
+  return typeof stderr === 'string' && /no space left|out of diskspace|disk quota exceeded/i.test(stderr)
+}

@@ -119,12 +119,13 @@ export async function withScratch<T>(fn: (dir: string) => Promise<T>): Promise<T
   }
 }
 
-export class PatchDoesNotApply extends Error {
+/** A patch that git cannot apply where it belongs: a session file truncated or edited by hand, usually. */
+export class PatchDoesNotApply extends UserError {
   constructor(
     readonly patch: string,
     readonly detail: string,
   ) {
-    super(`${path.basename(patch)} does not apply: ${detail}`)
+    super(`session file ${patch} does not apply (${detail}) — it was truncated or edited by hand; restore it or remove the session`)
   }
 }
 

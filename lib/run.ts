@@ -133,6 +133,11 @@ async function exists(file: string): Promise<boolean> {
   return fs.access(file).then(() => true, () => false)
 }
 
+/** Whether the session's current run got as far as starting the agent (its output is then worth keeping). */
+export async function agentStarted(session: Session): Promise<boolean> {
+  return exists(path.join(runDir(session), 'ready'))
+}
+
 export async function runAgent(options: RunOptions): Promise<RunOutcome> {
   let strategy = options.strategy.strategy
   let started = await startContainer(options, strategy)
@@ -153,7 +158,8 @@ export async function runAgent(options: RunOptions): Promise<RunOutcome> {
   const save = await saveRun(options.session, out, options.mode, options.root)
   if (save.status === 'not-started') {
     await cleanUp(options.session)
-    if (error) throw new UserError(`the workspace could not be prepared: ${error.trim()}`)
+    // The entrypoint names session files by their container path; the user knows them by the host path.
+    if (error) throw new UserError(`the workspace could not be prepared: ${error.trim().replaceAll('/realm/session/', `${options.session.dir}/`)}`)
     throw new UserError(`docker could not start the container (exit ${started.exitCode}) — see docker's message above; check --image and REALM_DOCKER_ARGS`)
   }
   if (save.status !== 'unverified') await cleanUp(options.session)

@@ -4,6 +4,7 @@ import fs from 'node:fs/promises'
 import path from 'node:path'
 
 import type { FileUpdate } from './atomic.js'
+import { UserError, isDiskFull } from './errors.js'
 import { PatchDoesNotApply, verifyPatches } from './git.js'
 import { patchPath, updateSession, type Session } from './session.js'
 
@@ -20,6 +21,8 @@ export interface SaveResult {
   /** where an unverified patch was kept */
   keptAt?: string
   problem?: string
+  /** the agent finished but its work could not be captured (the session's disk was full, say) */
+  captureFailed?: boolean
 }
 
 async function nonEmpty(file: string): Promise<string | undefined> {
@@ -43,6 +46,17 @@ async function readLines(file: string): Promise<string[]> {
 }
 
 export async function saveRun(session: Session, runDir: string, mode: RunMode, root: string, now = new Date()): Promise<SaveResult> {
+  try {
+    return await save(session, runDir, mode, root, now)
+  } catch (error) {
+    if (!isDiskFull(error)) throw error
+    // Every session update is a transaction, so the earlier files are untouched; the run directory stays
+    // for the next attempt (any command on the session retries the save).
+    throw new UserError(`no space left on the device holding ${session.dir} while saving the run — free some space, then run 'realm diff ${session.name}' to save it; the earlier patches are intact`, 1, { cause: error })
+  }
+}
+
+async function save(session: Session, runDir: string, mode: RunMode, root: string, now: Date): Promise<SaveResult> {
   const out = (name: string) => path.join(runDir, name)
   const hostEdits = await readLines(out('host-edits'))
   if (!(await exists(out('ready')))) return { status: 'not-started', hostEdits }
@@ -77,5 +91,5 @@ export async function saveRun(session: Session, runDir: string, mode: RunMode, r
   }
   await updateSession(session, updates)
   if (mode === 'resume') session.resumedAt = now.toISOString()
-  return { status, exitCode, hostEdits }
+  return { status, exitCode, hostEdits, captureFailed: !patchFile && exitCode !== undefined }
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import fs from 'node:fs/promises'
 import path from 'node:path'
 
@@ -30,6 +31,9 @@ export interface Session {
   resumedAt?: string
   meta: SessionMeta
 }
+
+const CHECKSUMS = 'checksums.json'
+const EMPTY_SHA256 = createHash('sha256').digest('hex')
 
 export const PATCH_FILES = ['baseline.patch', 'base.patch', 'changes.patch'] as const
 export type PatchFile = (typeof PATCH_FILES)[number]
@@ -135,11 +139,60 @@ export async function createSession(name: string, projectDir: string, meta: Sess
   return { name, dir, projectDir, createdAt, meta }
 }
 
+async function sha256(file: string): Promise<string | undefined> {
+  try {
+    return createHash('sha256').update(await fs.readFile(file)).digest('hex')
+  } catch (error) {
+    if (errorCode(error) === 'ENOENT') return undefined
+    throw error
+  }
+}
+
+/** The checksum of each patch file as it will be once `updates` are made. */
+async function checksumsAfter(dir: string, updates: Record<string, FileUpdate>): Promise<Record<string, string>> {
+  const sums: Record<string, string> = {}
+  for (const file of PATCH_FILES) {
+    const update = updates[file]
+    const sum = !update ? await sha256(path.join(dir, file))
+      : 'remove' in update ? undefined
+        : 'copyFrom' in update ? await sha256(update.copyFrom)
+          : createHash('sha256').update(update.data).digest('hex')
+    if (sum) sums[file] = sum
+  }
+  return sums
+}
+
+/** Replaces session files together (see commitFiles), keeping the patch checksums in step. */
 export async function updateSession(session: Session, updates: Record<string, FileUpdate>, meta?: SessionMeta): Promise<void> {
   const all = { ...updates }
   if (meta) all['session.json'] = { data: `${JSON.stringify(meta, null, 2)}\n` }
+  if (PATCH_FILES.some((file) => file in updates)) {
+    all[CHECKSUMS] = { data: `${JSON.stringify(await checksumsAfter(session.dir, updates), null, 2)}\n` }
+  }
   await commitFiles(session.dir, all)
   if (meta) session.meta = meta
+}
+
+/**
+ * Refuses patch files that changed since realm wrote them — truncated by a crash of something else, or
+ * edited by hand — naming the file, before anything builds on them. Sessions from the original realm
+ * layout have no checksums and are taken as they are.
+ */
+export async function checkPatches(session: Session): Promise<void> {
+  const text = await fs.readFile(path.join(session.dir, CHECKSUMS), 'utf8').catch(() => undefined)
+  if (text === undefined) return
+  let sums: Record<string, string>
+  try {
+    sums = JSON.parse(text) as Record<string, string>
+  } catch {
+    throw new UserError(`session file ${path.join(session.dir, CHECKSUMS)} is damaged — it was truncated or edited by hand`)
+  }
+  for (const file of PATCH_FILES) {
+    const actual = await sha256(path.join(session.dir, file))
+    if (actual !== sums[file] && !(actual === EMPTY_SHA256 && !sums[file])) {
+      throw new UserError(`session file ${path.join(session.dir, file)} ${actual ? 'was changed' : 'is missing'} since realm wrote it (truncated or edited by hand) — restore it, or remove the session with 'realm remove ${session.name}'`)
+    }
+  }
 }
 
 export async function listSessionNames(): Promise<string[]> {

@@ -41,7 +41,8 @@ export function renderRunSummary(input: RunSummaryInput): string[] {
   const { name, save } = input
   const lines: string[] = []
   lines.push(kleur.bold(`realm: session '${name}' — agent exited ${input.exitCode}, workspace: ${input.strategy}`))
-  if (save.status === 'recovered') lines.push(kleur.yellow('realm: the run did not finish; its last snapshot was saved (at most a few seconds of work may be missing)'))
+  if (save.captureFailed) lines.push(kleur.red('realm: the agent finished but its changes could not be captured (is the disk holding $REALM_HOME full?); the session keeps what it had before this run'))
+  else if (save.status === 'recovered') lines.push(kleur.yellow('realm: the run did not finish; its last snapshot was saved (at most a few seconds of work may be missing)'))
   if (save.status === 'unverified') {
     lines.push(kleur.red(`realm: this run's patch does not apply to the session (${save.problem}); it was kept at ${save.keptAt} and the session's earlier patches are unchanged`))
     return lines

@@ -9,7 +9,7 @@ import { acquireLock } from '../lock.js'
 import { realmHome } from '../paths.js'
 import { agentCommand } from '../plan.js'
 import { fetchRemoteBranch } from '../remote.js'
-import { runAgent } from '../run.js'
+import { agentStarted, runAgent } from '../run.js'
 import { checkName, createSession, removeSessionDir, sessionExists, type SessionMeta } from '../session.js'
 import { chooseStrategy, parseStrategy } from '../workspace.js'
 import { dockerArgs, ensureImage, isTerminal, printRunOutcome, resolveImage, say } from './shared.js'
@@ -74,8 +74,8 @@ export async function newCommand(name: string, projectArg: string | undefined, o
       notify: say,
     })
   } catch (error) {
-    // The agent never started: leave no half-made session behind.
-    await removeSessionDir(session)
+    // If the agent never started, leave no half-made session behind; if it did, its work stays.
+    if (!(await agentStarted(session))) await removeSessionDir(session)
     throw error
   } finally {
     await lock.release()

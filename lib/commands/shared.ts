@@ -7,7 +7,7 @@ import { acquireLock, type Lock } from '../lock.js'
 import { dockerDir } from '../paths.js'
 import { recoverRun, type RunOutcome } from '../run.js'
 import { riskLines } from '../risk.js'
-import { loadSession, removeSessionDir, type Session } from '../session.js'
+import { checkPatches, loadSession, removeSessionDir, type Session } from '../session.js'
 import { sessionFiles } from '../session-patch.js'
 import { splitShellWords } from '../shell-words.js'
 import { renderRunSummary } from '../summary.js'
@@ -61,6 +61,7 @@ export async function openSession(name: string, command: string): Promise<{ sess
     } else if (recovered?.status === 'unverified') {
       say(kleur.red(`realm: the interrupted run of '${name}' left a patch that does not apply; it is kept at ${recovered.keptAt}`))
     }
+    await checkPatches(session)
   } catch (error) {
     await lock.release()
     throw error
@@ -79,4 +80,5 @@ export async function printRunOutcome(session: Session, outcome: RunOutcome): Pr
     session: files.session,
     riskLines: riskLines(files.session),
   })) say(line)
+  if (files.run.length > 0 && isTerminal()) await (await import('../review.js')).reviewAfterRun(session, say)
 }

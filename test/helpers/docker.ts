@@ -50,3 +50,29 @@ export async function ensureTestImage(): Promise<void> {
   if (have.exitCode === 0 && have.stdout.trim() === want) return
   await execa('bash', [path.join(IMAGE_DIR, 'build.sh'), TEST_IMAGE, want], { stdio: 'inherit' })
 }
+
+/** The running container of a session's current run (realm names them realm-<session>-<random>). */
+export async function sessionContainer(session: string, timeoutMs = 30_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    const result = await execa('docker', ['ps', '--filter', `name=^realm-${session}-`, '--format', '{{.Names}}'], { reject: false })
+    const name = result.stdout.trim().split('\n')[0]
+    if (name) return name
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  throw new Error(`no running container for session ${session}`)
+}
+
+/** Waits until `path` exists inside the container (the agent got that far). */
+export async function waitInContainer(container: string, file: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    if ((await execa('docker', ['exec', container, 'test', '-e', file], { reject: false })).exitCode === 0) return
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  throw new Error(`${file} never appeared in ${container}`)
+}
+
+export async function docker(...args: string[]): Promise<string> {
+  return (await execa('docker', args)).stdout
+}

@@ -62,3 +62,14 @@ export async function tempDir(prefix = 'realm-test-'): Promise<{ path: string; c
 export function explain(result: RealmResult): string {
   return `exit ${result.code}\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}`
 }
+
+/** Starts bin/realm without waiting for it, for tests that signal or race it. */
+export function startRealm(args: string[], options: RealmOptions) {
+  const env = realmEnv(options.home, options.env)
+  return execa(REALM_BIN, args, { cwd: options.cwd, env, extendEnv: true, reject: false, stripFinalNewline: false, input: options.input ?? '', timeout: options.timeout ?? 120_000 })
+}
+
+export async function settled(child: ReturnType<typeof startRealm>): Promise<RealmResult> {
+  const result = await child
+  return { code: result.exitCode ?? (result.signal ? 128 : -1), stdout: String(result.stdout), stderr: String(result.stderr) }
+}

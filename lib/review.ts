@@ -1,0 +1,68 @@
+// After a run that changed something, on a terminal: ask what to do with the work. Keeping it is the default,
+// so Enter, Esc and Ctrl-C all leave the session exactly as the run saved it.
+import kleur from 'kleur'
+
+import { UserError } from './errors.js'
+import { acquireLock } from './lock.js'
+import { updateSession, type Session } from './session.js'
+
+export type ReviewChoice = 'diff' | 'push' | 'apply' | 'keep' | 'discard'
+
+export const REVIEW_CHOICES: Array<{ title: string; value: ReviewChoice; description: string }> = [
+  { title: 'Keep for later', value: 'keep', description: 'leave the work in the session (realm diff / apply / push / resume later)' },
+  { title: 'View the diff', value: 'diff', description: "the session's whole change" },
+  { title: 'Push', value: 'push', description: 'commit on the start commit and push to origin/<name>' },
+  { title: 'Apply to the working tree', value: 'apply', description: "3-way, never over your uncommitted edits" },
+  { title: 'Discard this run', value: 'discard', description: 'drop only what this run changed; earlier runs stay' },
+]
+
+/** Drops the latest run's patch, under the session's lock (the run released it before the summary). */
+export async function discardLastRun(session: Session): Promise<void> {
+  const lock = await acquireLock(session.dir, session.name, 'discard')
+  try {
+    await updateSession(session, { 'changes.patch': { remove: true } })
+  } finally {
+    await lock.release()
+  }
+}
+
+/**
+ * The interactive menu; `say` prints a line for the user. Each action takes the lock itself (push and apply
+ * through their commands), so nothing here runs while another realm command holds the session.
+ */
+export async function reviewAfterRun(session: Session, say: (line: string) => void): Promise<void> {
+  const { default: prompts } = await import('prompts')
+  for (;;) {
+    const { choice } = (await prompts({
+      type: 'select',
+      name: 'choice',
+      message: `What now with session '${session.name}'?`,
+      choices: REVIEW_CHOICES,
+      initial: 0,
+    })) as { choice?: ReviewChoice }
+    try {
+      switch (choice ?? 'keep') {
+        case 'keep':
+          say(`realm: kept — later: realm diff ${session.name}, realm apply ${session.name}, realm push ${session.name}, realm resume ${session.name}`)
+          return
+        case 'diff':
+          await (await import('./commands/diff.js')).diffCommand(session.name, {})
+          continue // back to the menu: seeing the diff is how the user decides
+        case 'push':
+          await (await import('./commands/push.js')).pushCommand(session.name, {})
+          return
+        case 'apply':
+          await (await import('./commands/apply.js')).applyCommand(session.name, {})
+          return
+        case 'discard':
+          await discardLastRun(session)
+          say(`realm: discarded this run's changes; the session keeps what earlier runs did`)
+          return
+      }
+    } catch (error) {
+      // A failed action (push rejected, apply blocked) is reported and the menu comes back.
+      if (!(error instanceof UserError)) throw error
+      say(`${kleur.red('realm:')} ${error.message}`)
+    }
+  }
+}
