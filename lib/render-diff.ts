@@ -1,5 +1,5 @@
 // A git patch rendered for reading: git's headers as they are, text hunks re-drawn from the `diff` package's
-// structured hunks (so a malformed hunk fails loudly instead of being shown wrong), binary changes named.
+// structured hunks (which checks each hunk's line counts), binary changes named instead of dumped.
 import { parsePatch as parseHunks } from 'diff'
 import kleur from 'kleur'
 
@@ -19,6 +19,27 @@ function hunkHeader(h: { oldStart: number; oldLines: number; newStart: number; n
   return `@@ -${side(h.oldStart, h.oldLines)} +${side(h.newStart, h.newLines)} @@`
 }
 
+function colorLine(line: string): string {
+  if (line.startsWith('+')) return kleur.green(line)
+  if (line.startsWith('-')) return kleur.red(line)
+  if (line.startsWith('\\')) return kleur.dim(line)
+  return line
+}
+
+/** Hunks as the `diff` package reads them; a body it cannot read is shown as it is rather than not at all. */
+function renderHunks(body: string): string[] {
+  let parsed
+  try {
+    parsed = parseHunks(body)
+  } catch {
+    return body.replace(/\n$/, '').split('\n').map((l) => (l.startsWith('@@') ? kleur.cyan(l) : l.startsWith('--- ') || l.startsWith('+++ ') ? kleur.bold(l) : colorLine(l)))
+  }
+  const out: string[] = []
+  if (body.startsWith('--- ')) out.push(...body.split('\n', 2).map((l) => kleur.bold(l)))
+  for (const hunk of parsed[0]?.hunks ?? []) out.push(kleur.cyan(hunkHeader(hunk)), ...hunk.lines.map(colorLine))
+  return out
+}
+
 function renderFile(file: FilePatch): string[] {
   const { header, body } = splitHeader(file.text)
   const out = header.map((l) => kleur.bold(l))
@@ -27,20 +48,7 @@ function renderFile(file: FilePatch): string[] {
     return out
   }
   if (!body.trim()) return out
-  const [parsed] = parseHunks(body)
-  if (body.startsWith('--- ')) {
-    out.push(kleur.bold(body.split('\n', 1)[0]), kleur.bold(body.split('\n', 2)[1]))
-  }
-  for (const hunk of parsed?.hunks ?? []) {
-    out.push(kleur.cyan(hunkHeader(hunk)))
-    for (const line of hunk.lines) {
-      if (line.startsWith('+')) out.push(kleur.green(line))
-      else if (line.startsWith('-')) out.push(kleur.red(line))
-      else if (line.startsWith('\\')) out.push(kleur.dim(line))
-      else out.push(line)
-    }
-  }
-  return out
+  return [...out, ...renderHunks(body)]
 }
 
 /** The whole patch as lines for a terminal or a pager; colors follow kleur.enabled. */
