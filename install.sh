@@ -6,6 +6,7 @@
 #   ./install.sh                 # everything
 #   REALM_SKIP_IMAGE=1 ./install.sh   # leave the image to realm's first run
 #   BIN_DIR=/usr/local/bin ./install.sh
+#   REALM_BASE_IMAGE=debian:bookworm-slim ./install.sh   # another base for the image (see docker/Dockerfile)
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -40,8 +41,19 @@ if [ -n "${REALM_SKIP_IMAGE:-}" ]; then
   say "skipping the image; realm builds $image on first use"
 else
   # docker build's own progress is the visible progress; its layer cache makes a rerun quick.
+  build_args=()
+  [ -n "${REALM_BASE_IMAGE:-}" ] && build_args+=(--build-arg "BASE_IMAGE=$REALM_BASE_IMAGE")
+  # Certificate authorities this machine added itself (a TLS-inspecting proxy's, say) are needed inside the
+  # image too, or npm cannot reach the registry through that proxy.
+  shopt -s nullglob
+  local_cas=(/usr/local/share/ca-certificates/*.crt)
+  shopt -u nullglob
+  if [ "${#local_cas[@]}" -gt 0 ]; then
+    say "trusting this machine's own certificate authorities in the image: ${local_cas[*]}"
+    build_args+=(--build-arg "EXTRA_CA_CERTS=$(cat "${local_cas[@]}")")
+  fi
   say "building the image $image (the first time takes a few minutes)"
-  docker build -t "$image" "$here/docker" >&2 || die "building $image failed — see the output above; TROUBLESHOOTING.md lists the usual causes"
+  docker build "${build_args[@]}" -t "$image" "$here/docker" >&2 || die "building $image failed — see the output above; TROUBLESHOOTING.md lists the usual causes"
 fi
 
 mkdir -p "$bin_dir"

@@ -141,7 +141,9 @@ prepare() {
   if [ "$REALM_MODE" = new ]; then
     # The baseline is the tree the user sees: HEAD plus uncommitted edits plus untracked files.
     start_tree=$(rg rev-parse "$REALM_BASE^{tree}") || fail "unknown commit $REALM_BASE"
-    if [ "$strategy" = copy ]; then
+    if [ -n "${REALM_CLEAN_START:-}" ]; then
+      baseline="$start_tree"   # `new --remote`: the branch's tip as it is, nothing of the user's checkout
+    elif [ "$strategy" = copy ]; then
       baseline=$(
         ws=/realm/project
         idx="$rgit/idx-baseline"
@@ -171,7 +173,12 @@ prepare() {
       (cd "$ws" && rg apply --binary --whitespace=nowarn "$out/start.patch") >&2 || fail "cannot bring the workspace to the session's state"
     fi
     rm -f "$out/start.patch"
-  elif [ "$REALM_MODE" != new ]; then
+    if [ -n "${REALM_INCLUDE_IGNORED:-}" ]; then
+      # Files git ignores (dependencies, build output) are not in the clone; copy them over as they are.
+      (cd /realm/project && git ls-files -z --others --ignored --exclude-standard --directory |
+        xargs -0 -r cp -a --parents -t "$ws") || fail "cannot copy the ignored files"
+    fi
+  elif [ "$REALM_MODE" != new ] || [ -n "${REALM_CLEAN_START:-}" ]; then
     current=$(tree_of idx-current) || fail "cannot read the workspace"
     rg diff-tree -r --no-renames --name-only "$current" "$target" >"$rgit/prep-paths" || fail "cannot compare the workspace with the session"
     GIT_INDEX_FILE="$rgit/idx-current" rg read-tree -m -u "$current" "$target" >&2 || fail "cannot bring the workspace to the session's state"

@@ -35,6 +35,7 @@ export interface RunOutcome {
   exitCode: number
   save: SaveResult
   strategy: Strategy
+  includeIgnored: boolean
 }
 
 interface RunState {
@@ -103,6 +104,8 @@ async function startContainer(options: RunOptions, strategy: Strategy): Promise<
       ...(session.meta.branch ? { REALM_BRANCH: session.meta.branch } : {}),
       ...(session.meta.subdir ? { REALM_SUBDIR: session.meta.subdir } : {}),
       ...(options.includeIgnored ? { REALM_INCLUDE_IGNORED: '1' } : {}),
+      // A `new --remote` session starts from the remote branch's tip alone, not from the user's checkout.
+      ...(options.mode === 'new' && session.meta.remote ? { REALM_CLEAN_START: '1' } : {}),
       ...identityEnv(await userIdentity(root)),
     },
     passEnv: passedEnv(env, options.tty),
@@ -163,7 +166,7 @@ export async function runAgent(options: RunOptions): Promise<RunOutcome> {
     throw new UserError(`docker could not start the container (exit ${started.exitCode}) — see docker's message above; check --image and REALM_DOCKER_ARGS`)
   }
   if (save.status !== 'unverified') await cleanUp(options.session)
-  return { exitCode: save.exitCode ?? started.exitCode, save, strategy }
+  return { exitCode: save.exitCode ?? started.exitCode, save, strategy, includeIgnored: options.includeIgnored }
 }
 
 /**

@@ -30,7 +30,8 @@ export function fileLines(files: FilePatch[], limit = 30): string[] {
 export interface RunSummaryInput {
   name: string
   exitCode: number
-  strategy: string
+  /** how the workspace was made, and whether ignored files were in it */
+  workspace: string
   save: SaveResult
   run: FilePatch[]
   session: FilePatch[]
@@ -40,7 +41,7 @@ export interface RunSummaryInput {
 export function renderRunSummary(input: RunSummaryInput): string[] {
   const { name, save } = input
   const lines: string[] = []
-  lines.push(kleur.bold(`realm: session '${name}' — agent exited ${input.exitCode}, workspace: ${input.strategy}`))
+  lines.push(kleur.bold(`realm: session '${name}' — agent exited ${input.exitCode}, workspace: ${input.workspace}`))
   if (save.captureFailed) lines.push(kleur.red('realm: the agent finished but its changes could not be captured (is the disk holding $REALM_HOME full?); the session keeps what it had before this run'))
   else if (save.status === 'recovered') lines.push(kleur.yellow('realm: the run did not finish; its last snapshot was saved (at most a few seconds of work may be missing)'))
   if (save.status === 'unverified') {

@@ -84,19 +84,33 @@ let cleaned = false
 function cleanup(): void {
   if (cleaned) return
   cleaned = true
-  for (const child of children) child.kill('SIGTERM')
   if (opts.keep) {
     console.error(`bench: kept ${tmpRoot}`)
     return
   }
-  fs.rmSync(tmpRoot, { recursive: true, force: true, maxRetries: 3 })
+  try {
+    fs.rmSync(tmpRoot, { recursive: true, force: true, maxRetries: 3 })
+  } catch (error) {
+    // An overlay's work dir can be left root-owned with mode 000 by a run that was cut short.
+    console.error(`bench: could not remove ${tmpRoot}: ${(error as Error).message}`)
+  }
 }
 process.on('exit', cleanup)
+let interrupted = false
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
   process.on(signal, () => {
-    console.error(`\nbench: ${signal}, cleaning up`)
-    cleanup()
-    process.exit(130)
+    if (interrupted) return
+    interrupted = true
+    console.error(`\nbench: ${signal}, stopping and cleaning up`)
+    // realm stops its container gracefully on SIGTERM; wait (up to 20 s) for it, so nothing still uses the temp dirs.
+    const pending = [...children].map((child) => new Promise((resolve) => {
+      child.once('close', resolve)
+      child.kill('SIGTERM')
+    }))
+    void Promise.race([Promise.all(pending), new Promise((resolve) => setTimeout(resolve, 20_000))]).then(() => {
+      cleanup()
+      process.exit(130)
+    })
   })
 }
 
@@ -226,7 +240,7 @@ async function realmNew(home: string, repo: string, strategy: Strategy): Promise
   const output = run.stdout + run.stderr
   const problem = run.code !== 0 ? `exit ${run.code}`
     : !patch.includes('one-file.txt') ? 'changes.patch lacks one-file.txt'
-      : !output.includes(`workspace: ${strategy}`) ? `the run did not report 'workspace: ${strategy}'`
+      : new RegExp(`workspace: ${strategy === 'overlay' ? 'copy' : 'overlay'}`).test(output) ? `the run did not use the ${strategy} workspace`
         : undefined
   // not timed
   const removed = await timed(REALM_BIN, ['remove', name, '--yes'], { cwd: repo, env })

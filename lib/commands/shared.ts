@@ -74,7 +74,8 @@ export async function printRunOutcome(session: Session, outcome: RunOutcome): Pr
   for (const line of renderRunSummary({
     name: session.name,
     exitCode: outcome.exitCode,
-    strategy: outcome.strategy,
+    workspace: outcome.strategy === 'overlay' ? 'overlay (ignored files present)'
+      : outcome.includeIgnored ? 'copy (ignored files copied)' : 'copy (ignored files left out; --include-ignored copies them)',
     save: outcome.save,
     run: files.run,
     session: files.session,

@@ -3,7 +3,7 @@ import fs from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 
-import { execa } from 'execa'
+import { execa, type Options } from 'execa'
 
 export const REALM_BIN = path.resolve(import.meta.dirname, '..', '..', 'bin', 'realm')
 
@@ -20,6 +20,8 @@ export interface RealmOptions {
   input?: string
   /** run under `script` so realm sees a terminal on stdin and stdout */
   tty?: boolean
+  /** keys typed when the post-run review asks "What now" (default: Enter, which keeps the work) */
+  answer?: string
   timeout?: number
 }
 
@@ -42,9 +44,24 @@ export async function realm(args: string[], options: RealmOptions): Promise<Real
   const env = realmEnv(options.home, options.env)
   await fs.mkdir(env.HOME!, { recursive: true })
   const common = { cwd: options.cwd, env, extendEnv: true, reject: false, stripFinalNewline: false, timeout: options.timeout ?? 120_000 } as const
-  const result = options.tty
-    ? await execa('script', ['-qec', [REALM_BIN, ...args].map(shellQuote).join(' '), '/dev/null'], { ...common, input: options.input ?? '' })
-    : await execa(REALM_BIN, args, { ...common, input: options.input ?? '' })
+  if (options.tty) return onTerminal(args, common, options.answer ?? '\r')
+  const result = await execa(REALM_BIN, args, { ...common, input: options.input ?? '' })
+  return { code: result.exitCode ?? -1, stdout: String(result.stdout), stderr: String(result.stderr) }
+}
+
+/**
+ * Runs realm under `script`, so it has a terminal. Keys go in only once the review menu is up: until then the
+ * terminal belongs to the agent's container, which would swallow them.
+ */
+async function onTerminal(args: string[], common: Options, answer: string): Promise<RealmResult> {
+  const child = execa('script', ['-qec', [REALM_BIN, ...args].map(shellQuote).join(' '), '/dev/null'], { ...common, stdin: 'pipe' })
+  let seen = ''
+  child.stdout!.on('data', (chunk: Buffer) => {
+    const before = seen
+    seen += chunk.toString()
+    if (!before.includes('What now') && seen.includes('What now')) child.stdin!.write(answer)
+  })
+  const result = await child
   return { code: result.exitCode ?? -1, stdout: String(result.stdout), stderr: String(result.stderr) }
 }
 

@@ -1,0 +1,122 @@
+// Every user error: one line on stderr saying what to do, a non-zero exit, no stack, nothing created.
+import assert from 'node:assert/strict'
+import fs from 'node:fs/promises'
+import path from 'node:path'
+import { after, before, describe, test } from 'node:test'
+
+import { dockerSkip } from '../helpers/docker.js'
+import { makeRepo } from '../helpers/repo.js'
+import { explain, realm, tempDir, type RealmResult } from '../helpers/realm.js'
+
+const skip = await dockerSkip()
+
+function assertUserError(result: RealmResult, pattern: RegExp): void {
+  assert.notEqual(result.code, 0, explain(result))
+  const lines = result.stderr.trim().split('\n')
+  assert.equal(lines.length, 1, explain(result))
+  assert.match(lines[0], /^realm: /)
+  assert.match(lines[0], pattern, explain(result))
+  assert.doesNotMatch(result.stderr, /\bat .*\.(js|ts):\d+/, 'no stack trace')
+}
+
+describe('bad input', { skip }, () => {
+  let tmp: { path: string; cleanup: () => Promise<void> }
+  let project: string
+  let home: string
+  const sessions = async () => fs.readdir(path.join(home, 'sessions')).catch(() => [] as string[])
+  before(async () => {
+    tmp = await tempDir()
+    project = await makeRepo(path.join(tmp.path, 'project'))
+    home = path.join(tmp.path, 'home')
+  })
+  after(async () => tmp.cleanup())
+
+  for (const name of ['../x', 'a b', '-x', 'main.lock', 'x'.repeat(65)]) {
+    test(`invalid name ${JSON.stringify(name)}`, async () => {
+      assertUserError(await realm(['new', '--', name].filter((w) => w !== '--' || name.startsWith('-')), { cwd: project, home }), /invalid session name|name/)
+      assert.deepEqual(await sessions(), [])
+    })
+  }
+
+  test('duplicate new keeps the first session intact', async () => {
+    assert.equal((await realm(['new', 'dup', 'echo 1 > one.txt'], { cwd: project, home })).code, 0)
+    const before = await fs.readFile(path.join(home, 'sessions', 'dup', 'changes.patch'), 'utf8')
+    assertUserError(await realm(['new', 'dup', 'echo 2 > two.txt'], { cwd: project, home }), /already exists — resume it with 'realm resume dup'/)
+    assert.equal(await fs.readFile(path.join(home, 'sessions', 'dup', 'changes.patch'), 'utf8'), before)
+  })
+
+  test('unknown session', async () => {
+    for (const command of ['resume', 'diff', 'apply', 'push', 'remove']) {
+      assertUserError(await realm([command, 'nope'], { cwd: project, home }), /session 'nope' not found — run 'realm list'/)
+    }
+  })
+
+  test('project directory gone', async () => {
+    const doomed = await makeRepo(path.join(tmp.path, 'doomed'))
+    assert.equal((await realm(['new', 'orphan', 'true'], { cwd: doomed, home })).code, 0)
+    await fs.rm(doomed, { recursive: true })
+    assertUserError(await realm(['resume', 'orphan'], { cwd: project, home }), /project directory .* no longer exists/)
+  })
+
+  test('not a git repository', async () => {
+    const plain = path.join(tmp.path, 'plain')
+    await fs.mkdir(plain)
+    assertUserError(await realm(['new', 'plain'], { cwd: plain, home }), /not inside a git repository/)
+    assertUserError(await realm(['new', 'plain2', '--project', path.join(tmp.path, 'missing')], { cwd: project, home }), /does not exist/)
+    assert.ok(!(await sessions()).some((s) => s.startsWith('plain')))
+  })
+
+  test('docker not installed', async () => {
+    // A PATH with node and git but no docker.
+    const bin = path.join(tmp.path, 'bin')
+    await fs.mkdir(bin, { recursive: true })
+    await fs.symlink(process.execPath, path.join(bin, 'node')).catch(() => undefined)
+    await fs.symlink('/usr/bin/git', path.join(bin, 'git')).catch(() => undefined)
+    assertUserError(await realm(['new', 'nodocker', 'true'], { cwd: project, home, env: { PATH: bin } }), /docker is not installed/)
+    assert.ok(!(await sessions()).includes('nodocker'))
+  })
+
+  test('daemon unreachable', async () => {
+    assertUserError(await realm(['new', 'nodaemon', 'true'], { cwd: project, home, env: { DOCKER_HOST: 'unix:///nonexistent/docker.sock' } }), /cannot reach the Docker daemon/)
+    assert.ok(!(await sessions()).includes('nodaemon'))
+  })
+
+  test('image missing', async () => {
+    assertUserError(await realm(['new', 'noimage', '--image', 'realm-no-such-image:1', 'true'], { cwd: project, home }), /image 'realm-no-such-image:1' not found/)
+    assert.ok(!(await sessions()).includes('noimage'))
+  })
+
+  test('bad REALM_DOCKER_ARGS and a container docker cannot start', async () => {
+    assertUserError(await realm(['new', 'quote', 'true'], { cwd: project, home, env: { REALM_DOCKER_ARGS: '--label "open' } }), /REALM_DOCKER_ARGS: unterminated/)
+    const bad = await realm(['new', 'badflag', 'true'], { cwd: project, home, env: { REALM_DOCKER_ARGS: '--memory=nonsense' } })
+    assert.notEqual(bad.code, 0)
+    assert.match(bad.stderr, /realm: docker could not start the container/)
+    assert.ok(!(await sessions()).some((s) => s === 'quote' || s === 'badflag'))
+  })
+})
+
+describe('terminals', { skip }, () => {
+  let tmp: { path: string; cleanup: () => Promise<void> }
+  let project: string
+  let home: string
+  before(async () => {
+    tmp = await tempDir()
+    project = await makeRepo(path.join(tmp.path, 'project'))
+    home = path.join(tmp.path, 'home')
+  })
+  after(async () => tmp.cleanup())
+
+  test('with a terminal the agent gets one (-t)', async () => {
+    const result = await realm(['new', 'tty', 'test -t 0 && test -t 1 && echo AGENT-HAS-TTY', 'echo x > x.txt'], { cwd: project, home, tty: true })
+    assert.equal(result.code, 0, explain(result))
+    assert.match(result.stdout, /AGENT-HAS-TTY/)
+    assert.ok(await fs.stat(path.join(home, 'sessions', 'tty', 'changes.patch')))
+  })
+
+  test('without one (a script, a pipe, CI) realm works the same, without -t', async () => {
+    const result = await realm(['new', 'notty', 'test -t 0 || echo NO-TTY', 'echo x > x.txt'], { cwd: project, home })
+    assert.equal(result.code, 0, explain(result))
+    assert.match(result.stdout, /NO-TTY/)
+    assert.ok(await fs.stat(path.join(home, 'sessions', 'notty', 'changes.patch')))
+  })
+})

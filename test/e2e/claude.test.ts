@@ -1,0 +1,141 @@
+// The real Claude Code CLI, in the real default image (docker/Dockerfile), driven through `realm new` against
+// a local stand-in for the Anthropic API. No container registry is needed: the image is built on a Debian
+// base made by debootstrap (test/claude/debian-base.sh); Claude Code itself comes from the npm registry.
+import assert from 'node:assert/strict'
+import { createHash } from 'node:crypto'
+import fs from 'node:fs/promises'
+import path from 'node:path'
+import { after, before, describe, test } from 'node:test'
+
+import { execa } from 'execa'
+
+import { startFakeAnthropic, type FakeAnthropic } from '../claude/fake-anthropic.js'
+import { dockerSkip } from '../helpers/docker.js'
+import { makeRepo, repoState } from '../helpers/repo.js'
+import { explain, realm, tempDir } from '../helpers/realm.js'
+
+const skip = await dockerSkip()
+
+const ROOT = path.resolve(import.meta.dirname, '..', '..')
+const BASE_IMAGE = process.env.REALM_CLAUDE_BASE_IMAGE ?? 'realm-debian-base:bookworm'
+const IMAGE = 'realm-claude-e2e:latest'
+const FILE = 'hello.txt'
+const CONTENT = 'written by the real claude\n'
+const MODEL = 'realm-e2e-model'
+
+// The agent's script, one reply per step: write a file into the workspace, change its own user settings
+// (as `/config` would), then finish.
+const SCRIPT = [
+  [{ type: 'tool_use' as const, name: 'Write', input: { file_path: `/workspace/${FILE}`, content: CONTENT } }],
+  [{ type: 'tool_use' as const, name: 'Bash', input: {
+    command: `printf '{"model": "${MODEL}"}\\n' > "$HOME/.claude/settings.json"`, description: 'Set the default model' } }],
+  [{ type: 'text' as const, text: 'Done: wrote hello.txt.' }],
+]
+
+/** Host CA certificates to trust inside the image (a TLS-inspecting network needs its own). */
+async function extraCaCerts(): Promise<string> {
+  const dir = '/usr/local/share/ca-certificates'
+  const files = (await fs.readdir(dir).catch(() => [])).filter((f) => f.endsWith('.crt')).sort()
+  return (await Promise.all(files.map((f) => fs.readFile(path.join(dir, f), 'utf8')))).join('\n')
+}
+
+/** Builds the image once per change of docker/Dockerfile (or of the CA certificates), labelled with their hash. */
+async function ensureClaudeImage(): Promise<void> {
+  const started = Date.now()
+  await execa('bash', [path.join(ROOT, 'test', 'claude', 'debian-base.sh'), BASE_IMAGE], { stdout: 'ignore', stderr: 'inherit' })
+  const certs = await extraCaCerts()
+  const dockerfile = await fs.readFile(path.join(ROOT, 'docker', 'Dockerfile'))
+  const want = createHash('sha256').update(dockerfile).update(certs).update(BASE_IMAGE).digest('hex').slice(0, 12)
+  const have = await execa('docker', ['image', 'inspect', '--format', '{{index .Config.Labels "realm.test.inputs"}}', IMAGE], { reject: false })
+  if (have.exitCode === 0 && have.stdout.trim() === want) return
+  const build = await execa('docker', ['build', '-t', IMAGE, '--build-arg', `BASE_IMAGE=${BASE_IMAGE}`,
+    '--build-arg', `EXTRA_CA_CERTS=${certs}`, '--label', `realm.test.inputs=${want}`, path.join(ROOT, 'docker')], { reject: false, all: true })
+  if (build.exitCode !== 0) throw new Error(`docker build of ${IMAGE} failed:\n${build.all}`)
+  console.log(`# built ${IMAGE} in ${Math.round((Date.now() - started) / 1000)} s`)
+}
+
+/** The userID Claude Code keeps in ~/.claude.json, as it reports it in each request's metadata. */
+function userIdOf(body: any): string | undefined {
+  const raw = body?.metadata?.user_id
+  if (typeof raw !== 'string') return undefined
+  try {
+    const parsed = JSON.parse(raw)
+    if (parsed && typeof parsed.device_id === 'string') return parsed.device_id
+  } catch { /* the older form: user_<id>_account_..._session_... */ }
+  return /^user_([0-9a-f]+)/.exec(raw)?.[1] ?? raw
+}
+
+describe('the real Claude Code in the default image', { skip, timeout: 30 * 60_000 }, () => {
+  let tmp: { path: string; cleanup: () => Promise<void> }
+  let fake: FakeAnthropic
+  let project: string
+  let home: string
+  let env: Record<string, string>
+
+  before(async () => {
+    await ensureClaudeImage()
+    tmp = await tempDir('realm-claude-')
+    fake = await startFakeAnthropic(SCRIPT)
+    project = await makeRepo(path.join(tmp.path, 'project'), { 'README.md': '# project\n' })
+    home = path.join(tmp.path, 'home')
+    env = {
+      REALM_IMAGE: IMAGE,
+      ANTHROPIC_BASE_URL: fake.url,
+      ANTHROPIC_API_KEY: 'sk-ant-dummy-realm-test',
+      // The stand-in listens on the host's loopback; nothing but it is needed, so nothing else is tried.
+      REALM_DOCKER_ARGS: '--network host -e CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1',
+    }
+  }, { timeout: 30 * 60_000 })
+  after(async () => {
+    await fake?.close()
+    await tmp?.cleanup()
+  })
+
+  test('`realm new` with claude -p brings back exactly the file the agent wrote', { timeout: 5 * 60_000 }, async () => {
+    const before = await repoState(project)
+    const started = Date.now()
+    const result = await realm(['new', 'first', '--', '-p', `Create ${FILE}`, '--output-format', 'json'], { cwd: project, home, env, timeout: 4 * 60_000 })
+    console.log(`# first run: ${Date.now() - started} ms`)
+    assert.equal(result.code, 0, `${explain(result)}\n--- requests\n${fake.requests.map((r) => `${r.method} ${r.path}`).join('\n')}`)
+    const output = JSON.parse(result.stdout.trim().split('\n').pop()!)
+    assert.equal(output.result, 'Done: wrote hello.txt.', result.stdout)
+
+    // The agent's requests went to the stand-in, streamed, with the dummy key, and its tool results came back.
+    const agent = fake.agentRequests()
+    assert.ok(agent.length >= 3, `three agent turns, got ${agent.length}`)
+    assert.equal(agent[0].headers['x-api-key'], 'sk-ant-dummy-realm-test')
+    assert.equal(agent[0].body.stream, true)
+    assert.ok(agent[0].body.tools.some((t: any) => t.name === 'Write'))
+
+    const patch = await fs.readFile(path.join(home, 'sessions', 'first', 'changes.patch'), 'utf8')
+    const files = [...patch.matchAll(/^diff --git a\/(.+) b\/(.+)$/gm)].map((m) => m[2])
+    assert.deepEqual(files, [FILE], patch)
+    assert.ok(patch.includes(`+${CONTENT.trimEnd()}`), patch)
+    assert.deepEqual(await repoState(project), before, 'the project is only ever read')
+
+    // What the run left for the next one: its settings in ~/.claude, its state in realm's .claude.json.
+    const userHome = path.join(home, 'user-home')
+    assert.deepEqual(JSON.parse(await fs.readFile(path.join(userHome, '.claude', 'settings.json'), 'utf8')), { model: MODEL })
+    const state = JSON.parse(await fs.readFile(path.join(home, 'claude', '.claude.json'), 'utf8'))
+    assert.ok(Object.keys(state).length > 0, 'Claude Code saved its state through the link')
+    await assert.rejects(fs.stat(path.join(userHome, '.claude.json')), 'the host\'s ~/.claude.json is never written')
+  })
+
+  test('a second run sees the state and settings the first one left', { timeout: 5 * 60_000 }, async () => {
+    const firstRun = fake.agentRequests()
+    const before = fake.requests.length
+    const started = Date.now()
+    const result = await realm(['new', 'second', '--', '-p', `Create ${FILE} again`], { cwd: project, home, env, timeout: 4 * 60_000 })
+    console.log(`# second run: ${Date.now() - started} ms`)
+    assert.equal(result.code, 0, explain(result))
+    const secondRun = fake.agentRequests().filter((r) => fake.requests.indexOf(r) >= before)
+    assert.ok(secondRun.length > 0)
+    // Settings: the model the first run put in ~/.claude/settings.json is the one the second run asks for.
+    assert.equal(firstRun[0].body.model === MODEL, false, 'the first run started with the default model')
+    assert.equal(secondRun[0].body.model, MODEL)
+    // State: the identity Claude Code created in ~/.claude.json on its first start is the one it reuses.
+    const firstId = userIdOf(firstRun[0].body)
+    assert.ok(firstId, `a user id in ${JSON.stringify(firstRun[0].body.metadata)}`)
+    assert.equal(userIdOf(secondRun[0].body), firstId)
+  })
+})
