@@ -52,7 +52,7 @@ export async function saveRun(session: Session, runDir: string, mode: RunMode, r
     if (!isDiskFull(error)) throw error
     // Every session update is a transaction, so the earlier files are untouched; the run directory stays
     // for the next attempt (any command on the session retries the save).
-    throw new UserError(`no space left on the device holding ${session.dir} while saving the run — free some space, then run 'realm diff ${session.name}' to save it; the earlier patches are intact`, 1, { cause: error })
+    throw new UserError(`no space left on the device holding ${session.dir} while saving the run — free some space, then run 'realm apply --check ${session.name}' (or any command on the session) to save it; the earlier patches are intact`, 1, { cause: error })
   }
 }
 
