@@ -94,6 +94,7 @@ agent_only() {
 # capture NAME TAG: the patch from the run's starting tree to the workspace as it is now. Snapshots and the
 # final capture use their own index files (TAG), so one cut short never blocks the other.
 capture() {
+  cd "$ws" || return 1   # pathspecs are relative to the current directory, and the agent may start deeper
   t=$(tree_of "idx-$2") && t=$(agent_only "$t" "$2") && patch_to "$1" "$start_tree" "$t" || return 1
   if [ -s "$rgit/host-edits-$2" ]; then cp "$rgit/host-edits-$2" "$out/host-edits"; fi
   return 0

@@ -111,3 +111,66 @@ for (const workspace of ['overlay', 'copy'] as const) {
     })
   })
 }
+
+describe('where and how the agent runs', { skip }, () => {
+  let tmp: { path: string; cleanup: () => Promise<void> }
+  let project: string
+  let home: string
+  before(async () => {
+    tmp = await tempDir()
+    project = await makeRepo(path.join(tmp.path, 'project'), { 'pkg/sub/file.txt': 'x\n', 'top.txt': 'top\n' })
+    home = path.join(tmp.path, 'home')
+  })
+  after(async () => tmp.cleanup())
+
+  test('from a subdirectory: the session is the repository, the agent starts in the subdirectory', async () => {
+    const result = await realm(['new', 'sub', 'pwd > here.txt', 'test -f file.txt', 'test -f ../../top.txt'], { cwd: path.join(project, 'pkg', 'sub'), home })
+    assert.equal(result.code, 0, explain(result))
+    assert.equal((await fs.readFile(path.join(home, 'sessions', 'sub', 'project_dir'), 'utf8')).trim(), project)
+    assert.match(await fs.readFile(path.join(home, 'sessions', 'sub', 'changes.patch'), 'utf8'), /^\+\/workspace\/pkg\/sub$/m)
+  })
+
+  test('a project directory given as the first extra argument', async () => {
+    const result = await realm(['new', 'bydir', project, 'echo x > x.txt'], { cwd: tmp.path, home })
+    assert.equal(result.code, 0, explain(result))
+    assert.equal((await fs.readFile(path.join(home, 'sessions', 'bydir', 'project_dir'), 'utf8')).trim(), project)
+  })
+
+  test('--shell runs a shell instead of the agent, captured the same way', async () => {
+    const result = await realm(['new', 'shell', '--shell'], { cwd: project, home, input: 'echo from-shell > shell.txt\nexit 4\n' })
+    assert.equal(result.code, 4, explain(result))
+    assert.match(await fs.readFile(path.join(home, 'sessions', 'shell', 'changes.patch'), 'utf8'), /^\+from-shell$/m)
+  })
+
+  test('snapshots never touch the agent\'s own index or HEAD', async () => {
+    const script = [
+      'echo staged > staged.txt && git add staged.txt',
+      'echo loose > loose.txt',
+      'git rev-parse HEAD > head-before.txt',
+      'sleep 4', // at least one snapshot happens meanwhile
+      'git status --porcelain --untracked-files=all > status.txt',
+      'git rev-parse HEAD > head-after.txt',
+    ]
+    const result = await realm(['new', 'index', ...script], { cwd: project, home })
+    assert.equal(result.code, 0, explain(result))
+    const patch = await fs.readFile(path.join(home, 'sessions', 'index', 'changes.patch'), 'utf8')
+    assert.match(patch, /^\+A {2}staged\.txt$/m, 'the staged file is still staged')
+    assert.match(patch, /^\+\?\? loose\.txt$/m, 'the loose file is still untracked')
+    const heads = patch.match(/^\+[0-9a-f]{40}$/gm)
+    assert.equal(heads?.length, 2)
+    assert.equal(heads![0], heads![1])
+  })
+
+  test('remove asks on a terminal before deleting unpushed work; --yes and no terminal do not ask', async () => {
+    assert.equal((await realm(['new', 'keepme', 'echo x > x.txt'], { cwd: project, home })).code, 0)
+    const declined = await realm(['remove', 'keepme'], { cwd: project, home, tty: true, prompt: 'never pushed', answer: 'n\r' })
+    assert.notEqual(declined.code, 0, explain(declined))
+    assert.ok(await fs.stat(path.join(home, 'sessions', 'keepme')))
+    const accepted = await realm(['remove', 'keepme'], { cwd: project, home, tty: true, prompt: 'never pushed', answer: 'y\r' })
+    assert.equal(accepted.code, 0, explain(accepted))
+    await assert.rejects(fs.access(path.join(home, 'sessions', 'keepme')))
+    assert.equal((await realm(['new', 'forced', 'echo x > x.txt'], { cwd: project, home })).code, 0)
+    assert.equal((await realm(['remove', 'forced', '--yes'], { cwd: project, home, tty: true, prompt: 'never pushed', answer: 'n\r' })).code, 0)
+    await assert.rejects(fs.access(path.join(home, 'sessions', 'forced')))
+  })
+})

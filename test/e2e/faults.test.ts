@@ -49,18 +49,19 @@ describe('no work lost', { skip }, () => {
     assert.match((await read(sessionFile('killed', 'changes.patch')))!, /\+work/)
   })
 
-  test('SIGTERM to realm stops the agent gracefully and saves its final state', async () => {
-    const history = await sessionWithHistory('term')
-    const child = startRealm(['resume', 'term', 'echo late > late.txt', 'touch /tmp/marker', 'sleep 300'], { cwd: project, home })
-    const container = await sessionContainer('term')
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) test(`${signal} to realm stops the agent gracefully and saves its final state`, async () => {
+    const name = `sig-${signal.toLowerCase()}`
+    const history = await sessionWithHistory(name)
+    const child = startRealm(['resume', name, 'echo late > late.txt', 'touch /tmp/marker', 'sleep 300'], { cwd: project, home })
+    const container = await sessionContainer(name)
     await waitInContainer(container, '/tmp/marker')
-    child.kill('SIGTERM')
+    child.kill(signal)
     const result = await settled(child)
     assert.match(result.stderr, /stopping the agent and saving its work/, explain(result))
     assert.doesNotMatch(result.stderr, /last snapshot/, 'a graceful stop makes a final capture')
-    assert.match((await read(sessionFile('term', 'changes.patch')))!, /\+late/)
-    assert.equal(await read(sessionFile('term', 'base.patch')), history.changes, 'earlier work moved into base.patch intact')
-    assert.equal((await docker('ps', '-aq', '--filter', 'name=^realm-term-')).trim(), '', 'no container left')
+    assert.match((await read(sessionFile(name, 'changes.patch')))!, /\+late/)
+    assert.equal(await read(sessionFile(name, 'base.patch')), history.changes, 'earlier work moved into base.patch intact')
+    assert.equal((await docker('ps', '-aq', '--filter', `name=^realm-${name}-`)).trim(), '', 'no container left')
   })
 
   test('SIGKILL to realm: the container finishes, and the next command saves its capture', async () => {

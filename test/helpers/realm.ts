@@ -22,6 +22,8 @@ export interface RealmOptions {
   tty?: boolean
   /** keys typed when the post-run review asks "What now" (default: Enter, which keeps the work) */
   answer?: string
+  /** the question to wait for before typing `answer` (default: the review's "What now") */
+  prompt?: string
   timeout?: number
 }
 
@@ -44,7 +46,7 @@ export async function realm(args: string[], options: RealmOptions): Promise<Real
   const env = realmEnv(options.home, options.env)
   await fs.mkdir(env.HOME!, { recursive: true })
   const common = { cwd: options.cwd, env, extendEnv: true, reject: false, stripFinalNewline: false, timeout: options.timeout ?? 120_000 } as const
-  if (options.tty) return onTerminal(args, common, options.answer ?? '\r')
+  if (options.tty) return onTerminal(args, common, options.answer ?? '\r', options.prompt ?? 'What now')
   const result = await execa(REALM_BIN, args, { ...common, input: options.input ?? '' })
   return { code: result.exitCode ?? -1, stdout: String(result.stdout), stderr: String(result.stderr) }
 }
@@ -53,13 +55,13 @@ export async function realm(args: string[], options: RealmOptions): Promise<Real
  * Runs realm under `script`, so it has a terminal. Keys go in only once the review menu is up: until then the
  * terminal belongs to the agent's container, which would swallow them.
  */
-async function onTerminal(args: string[], common: Options, answer: string): Promise<RealmResult> {
+async function onTerminal(args: string[], common: Options, answer: string, prompt: string): Promise<RealmResult> {
   const child = execa('script', ['-qec', [REALM_BIN, ...args].map(shellQuote).join(' '), '/dev/null'], { ...common, stdin: 'pipe' })
   let seen = ''
   child.stdout!.on('data', (chunk: Buffer) => {
     const before = seen
     seen += chunk.toString()
-    if (!before.includes('What now') && seen.includes('What now')) child.stdin!.write(answer)
+    if (!before.includes(prompt) && seen.includes(prompt)) child.stdin!.write(answer)
   })
   const result = await child
   return { code: result.exitCode ?? -1, stdout: String(result.stdout), stderr: String(result.stderr) }
