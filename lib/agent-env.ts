@@ -63,8 +63,8 @@ export function claudeMounts(home = os.homedir(), env: NodeJS.ProcessEnv = proce
  * realm's directory holding its copy of .claude.json, brought up to date from the host's file first.
  *
  * When the host's file changed since realm last saw it (the user logged in or ran `claude` on the host), it
- * is taken as the new base, keeping what only realm's runs wrote: top-level keys the host file lacks and the
- * per-project entries of paths inside the container (trust for /workspace, say). Every write is a temp file
+ * is taken as the new base, keeping what only realm's runs wrote: top-level keys the host file lacks, the
+ * per-project entries of paths inside the container (trust for /workspace, say) and API keys approved there. Every write is a temp file
  * plus rename in realm's own directory, so a crash leaves either the old or the new copy.
  */
 export function claudeJsonState(home = os.homedir(), env: NodeJS.ProcessEnv = process.env): string {
@@ -109,6 +109,13 @@ export function mergeClaudeJson(hostText: string, realmText: string): string {
       if (dir === WORKSPACE_DIR || dir.startsWith(`${WORKSPACE_DIR}/`)) projects[dir] = value
     }
     merged.projects = projects
+  }
+  // The answer to "use this API key?" given inside a container must survive a re-seed from the host.
+  const hostKeys = hostJson.customApiKeyResponses
+  const realmKeys = realmJson.customApiKeyResponses
+  if (isObject(hostKeys) && isObject(realmKeys)) {
+    const union = (key: string) => [...new Set([hostKeys[key], realmKeys[key]].flatMap((v) => (Array.isArray(v) ? v : [])))]
+    merged.customApiKeyResponses = { ...hostKeys, approved: union('approved'), rejected: union('rejected') }
   }
   return `${JSON.stringify(merged, null, 2)}\n`
 }
@@ -166,4 +173,23 @@ function writeAtomic(file: string, text: string): void {
   const tmp = `${file}.${process.pid}.tmp`
   fs.writeFileSync(tmp, text, { mode: 0o600 })
   fs.renameSync(tmp, file)
+}
+
+/**
+ * `docker build` arguments for the default image on this machine, the same ones install.sh passes:
+ * REALM_BASE_IMAGE as the base, and the certificate authorities the machine added itself (a TLS-inspecting
+ * proxy's), without which npm inside the build cannot reach the registry.
+ */
+export function defaultImageBuildArgs(env: NodeJS.ProcessEnv = process.env, caDir = '/usr/local/share/ca-certificates'): string[] {
+  const args: string[] = []
+  if (env.REALM_BASE_IMAGE) args.push('--build-arg', `BASE_IMAGE=${env.REALM_BASE_IMAGE}`)
+  let files: string[] = []
+  try {
+    files = fs.readdirSync(caDir).filter((f) => f.endsWith('.crt')).sort()
+  } catch {
+    // no local authorities
+  }
+  const pem = files.map((f) => readOrUndefined(path.join(caDir, f)) ?? '').filter(Boolean).join('\n')
+  if (pem) args.push('--build-arg', `EXTRA_CA_CERTS=${pem}`)
+  return args
 }

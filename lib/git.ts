@@ -10,6 +10,7 @@ import { execa, type Options } from 'execa'
 
 import { UserError, errorCode } from './errors.js'
 import { scratchDir } from './paths.js'
+import { processAlive } from './process-alive.js'
 
 async function iso() {
   return (await import('isomorphic-git')).default
@@ -107,11 +108,22 @@ export async function globalExcludes(root: string): Promise<string> {
   }
 }
 
+/** Removes scratch directories of realm processes that were killed before they could clean up. */
+async function pruneScratch(): Promise<void> {
+  for (const name of await fsp.readdir(scratchDir()).catch(() => [] as string[])) {
+    const pid = /^scratch-(\d+)-/.exec(name)?.[1] // tmp-promise names them <prefix>-<pid>-<random>
+    if (pid && Number(pid) !== process.pid && !processAlive(Number(pid))) {
+      await fsp.rm(path.join(scratchDir(), name), { recursive: true, force: true })
+    }
+  }
+}
+
 /** A scratch directory under $REALM_HOME/tmp, removed afterwards whatever happens. */
 export async function withScratch<T>(fn: (dir: string) => Promise<T>): Promise<T> {
   const { dir } = await import('tmp-promise')
   await fsp.mkdir(scratchDir(), { recursive: true })
-  const scratch = await dir({ tmpdir: scratchDir(), prefix: 'scratch-', unsafeCleanup: true })
+  await pruneScratch()
+  const scratch = await dir({ tmpdir: scratchDir(), prefix: 'scratch', unsafeCleanup: true })
   try {
     return await fn(scratch.path)
   } finally {

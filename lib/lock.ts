@@ -3,6 +3,7 @@ import os from 'node:os'
 import path from 'node:path'
 
 import { UserError, errorCode } from './errors.js'
+import { processAlive } from './process-alive.js'
 
 interface LockInfo {
   pid: number
@@ -15,15 +16,6 @@ export interface Lock {
   /** Set when the previous holder died without releasing the lock. */
   stale?: LockInfo
   release(): Promise<void>
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    return errorCode(error) === 'EPERM' // exists, but belongs to someone else
-  }
 }
 
 async function readLock(file: string): Promise<LockInfo | undefined> {
@@ -59,7 +51,7 @@ export async function acquireLock(sessionDir: string, sessionName: string, comma
       if (errorCode(error) !== 'EEXIST') throw error
     }
     const holder = await readLock(file)
-    if (holder && (holder.host !== mine.host || alive(holder.pid))) {
+    if (holder && (holder.host !== mine.host || processAlive(holder.pid))) {
       throw new UserError(
         `session '${sessionName}' is in use by 'realm ${holder.command}' (pid ${holder.pid}${holder.host !== mine.host ? ` on ${holder.host}` : ''}, since ${holder.startedAt}) — wait for it to finish`,
       )
@@ -75,7 +67,7 @@ export async function acquireLock(sessionDir: string, sessionName: string, comma
       continue
     }
     const moved = await readLock(aside)
-    if (moved && moved.pid !== holder?.pid && alive(moved.pid)) {
+    if (moved && moved.pid !== holder?.pid && processAlive(moved.pid)) {
       await fs.link(aside, file).catch(() => undefined)
       await fs.rm(aside, { force: true })
       throw new UserError(`session '${sessionName}' is in use by 'realm ${moved.command}' (pid ${moved.pid}) — wait for it to finish`)
