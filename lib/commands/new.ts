@@ -2,7 +2,7 @@ import path from 'node:path'
 
 import kleur from 'kleur'
 
-import { hasCredential } from '../agent-env.js'
+import { hasCredential, NO_CREDENTIAL_HINT } from '../agent-env.js'
 import { UserError } from '../errors.js'
 import { findProject, readHead } from '../git.js'
 import { acquireLock } from '../lock.js'
@@ -34,7 +34,7 @@ export async function prepareRun(options: RunCommandOptions, image: string, root
   const strategy = await chooseStrategy(parseStrategy(options.workspace ?? process.env.REALM_WORKSPACE, options.workspace ? '--workspace' : 'REALM_WORKSPACE'), [root, realmHome()])
   await ensureImage(image)
   if (!options.shell && !hasCredential(process.env)) {
-    say(kleur.yellow('realm: no Claude credential found (ANTHROPIC_API_KEY, CLAUDE_CODE_OAUTH_TOKEN or a login in ~/.claude) — the agent will ask you to log in; on macOS logins live in the Keychain, which containers cannot read: use an API key or `claude setup-token`'))
+    say(kleur.yellow(NO_CREDENTIAL_HINT))
   }
   if (strategy.reason) say(`realm: using a copy of the project (${strategy.reason})`)
   return { extraArgs, strategy, tty: isTerminal(), command: agentCommand(options.agentArgs, Boolean(options.shell)) }

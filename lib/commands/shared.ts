@@ -1,6 +1,7 @@
 // What several commands share: image and docker-args resolution, opening a session safely, printing a run.
 import kleur from 'kleur'
 
+import { defaultImageBuildArgs } from '../agent-env.js'
 import { buildImage, DEFAULT_IMAGE, imageExists } from '../docker.js'
 import { UserError } from '../errors.js'
 import { acquireLock, type Lock } from '../lock.js'
@@ -27,7 +28,7 @@ export async function ensureImage(image: string): Promise<void> {
     throw new UserError(`image '${image}' not found — build or pull it first, or unset REALM_IMAGE / --image to use ${DEFAULT_IMAGE}`)
   }
   say(kleur.bold(`realm: building ${DEFAULT_IMAGE} from ${dockerDir()} (first run only; this takes a few minutes)…`))
-  await buildImage(DEFAULT_IMAGE, dockerDir())
+  await buildImage(DEFAULT_IMAGE, dockerDir(), defaultImageBuildArgs())
 }
 
 export function dockerArgs(option: string | undefined, env = process.env): string[] {

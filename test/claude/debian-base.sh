@@ -14,8 +14,12 @@ if docker image inspect "$tag" >/dev/null 2>&1; then
   echo "$tag"
   exit 0
 fi
-command -v debootstrap >/dev/null || { echo "debian-base.sh: debootstrap is not installed (apt-get install debootstrap)" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || { echo "debian-base.sh: debootstrap needs root (run as root or under sudo)" >&2; exit 1; }
+# A fresh CI machine may not have it yet; it is one small package from Debian's own mirror.
+if ! command -v debootstrap >/dev/null && command -v apt-get >/dev/null; then
+  { apt-get update -qq && apt-get install -y -qq debootstrap; } >&2 || true
+fi
+command -v debootstrap >/dev/null || { echo "debian-base.sh: debootstrap is not installed (apt-get install debootstrap)" >&2; exit 1; }
 
 root="$(mktemp -d /tmp/realm-debootstrap.XXXXXX)"
 trap 'rm -rf "$root"' EXIT

@@ -23,14 +23,36 @@ const FILE = 'hello.txt'
 const CONTENT = 'written by the real claude\n'
 const MODEL = 'realm-e2e-model'
 
-// The agent's script, one reply per step: write a file into the workspace, change its own user settings
-// (as `/config` would), then finish.
+const HELPER_KEY = 'sk-ant-from-api-key-helper'
+
+// The agent's script, one reply per step: write a file into the workspace; commit it and report the commit's
+// author; change its own user settings (a default model, and a login by API key helper, as a user would with
+// `/config`); then finish.
 const SCRIPT = [
   [{ type: 'tool_use' as const, name: 'Write', input: { file_path: `/workspace/${FILE}`, content: CONTENT } }],
   [{ type: 'tool_use' as const, name: 'Bash', input: {
-    command: `printf '{"model": "${MODEL}"}\\n' > "$HOME/.claude/settings.json"`, description: 'Set the default model' } }],
-  [{ type: 'text' as const, text: 'Done: wrote hello.txt.' }],
+    command: [
+      `git add ${FILE} && git commit -q -m 'Add ${FILE}' && git log -1 --format='author: %an <%ae>'`,
+      `printf '{"model": "${MODEL}", "apiKeyHelper": "echo ${HELPER_KEY}"}\\n' > "$HOME/.claude/settings.json"`,
+    ].join(' && '),
+    description: 'Commit the file and set up the user settings' } }],
+  [{ type: 'text' as const, text: `Done: wrote ${FILE}.` }],
 ]
+
+/** Everything the agent's tool calls printed, as Claude Code sent it back in its requests. */
+function toolOutputs(requests: Array<{ body: any }>): string {
+  const texts: string[] = []
+  for (const request of requests) {
+    for (const message of request.body?.messages ?? []) {
+      if (!Array.isArray(message.content)) continue
+      for (const part of message.content) {
+        if (part?.type !== 'tool_result') continue
+        texts.push(typeof part.content === 'string' ? part.content : JSON.stringify(part.content))
+      }
+    }
+  }
+  return texts.join('\n')
+}
 
 /** Host CA certificates to trust inside the image (a TLS-inspecting network needs its own). */
 async function extraCaCerts(): Promise<string> {
@@ -70,7 +92,7 @@ describe('the real Claude Code in the default image', { skip, timeout: 30 * 60_0
   let fake: FakeAnthropic
   let project: string
   let home: string
-  let env: Record<string, string>
+  let env: Record<string, string | undefined>
 
   before(async () => {
     await ensureClaudeImage()
@@ -106,6 +128,8 @@ describe('the real Claude Code in the default image', { skip, timeout: 30 * 60_0
     assert.equal(agent[0].headers['x-api-key'], 'sk-ant-dummy-realm-test')
     assert.equal(agent[0].body.stream, true)
     assert.ok(agent[0].body.tools.some((t: any) => t.name === 'Write'))
+    // The commit the agent made carries the user's git identity from the host.
+    assert.match(toolOutputs(agent), /author: Test User <test@example\.com>/)
 
     const patch = await fs.readFile(path.join(home, 'sessions', 'first', 'changes.patch'), 'utf8')
     const files = [...patch.matchAll(/^diff --git a\/(.+) b\/(.+)$/gm)].map((m) => m[2])
@@ -115,7 +139,8 @@ describe('the real Claude Code in the default image', { skip, timeout: 30 * 60_0
 
     // What the run left for the next one: its settings in ~/.claude, its state in realm's .claude.json.
     const userHome = path.join(home, 'user-home')
-    assert.deepEqual(JSON.parse(await fs.readFile(path.join(userHome, '.claude', 'settings.json'), 'utf8')), { model: MODEL })
+    assert.deepEqual(JSON.parse(await fs.readFile(path.join(userHome, '.claude', 'settings.json'), 'utf8')),
+      { model: MODEL, apiKeyHelper: `echo ${HELPER_KEY}` })
     const state = JSON.parse(await fs.readFile(path.join(home, 'claude', '.claude.json'), 'utf8'))
     assert.ok(Object.keys(state).length > 0, 'Claude Code saved its state through the link')
     await assert.rejects(fs.stat(path.join(userHome, '.claude.json')), 'the host\'s ~/.claude.json is never written')
@@ -125,14 +150,20 @@ describe('the real Claude Code in the default image', { skip, timeout: 30 * 60_0
     const firstRun = fake.agentRequests()
     const before = fake.requests.length
     const started = Date.now()
-    const result = await realm(['new', 'second', '--', '-p', `Create ${FILE} again`], { cwd: project, home, env, timeout: 4 * 60_000 })
+    // No key in the environment this time: the login the first run set up is the only credential.
+    const result = await realm(['new', 'second', '--', '-p', `Create ${FILE} again`], {
+      cwd: project, home, env: { ...env, ANTHROPIC_API_KEY: undefined }, timeout: 4 * 60_000,
+    })
     console.log(`# second run: ${Date.now() - started} ms`)
     assert.equal(result.code, 0, explain(result))
+    assert.doesNotMatch(result.stderr, /no Claude credential/, 'realm sees the login too, and does not warn')
     const secondRun = fake.agentRequests().filter((r) => fake.requests.indexOf(r) >= before)
     assert.ok(secondRun.length > 0)
     // Settings: the model the first run put in ~/.claude/settings.json is the one the second run asks for.
     assert.equal(firstRun[0].body.model === MODEL, false, 'the first run started with the default model')
     assert.equal(secondRun[0].body.model, MODEL)
+    // Login: the API key helper the first run configured is what authenticates the second.
+    assert.equal(secondRun[0].headers['x-api-key'] ?? secondRun[0].headers.authorization, HELPER_KEY)
     // State: the identity Claude Code created in ~/.claude.json on its first start is the one it reuses.
     const firstId = userIdOf(firstRun[0].body)
     assert.ok(firstId, `a user id in ${JSON.stringify(firstRun[0].body.metadata)}`)

@@ -5,7 +5,7 @@ import path from 'node:path'
 import { afterEach, beforeEach, test } from 'node:test'
 
 import {
-  CLAUDE_STATE_DIR, claudeConfigPaths, claudeMounts, hasCredential, identityEnv, mergeClaudeJson, passedEnv,
+  CLAUDE_STATE_DIR, claudeConfigPaths, claudeMounts, defaultImageBuildArgs, hasCredential, identityEnv, mergeClaudeJson, passedEnv,
 } from '../../lib/agent-env.ts'
 
 let tmp: string
@@ -77,6 +77,10 @@ test('merging keeps the host\'s values and realm\'s container projects; garbage 
     userID: 'u1',
     projects: { '/home/u/p': { a: 1 }, '/workspace': { hasTrustDialogAccepted: true }, '/workspace/sub': {} },
   })
+  const keys = JSON.parse(mergeClaudeJson(
+    JSON.stringify({ customApiKeyResponses: { approved: ['host'], rejected: [] } }),
+    JSON.stringify({ customApiKeyResponses: { approved: ['container', 'host'], rejected: ['bad'] } })))
+  assert.deepEqual(keys.customApiKeyResponses, { approved: ['host', 'container'], rejected: ['bad'] })
   assert.equal(mergeClaudeJson('{"a":1}', 'not json'), '{"a":1}')
   assert.equal(mergeClaudeJson('[1]', '{}'), '[1]')
 })
@@ -100,4 +104,15 @@ test('a credential is found in the environment, a Linux login, an API key helper
   fs.rmSync(path.join(home, '.claude', 'settings.json'))
   fs.writeFileSync(path.join(home, '.claude', '.credentials.json'), '{}')
   assert.equal(hasCredential({ ...env }, home), true)
+})
+
+test('the default image is built with REALM_BASE_IMAGE and the machine\'s own certificate authorities', () => {
+  const caDir = path.join(tmp, 'ca')
+  assert.deepEqual(defaultImageBuildArgs({}, caDir), [])
+  fs.mkdirSync(caDir)
+  fs.writeFileSync(path.join(caDir, 'b.crt'), 'B\n')
+  fs.writeFileSync(path.join(caDir, 'a.crt'), 'A\n')
+  fs.writeFileSync(path.join(caDir, 'notes.txt'), 'x')
+  assert.deepEqual(defaultImageBuildArgs({ REALM_BASE_IMAGE: 'debian:bookworm-slim' }, caDir),
+    ['--build-arg', 'BASE_IMAGE=debian:bookworm-slim', '--build-arg', 'EXTRA_CA_CERTS=A\n\nB\n'])
 })
