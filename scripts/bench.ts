@@ -144,6 +144,7 @@ interface Timed {
 /** Wall time from spawn to exit; stdin is /dev/null, so nothing sees a terminal. */
 function timed(cmd: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Timed> {
   return new Promise((resolve, reject) => {
+    if (interrupted) return // never settles: the signal handler exits once the running children are gone
     const start = process.hrtime.bigint()
     const child = spawn(cmd, args, { cwd: options.cwd, env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] })
     children.add(child)
