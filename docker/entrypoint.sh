@@ -22,7 +22,7 @@ set -u
 
 out=/realm/out
 ws="${REALM_WORKSPACE_DIR:-/workspace}"
-rgit="${REALM_GIT_DIR:-/tmp/realm-git}"   # realm's own git dir: its config, attributes and index, never the agent's
+rgit="${REALM_GIT_DIR:-/realm/git/repo}"   # realm's own git dir (on a tmpfs): its config, attributes and index, never the agent's
 interval="${REALM_SNAPSHOT_SECONDS:-3}"
 strategy="${REALM_WORKSPACE:-copy}"
 # Attributes that could rewrite content (filters, eol conversion, encodings) or hide it from a patch (diff
@@ -63,10 +63,19 @@ tree_of() {
   elif [ ! -f "$idx" ]; then GIT_INDEX_FILE="$idx" rg read-tree "$start_tree" || return 1
   fi
   # A copied index can carry extensions this git cannot follow (a split index, say): start over from a tree.
-  GIT_INDEX_FILE="$idx" rg add -A -- . >/dev/null 2>&1 || {
-    GIT_INDEX_FILE="$idx" rg read-tree "$start_tree" && GIT_INDEX_FILE="$idx" rg add -A -- . >&2
+  stage_changes "$idx" 2>/dev/null || {
+    GIT_INDEX_FILE="$idx" rg read-tree "$start_tree" && stage_changes "$idx"
   } || return 1
   GIT_INDEX_FILE="$idx" rg write-tree
+}
+
+# stage_changes INDEX: what `git add -A` does, without hashing every file again. A fresh checkout leaves its
+# entries "racily clean", and `add -A` would rewrite each of them as a new loose object; refreshing compares
+# contents without writing anything, and only files that really changed are hashed into objects.
+stage_changes() {
+  GIT_INDEX_FILE="$1" rg update-index -q --refresh >/dev/null 2>&1
+  { GIT_INDEX_FILE="$1" rg diff-files --name-only -z && GIT_INDEX_FILE="$1" rg ls-files -z --others --exclude-standard; } >"$1.paths" || return 1
+  GIT_INDEX_FILE="$1" rg update-index --add --remove -z --stdin <"$1.paths"
 }
 
 # agent_only TREE TAG: for overlay runs, keep only the paths the container itself wrote (present in the upper
@@ -149,7 +158,7 @@ prepare() {
         ws=/realm/project
         idx="$rgit/idx-baseline"
         cp /realm/project/.git/index "$idx" 2>/dev/null || GIT_INDEX_FILE="$idx" rg read-tree "$REALM_BASE"
-        GIT_INDEX_FILE="$idx" rg add -A -- . >/dev/null 2>&1 || { GIT_INDEX_FILE="$idx" rg read-tree "$REALM_BASE" && GIT_INDEX_FILE="$idx" rg add -A -- . >&2; } || exit 1
+        stage_changes "$idx" 2>/dev/null || { GIT_INDEX_FILE="$idx" rg read-tree "$REALM_BASE" && stage_changes "$idx"; } || exit 1
         GIT_INDEX_FILE="$idx" rg write-tree
       ) || fail "cannot read the project's working tree"
     else

@@ -78,6 +78,8 @@ export function planDockerRun(input: RunPlanInput): string[] {
     args.push('--tmpfs', `${WORKSPACE_DIR}:rw,exec,mode=1777`)
   }
   args.push('--tmpfs', `${HOME_DIR}:rw,exec,mode=1777`)
+  // realm's own git directory: its objects and indexes live in memory and vanish with the container
+  args.push('--tmpfs', '/realm/git:rw,mode=1777')
   for (const mount of input.mounts) args.push(...bind(mount))
   const env: Record<string, string> = {
     ...input.env,

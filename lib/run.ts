@@ -85,8 +85,9 @@ async function startContainer(options: RunOptions, strategy: Strategy): Promise<
   }
   const container = `realm-${session.name}-${randomBytes(3).toString('hex')}`
   const state: RunState = { container, mode: options.mode, strategy, pid: process.pid, startedAt: new Date().toISOString() }
+  const [excludes, identity] = await Promise.all([globalExcludes(root), userIdentity(root)])
   await fs.writeFile(path.join(out, 'state.json'), JSON.stringify(state))
-  await fs.writeFile(path.join(out, 'global-excludes'), await globalExcludes(root))
+  await fs.writeFile(path.join(out, 'global-excludes'), excludes)
 
   const argv = planDockerRun({
     image: options.image,
@@ -106,7 +107,7 @@ async function startContainer(options: RunOptions, strategy: Strategy): Promise<
       ...(options.includeIgnored ? { REALM_INCLUDE_IGNORED: '1' } : {}),
       // A `new --remote` session starts from the remote branch's tip alone, not from the user's checkout.
       ...(options.mode === 'new' && session.meta.remote ? { REALM_CLEAN_START: '1' } : {}),
-      ...identityEnv(await userIdentity(root)),
+      ...identityEnv(identity),
     },
     passEnv: passedEnv(env, options.tty),
     mounts: claudeMounts(),

@@ -1,4 +1,4 @@
-import fs from 'node:fs/promises'
+import fs from 'node:fs'
 import path from 'node:path'
 
 import { listSessionNames } from '../session.js'
@@ -11,25 +11,36 @@ export interface ListedSession {
   patchBytes: number
 }
 
-async function read(file: string): Promise<string> {
-  return (await fs.readFile(file, 'utf8').catch(() => '?')).trim()
+function read(file: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8').trim()
+  } catch {
+    return '?'
+  }
 }
 
-async function size(file: string): Promise<number> {
-  return (await fs.stat(file).catch(() => undefined))?.size ?? 0
+function size(file: string): number {
+  try {
+    return fs.statSync(file).size
+  } catch {
+    return 0
+  }
 }
 
-/** Reads only the small files a listing needs, all sessions at once: no git, no Docker. */
-export async function listSessions(): Promise<ListedSession[]> {
-  const names = await listSessionNames()
-  return Promise.all(names.map(async (name) => {
+/**
+ * Reads only the small files a listing needs: no git, no Docker. Synchronous on purpose: for hundreds of
+ * sessions, thousands of tiny promise-based reads cost several times more than reading them in a loop.
+ */
+export function listSessions(names: string[]): ListedSession[] {
+  return names.map((name) => {
     const dir = sessionDir(name)
-    const [project, created, base, changes] = await Promise.all([
-      read(path.join(dir, 'project_dir')), read(path.join(dir, 'created_at')),
-      size(path.join(dir, 'base.patch')), size(path.join(dir, 'changes.patch')),
-    ])
-    return { name, project, created, patchBytes: base + changes }
-  }))
+    return {
+      name,
+      project: read(path.join(dir, 'project_dir')),
+      created: read(path.join(dir, 'created_at')),
+      patchBytes: size(path.join(dir, 'base.patch')) + size(path.join(dir, 'changes.patch')),
+    }
+  })
 }
 
 export function humanSize(bytes: number): string {
@@ -47,7 +58,7 @@ export function renderTable(sessions: ListedSession[]): string {
 }
 
 export async function listCommand(options: { json?: boolean }): Promise<number> {
-  const sessions = await listSessions()
+  const sessions = listSessions(await listSessionNames())
   if (options.json) process.stdout.write(`${JSON.stringify(sessions, null, 2)}\n`)
   else if (sessions.length === 0) process.stdout.write('No sessions found.\n')
   else process.stdout.write(`${renderTable(sessions)}\n`)

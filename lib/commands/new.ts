@@ -47,8 +47,8 @@ export async function newCommand(name: string, projectArg: string | undefined, o
   }
   const project = await findProject(path.resolve(cwd, projectArg ?? options.project ?? '.'))
   const image = resolveImage(options.image)
-  const plan = await prepareRun(options, image, project.root)
-  const head = await readHead(project.root)
+  // Independent checks run side by side: each is a process start or a disk read, and they add up.
+  const [plan, head] = await Promise.all([prepareRun(options, image, project.root), readHead(project.root)])
   const meta: SessionMeta = { version: 1, baseCommit: head.commit, branch: head.branch, subdir: project.subdir, image }
   if (options.remote) {
     const remote = await fetchRemoteBranch(project.root, name)
