@@ -9,6 +9,7 @@ import { planDockerRun } from './docker-plan.js'
 import { containerRunning, runAttached, stopContainer, waitForContainer } from './docker.js'
 import { UserError, errorCode } from './errors.js'
 import { globalExcludes, userIdentity } from './git.js'
+import { pathExists } from './files.js'
 import { dockerDir } from './paths.js'
 import { saveRun, type RunMode, type SaveResult } from './save-run.js'
 import type { Session } from './session.js'
@@ -46,7 +47,7 @@ interface RunState {
   startedAt: string
 }
 
-export function runDir(session: Session): string {
+export function runDir(session: Pick<Session, 'dir'>): string {
   return path.join(session.dir, 'run')
 }
 
@@ -133,30 +134,26 @@ async function startContainer(options: RunOptions, strategy: Strategy): Promise<
   }
 }
 
-async function exists(file: string): Promise<boolean> {
-  return fs.access(file).then(() => true, () => false)
-}
-
 /** Whether the session's current run got as far as starting the agent (its output is then worth keeping). */
 export async function agentStarted(session: Session): Promise<boolean> {
-  return exists(path.join(runDir(session), 'ready'))
+  return pathExists(path.join(runDir(session), 'ready'))
 }
 
 export async function runAgent(options: RunOptions): Promise<RunOutcome> {
   let strategy = options.strategy.strategy
   let started = await startContainer(options, strategy)
   const out = runDir(options.session)
-  if (!(await exists(path.join(out, 'ready'))) && !(await exists(path.join(out, 'error'))) && started.exitCode === 125
+  if (!(await pathExists(path.join(out, 'ready'))) && !(await pathExists(path.join(out, 'error'))) && started.exitCode === 125
     && strategy === 'overlay' && !options.strategy.forced) {
     // docker could not start the container with the overlay volume; try the copy, and if that starts,
     // remember that this engine cannot mount overlays.
     options.notify('realm: this Docker engine cannot mount an overlay workspace; using a copy instead (set REALM_WORKSPACE=copy to skip this check)')
     strategy = 'copy'
     started = await startContainer(options, strategy)
-    if (await exists(path.join(out, 'ready'))) await rememberOverlayUnsupported('the Docker engine could not mount an overlay volume')
+    if (await pathExists(path.join(out, 'ready'))) await rememberOverlayUnsupported('the Docker engine could not mount an overlay volume')
   }
   // If realm was interrupted, or docker's client went away first, the container may still be capturing.
-  if (started.stopped || !(await exists(path.join(out, 'exit_code')))) await waitForContainer(started.container)
+  if (started.stopped || !(await pathExists(path.join(out, 'exit_code')))) await waitForContainer(started.container)
 
   const error = await fs.readFile(path.join(out, 'error'), 'utf8').catch(() => undefined)
   const save = await saveRun(options.session, out, options.mode, options.root)
@@ -171,26 +168,35 @@ export async function runAgent(options: RunOptions): Promise<RunOutcome> {
 }
 
 /**
+ * Stops the container of a run whose realm process died, if it still runs, and waits until it is gone (its
+ * entrypoint captures on the way out). Returns the run's recorded state, undefined when there is none.
+ */
+export async function stopLeftoverContainer(session: Pick<Session, 'dir'>, seconds = 10): Promise<RunState | undefined> {
+  const text = await fs.readFile(path.join(runDir(session), 'state.json'), 'utf8').catch(() => undefined)
+  let state: RunState
+  try {
+    state = JSON.parse(text ?? '') as RunState
+  } catch {
+    return undefined
+  }
+  if (await containerRunning(state.container)) {
+    await stopContainer(state.container, seconds)
+    await waitForContainer(state.container)
+  }
+  return state
+}
+
+/**
  * Finishes a run whose realm process died (kill -9, a closed laptop): stops its container if it is still
  * running, waits for the entrypoint's final capture, and saves it. Undefined when there was no such run.
  */
 export async function recoverRun(session: Session, root: string): Promise<(SaveResult & { mode: RunMode }) | undefined> {
   const out = runDir(session)
-  const text = await fs.readFile(path.join(out, 'state.json'), 'utf8').catch(() => undefined)
-  if (text === undefined) {
+  // No state, or a half-written one: realm died while setting the run up, so the agent never started.
+  const state = await stopLeftoverContainer(session)
+  if (!state) {
     await cleanUp(session)
     return undefined
-  }
-  let state: RunState
-  try {
-    state = JSON.parse(text) as RunState
-  } catch {
-    await cleanUp(session)
-    return undefined // the run directory was being set up when realm died: the agent never started
-  }
-  if (await containerRunning(state.container)) {
-    await stopContainer(state.container)
-    await waitForContainer(state.container)
   }
   const save = await saveRun(session, out, state.mode, root)
   if (save.status !== 'unverified') await cleanUp(session)

@@ -5,6 +5,7 @@ import path from 'node:path'
 
 import type { FileUpdate } from './atomic.js'
 import { UserError, isDiskFull } from './errors.js'
+import { nonEmptyFile, pathExists } from './files.js'
 import { PatchDoesNotApply, verifyPatches } from './git.js'
 import { patchPath, updateSession, type Session } from './session.js'
 
@@ -23,18 +24,6 @@ export interface SaveResult {
   problem?: string
   /** the agent finished but its work could not be captured (the session's disk was full, say) */
   captureFailed?: boolean
-}
-
-async function nonEmpty(file: string): Promise<string | undefined> {
-  try {
-    return (await fs.stat(file)).size > 0 ? file : undefined
-  } catch {
-    return undefined
-  }
-}
-
-async function exists(file: string): Promise<boolean> {
-  return fs.access(file).then(() => true, () => false)
 }
 
 async function readLines(file: string): Promise<string[]> {
@@ -59,17 +48,17 @@ export async function saveRun(session: Session, runDir: string, mode: RunMode, r
 async function save(session: Session, runDir: string, mode: RunMode, root: string, now: Date): Promise<SaveResult> {
   const out = (name: string) => path.join(runDir, name)
   const hostEdits = await readLines(out('host-edits'))
-  if (!(await exists(out('ready')))) return { status: 'not-started', hostEdits }
+  if (!(await pathExists(out('ready')))) return { status: 'not-started', hostEdits }
 
   const codeText = await fs.readFile(out('exit_code'), 'utf8').catch(() => undefined)
   const exitCode = codeText === undefined ? undefined : Number(codeText.trim())
-  const finished = await exists(out('changes.patch'))
-  const patchFile = finished ? out('changes.patch') : await exists(out('snapshot.patch')) ? out('snapshot.patch') : undefined
+  const finished = await pathExists(out('changes.patch'))
+  const patchFile = finished ? out('changes.patch') : await pathExists(out('snapshot.patch')) ? out('snapshot.patch') : undefined
   const status = finished ? 'saved' : 'recovered'
 
-  const baseline = mode === 'new' ? await nonEmpty(out('baseline.patch')) : await patchPath(session, 'baseline.patch')
-  const base = mode === 'new' ? undefined : await nonEmpty(out('base.patch'))
-  const changes = patchFile && (await nonEmpty(patchFile))
+  const baseline = mode === 'new' ? await nonEmptyFile(out('baseline.patch')) : await patchPath(session, 'baseline.patch')
+  const base = mode === 'new' ? undefined : await nonEmptyFile(out('base.patch'))
+  const changes = patchFile && (await nonEmptyFile(patchFile))
 
   try {
     await verifyPatches(root, session.meta.baseCommit, [baseline, base, changes].filter((p): p is string => p !== undefined))

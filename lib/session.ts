@@ -4,6 +4,7 @@ import path from 'node:path'
 
 import { commitFiles, recoverTransaction, type FileUpdate } from './atomic.js'
 import { UserError, errorCode } from './errors.js'
+import { nonEmptyFile, pathExists } from './files.js'
 import { nameProblem } from './names.js'
 import { sessionDir, sessionsDir } from './paths.js'
 
@@ -44,12 +45,7 @@ export function checkName(name: string): void {
 }
 
 export async function sessionExists(name: string): Promise<boolean> {
-  try {
-    await fs.access(sessionDir(name))
-    return true
-  } catch {
-    return false
-  }
+  return pathExists(sessionDir(name))
 }
 
 async function readText(dir: string, file: string, required: boolean): Promise<string | undefined> {
@@ -100,13 +96,7 @@ export async function loadSession(name: string): Promise<Session> {
 
 /** The path of a patch file when it exists and is not empty. */
 export async function patchPath(session: Session, file: PatchFile): Promise<string | undefined> {
-  const full = path.join(session.dir, file)
-  try {
-    return (await fs.stat(full)).size > 0 ? full : undefined
-  } catch (error) {
-    if (errorCode(error) === 'ENOENT') return undefined
-    throw error
-  }
+  return nonEmptyFile(path.join(session.dir, file))
 }
 
 /** The session's patches in the order they apply on its base commit. */

@@ -1,10 +1,8 @@
-import fs from 'node:fs/promises'
-
 import { UserError } from '../errors.js'
+import { pathExists } from '../files.js'
 import { acquireLock } from '../lock.js'
 import { sessionDir } from '../paths.js'
-import { containerRunning, stopContainer, waitForContainer } from '../docker.js'
-import { removeTree } from '../run.js'
+import { removeTree, stopLeftoverContainer } from '../run.js'
 import { checkName, loadSession, type Session } from '../session.js'
 import { runPatches } from '../session-patch.js'
 import { patchDigest } from '../pushed.js'
@@ -19,7 +17,7 @@ async function unpushed(session: Session): Promise<boolean> {
 export async function removeCommand(name: string, options: { yes?: boolean }): Promise<number> {
   checkName(name)
   const dir = sessionDir(name)
-  if (!(await fs.stat(dir).then(() => true, () => false))) {
+  if (!(await pathExists(dir))) {
     throw new UserError(`session '${name}' not found — run 'realm list' to see your sessions`)
   }
   const lock = await acquireLock(dir, name, 'remove')
@@ -40,11 +38,7 @@ export async function removeCommand(name: string, options: { yes?: boolean }): P
       }
     }
     // A run left behind by a realm process that died must not write into a directory being deleted.
-    const state = await fs.readFile(`${dir}/run/state.json`, 'utf8').then((t) => JSON.parse(t) as { container?: string }, () => undefined)
-    if (state?.container && (await containerRunning(state.container))) {
-      await stopContainer(state.container, 2)
-      await waitForContainer(state.container)
-    }
+    await stopLeftoverContainer({ dir }, 2)
     await removeTree(dir)
   } finally {
     await lock.release().catch(() => undefined)
