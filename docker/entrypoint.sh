@@ -16,7 +16,9 @@
 #   snapshot.patch   the agent's work so far, refreshed every few seconds while it runs
 #   changes.patch    the run's final patch (empty when nothing changed)
 #   exit_code        the agent's exit code
-#   host-edits       overlay runs: paths changed on the host during the run, left out of the patch
+#   lower.index      overlay runs: an index of the project as the run found it (stat data included)
+#   agent-paths      overlay runs: the paths the container wrote (NUL-separated)
+#   done             every output above is final (realm starts saving while docker removes the container)
 #   error            why the workspace could not be prepared
 set -u
 
@@ -32,81 +34,134 @@ NEUTRAL_ATTRIBUTES='* -text -filter !diff !merge -ident !eol -working-tree-encod
 # Every git command realm runs is hermetic: no system or global config, no hooks, no external diff, textconv,
 # color, prefixes, filters or line-ending conversion that could change what the patch says.
 export GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null GIT_TERMINAL_PROMPT=0 GIT_OPTIONAL_LOCKS=0
-rg() {
-  GIT_DIR="$rgit" GIT_WORK_TREE="$ws" git -c core.hooksPath=/dev/null -c core.autocrlf=false \
-    -c core.safecrlf=false -c core.fileMode=true -c core.symlinks=true -c core.quotePath=false \
-    -c core.bigFileThreshold=2g -c gc.auto=0 -c advice.detachedHead=false "$@"
-}
+GIT_OPTS="-c core.hooksPath=/dev/null -c core.autocrlf=false -c core.safecrlf=false -c core.fileMode=true
+  -c core.symlinks=true -c core.quotePath=false -c core.bigFileThreshold=2g -c gc.auto=0 -c advice.detachedHead=false"
+# shellcheck disable=SC2086
+rg() { GIT_DIR="$rgit" GIT_WORK_TREE="$ws" git $GIT_OPTS "$@"; }
+# rg_each ARGS...: rg ARGS with NUL-separated paths from stdin appended (in batches, as xargs does).
+# shellcheck disable=SC2086
+rg_each() { GIT_DIR="$rgit" GIT_WORK_TREE="$ws" GIT_LITERAL_PATHSPECS=1 xargs -0 -r git $GIT_OPTS "$@"; }
 # Patches always use these options, whatever the configuration says.
 PATCH_OPTS="--binary --full-index --no-color --no-ext-diff --no-textconv --src-prefix=a/ --dst-prefix=b/ -M"
+
+# REALM_TRACE=1 (passed on by realm): phase timestamps in the host's format, to see where a run's time goes.
+trace() { [ -z "${REALM_TRACE:-}" ] || printf 'realm-trace %s entrypoint: %s\n' "$(date +%s%3N)" "$*" >&2; }
 
 # realm prints the reason as its one-line error; the details of what failed stay in $out/error.log.
 fail() {
   printf '%s\n' "$*" >"$out/error.tmp" && mv -f "$out/error.tmp" "$out/error"
   exit 125
 }
-put() { # put NAME: stdin becomes $out/NAME, atomically
-  cat >"$out/$1.tmp" && mv -f "$out/$1.tmp" "$out/$1"
+put() { # put NAME TEXT: $out/NAME holds TEXT, atomically
+  printf '%s' "$2" >"$out/$1.tmp" && mv -f "$out/$1.tmp" "$out/$1"
 }
+mark() { put "$1" ''; }
 
 # patch_to NAME FROM TO: the patch between two trees becomes $out/NAME, atomically.
 patch_to() {
-  # shellcheck disable=SC2086
-  rg diff-tree -r $PATCH_OPTS "$2" "$3" >"$out/$1.tmp" && mv -f "$out/$1.tmp" "$out/$1"
+  if [ "$2" = "$3" ]; then : >"$out/$1.tmp"
+  else
+    # shellcheck disable=SC2086
+    rg diff-tree -r $PATCH_OPTS "$2" "$3" >"$out/$1.tmp"
+  fi && mv -f "$out/$1.tmp" "$out/$1"
 }
 
-# tree_of INDEX: hash the workspace into a tree, using a private index that starts as a copy of the agent's
-# (so files it force-added stay tracked); the agent's own index and HEAD are never touched.
-tree_of() {
-  idx="$rgit/$1"
-  if [ -f "$ws/.git/index" ] && cp "$ws/.git/index" "$idx.tmp" 2>/dev/null; then mv -f "$idx.tmp" "$idx"
-  elif [ ! -f "$idx" ]; then GIT_INDEX_FILE="$idx" rg read-tree "$start_tree" || return 1
-  fi
-  # A copied index can carry extensions this git cannot follow (a split index, say): start over from a tree.
-  stage_changes "$idx" 2>/dev/null || {
-    GIT_INDEX_FILE="$idx" rg read-tree "$start_tree" && stage_changes "$idx"
-  } || return 1
-  GIT_INDEX_FILE="$idx" rg write-tree
-}
-
-# stage_changes INDEX: what `git add -A` does, without hashing every file again. A fresh checkout leaves its
-# entries "racily clean", and `add -A` would rewrite each of them as a new loose object; refreshing compares
-# contents without writing anything, and only files that really changed are hashed into objects.
+# stage_changes INDEX [EXTRA]: brings INDEX up to date with the files in $ws — what `git add -A` does, without
+# hashing every file again: one lstat pass and one directory walk find what differs from the index's stat data,
+# and only those files are hashed. EXTRA names a file of further paths (NUL-separated) to bring up to date.
 stage_changes() {
-  GIT_INDEX_FILE="$1" rg update-index -q --refresh >/dev/null 2>&1
-  { GIT_INDEX_FILE="$1" rg diff-files --name-only -z && GIT_INDEX_FILE="$1" rg ls-files -z --others --exclude-standard; } >"$1.paths" || return 1
-  GIT_INDEX_FILE="$1" rg update-index --add --remove -z --stdin <"$1.paths"
+  (
+    cd "$ws" || exit 1
+    export GIT_INDEX_FILE="$1"
+    # The two walks are independent: the untracked one runs on the other core. (diff-files checks the index
+    # on several threads, which `ls-files -m` does not.)
+    rg ls-files -z -o --exclude-standard >"$1.others" &
+    others=$!
+    rg diff-files --name-only -z >"$1.paths" && wait "$others" || exit 1
+    cat "$1.others" ${2:+"$2"} >>"$1.paths" || exit 1
+    if [ -s "$1.paths" ]; then rg update-index --add --remove --replace -z --stdin <"$1.paths"; fi
+  )
 }
 
-# agent_only TREE TAG: for overlay runs, keep only the paths the container itself wrote (present in the upper
-# layer, or hidden by it), so a file the user edits on the host during the run never enters the patch.
-agent_only() {
-  tree="$1" keep="$rgit/keep-$2" edits="$rgit/host-edits-$2" idx="$rgit/idx-agent-$2"
-  [ "$strategy" = overlay ] || { echo "$tree"; return 0; }
-  : >"$keep"; : >"$edits"
-  rg diff-tree -r -z --no-renames --name-only "$start_tree" "$tree" | tr '\0' '\n' | while IFS= read -r p; do
-    if [ -e "/realm/upper/$p" ] || [ -L "/realm/upper/$p" ]; then printf '%s\0' "$p" >>"$keep"
-    elif grep -Fxq -e "$p" "$rgit/prep-paths" 2>/dev/null; then
-      printf '%s\0' "$p" >>"$keep"   # realm wrote it into the upper layer at the start; only the container has touched it since
-    elif [ ! -e "$ws/$p" ] && [ ! -L "$ws/$p" ] && { [ -e "/realm/project/$p" ] || [ -L "/realm/project/$p" ]; }; then
-      printf '%s\0' "$p" >>"$keep"   # hidden by a whiteout or an opaque directory: the agent deleted it
-    else printf '%s\n' "$p" >>"$edits"
-    fi
-  done
-  GIT_INDEX_FILE="$idx" rg read-tree "$start_tree" || return 1
-  if [ -s "$keep" ]; then
-    GIT_LITERAL_PATHSPECS=1 GIT_INDEX_FILE="$idx" rg add -A --pathspec-from-file="$keep" --pathspec-file-nul || return 1
+# index_of INDEX SOURCE FALLBACK [EXTRA]: INDEX becomes an index of the files in $ws, starting from the index
+# SOURCE (whose stat data was taken there, so unchanged files are not read), or from the tree FALLBACK when
+# SOURCE is missing or carries extensions this git cannot follow (a split index, say). The user's own index is
+# only ever copied, never written. `cp -p` keeps the copy's mtime, which git's check for racily clean entries
+# relies on.
+index_of() {
+  { [ -f "$2" ] && cp -p "$2" "$1.tmp" 2>/dev/null && mv -f "$1.tmp" "$1" && stage_changes "$1" ${4:+"$4"} 2>/dev/null; } || {
+    rm -f "$1" && GIT_INDEX_FILE="$1" rg read-tree "$3" && stage_changes "$1" ${4:+"$4"}
+  }
+}
+
+# agent_added FILE: the files the agent added to its own index that the starting tree does not have (ignored
+# ones `git add -f` put there belong to its work), NUL-separated into FILE. Of such paths only files count: the
+# rest are the session's own deletions, or paths that became directories.
+agent_added() {
+  : >"$1"
+  if [ -f "$ws/.git/index" ] && cp "$ws/.git/index" "$1.index" 2>/dev/null; then
+    (cd "$ws" && GIT_INDEX_FILE="$1.index" rg diff-index --cached --name-only --diff-filter=A -z "$start_tree" 2>/dev/null |
+      xargs -0 -r sh -c 'for p; do if [ -f "$p" ] || [ -L "$p" ]; then printf "%s\0" "$p"; fi; done' sh >"$1")
   fi
-  GIT_INDEX_FILE="$idx" rg write-tree
+}
+
+# upper_changes DIR: the paths the container wrote, read from the overlay's upper layer alone, so a capture
+# costs what the agent changed, not the size of the project, and a file the user edits on the host during the
+# run never enters the patch. DIR/cand gets every file, symlink and whiteout in the upper layer, plus what the
+# project has in a directory of the upper layer that the workspace no longer shows (deleted by the agent,
+# whether by a whiteout or by removing and re-creating the directory); DIR/dirs gets directories whose every
+# tracked path must be looked at (deleted ones, and new ones where the project has none).
+upper_changes() {
+  (cd /realm/upper && find . -path ./.git -prune -o ! -type d -printf '%P\0') >"$1/cand" || return 1
+  (cd /realm/upper && find . -path ./.git -prune -o -type d -printf '%P\0') | WS="$ws" xargs -0 -r sh -c '
+    for d; do
+      l="/realm/project${d:+/$d}"
+      if [ ! -d "$l" ] || [ -L "$l" ]; then printf "%s\0" "$d" >&3; continue; fi
+      for e in "$l"/* "$l"/.[!.]* "$l"/..?*; do
+        [ -e "$e" ] || [ -L "$e" ] || continue
+        p="${d:+$d/}${e##*/}"
+        [ "$p" = .git ] && continue
+        [ -e "$WS/$p" ] || [ -L "$WS/$p" ] && continue
+        printf "%s\0" "$p"
+        if [ -d "$e" ] && [ ! -L "$e" ]; then printf "%s\0" "$p" >&3; fi
+      done
+    done' sh >>"$1/cand" 3>"$1/dirs" || return 1
+  # Files realm itself wrote at the start (to bring the workspace to the session's state) are the agent's
+  # business from then on, even when it deletes one the project never had (which leaves no trace above).
+  if [ -f "$rgit/prep-paths" ]; then cat "$rgit/prep-paths" >>"$1/cand"; fi
+  LC_ALL=C sort -z -u "$1/cand" >"$1/cand.sorted"
+}
+
+# overlay_patch NAME TAG: the patch of every path the container wrote, from the run's starting tree to the
+# workspace. It works on an index of those paths alone, so it costs what the agent changed whatever the size of
+# the project: outside them both sides are the same, so the patch between the two small trees is the patch.
+overlay_patch() {
+  d="$rgit/cap-$2"
+  mkdir -p "$d" && rm -f "$d/index" && upper_changes "$d" || return 1
+  (
+    cd "$ws" || exit 1
+    export GIT_INDEX_FILE="$d/index"
+    # The starting tree's entries at those paths (and under the directories) ...
+    cat "$d/cand.sorted" "$d/dirs" | rg_each ls-tree -r -z --full-tree "$start_tree" -- | rg update-index -z --index-info || exit 1
+    from=$(rg write-tree) || exit 1
+    # ... brought up to date: every tracked one, untracked ones the project's ignore rules do not exclude, and
+    # what the agent added to its own index (its index is in the upper layer only if it touched it).
+    { rg ls-files -z && rg_each ls-files -z -o --exclude-standard -- <"$d/cand.sorted"; } >"$d/update" || exit 1
+    if [ -f /realm/upper/.git/index ]; then agent_added "$d/added" && cat "$d/added" >>"$d/update"; fi
+    rg update-index --add --remove --replace -z --stdin <"$d/update" && to=$(rg write-tree) && patch_to "$1" "$from" "$to"
+  )
 }
 
 # capture NAME TAG: the patch from the run's starting tree to the workspace as it is now. Snapshots and the
 # final capture use their own index files (TAG), so one cut short never blocks the other.
 capture() {
-  cd "$ws" || return 1   # pathspecs are relative to the current directory, and the agent may start deeper
-  t=$(tree_of "idx-$2") && t=$(agent_only "$t" "$2") && patch_to "$1" "$start_tree" "$t" || return 1
-  if [ -s "$rgit/host-edits-$2" ]; then cp "$rgit/host-edits-$2" "$out/host-edits"; fi
-  return 0
+  if [ "$strategy" = overlay ]; then overlay_patch "$1" "$2"
+  else
+    # From realm's index of the starting state (which tracks what realm put in the workspace, which the agent's
+    # own index need not), plus what the agent added to its index.
+    agent_added "$rgit/added-$2" && index_of "$rgit/idx-$2" "$rgit/idx-start" "$start_tree" "$rgit/added-$2" &&
+      t=$(GIT_INDEX_FILE="$rgit/idx-$2" rg write-tree) && patch_to "$1" "$start_tree" "$t"
+  fi
 }
 
 # tree_with_patches TREE PATCH...: the tree that results from applying each non-empty patch in turn.
@@ -126,9 +181,13 @@ tree_with_patches() {
 
 prepare() {
   [ -d /realm/project/.git ] || [ -f /realm/project/.git ] || fail "the project is not a git repository inside the container"
-  mkdir -p "$rgit" || fail "cannot create $rgit"
-  git init -q --bare "$rgit" >/dev/null || fail "git init failed"
-  rm -rf "$rgit/hooks"
+  if [ "$strategy" = overlay ] && ! { find /realm/upper -maxdepth 0 -printf '' && LC_ALL=C comm -z /dev/null /dev/null && sort -z </dev/null; } >/dev/null 2>&1; then
+    fail "an overlay workspace needs GNU find, sort and comm in the image (findutils, coreutils) — install them, or set REALM_WORKSPACE=copy"
+  fi
+  # A bare repository by hand (what `git init` makes, minus hooks and samples): one process less per run.
+  mkdir -p "$rgit/objects/info" "$rgit/refs/heads" "$rgit/refs/tags" "$rgit/info" &&
+    printf 'ref: refs/heads/main\n' >"$rgit/HEAD" &&
+    printf '[core]\n\trepositoryformatversion = 0\n\tbare = true\n' >"$rgit/config" || fail "cannot create $rgit"
   printf '%s\n' "$NEUTRAL_ATTRIBUTES" >"$rgit/info/attributes"
   # The user's ignore rules decide what counts as untracked: the repository's info/exclude, plus the global
   # excludes file the host sent along.
@@ -141,33 +200,27 @@ prepare() {
     # tree, hashed the same way, applies on top of it.
     git clone -q --shared --no-checkout /realm/project "$ws" >&2 || fail "git clone of the project failed"
     mkdir -p "$ws/.git/info" && printf '%s\n' "$NEUTRAL_ATTRIBUTES" >"$ws/.git/info/attributes"
-    git -C "$ws" -c advice.detachedHead=false -c core.hooksPath=/dev/null checkout -q ${REALM_BRANCH:+-B "$REALM_BRANCH"} "$REALM_BASE" >&2 \
-      || fail "cannot check out $REALM_BASE"
+    git -C "$ws" -c advice.detachedHead=false -c core.hooksPath=/dev/null -c checkout.workers=0 \
+      checkout -q ${REALM_BRANCH:+-B "$REALM_BRANCH"} "$REALM_BASE" >&2 || fail "cannot check out $REALM_BASE"
     rm -f "$ws/.git/info/attributes"
   fi
   printf '%s\n' "$ws/.git/objects" >"$rgit/objects/info/alternates"
   [ -d /realm/project/.git/objects ] && printf '%s\n' /realm/project/.git/objects >>"$rgit/objects/info/alternates"
 
+  start_tree=$(rg rev-parse "$REALM_BASE^{tree}") || fail "the session's commit $REALM_BASE is not in the project any more"
+  # The project's working tree as it is now (HEAD plus uncommitted edits plus untracked files), read straight
+  # from the project, never through the overlay: a new session's baseline, and what an overlay shows at first.
+  if [ "$strategy" = overlay ] || { [ "$REALM_MODE" = new ] && [ -z "${REALM_CLEAN_START:-}" ]; }; then
+    lower=$(ws=/realm/project && index_of "$rgit/idx-lower" /realm/project/.git/index "$REALM_BASE" &&
+      GIT_INDEX_FILE="$rgit/idx-lower" rg write-tree) || fail "cannot read the project's working tree"
+  fi
+
   if [ "$REALM_MODE" = new ]; then
-    # The baseline is the tree the user sees: HEAD plus uncommitted edits plus untracked files.
-    start_tree=$(rg rev-parse "$REALM_BASE^{tree}") || fail "unknown commit $REALM_BASE"
-    if [ -n "${REALM_CLEAN_START:-}" ]; then
-      baseline="$start_tree"   # `new --remote`: the branch's tip as it is, nothing of the user's checkout
-    elif [ "$strategy" = copy ]; then
-      baseline=$(
-        ws=/realm/project
-        idx="$rgit/idx-baseline"
-        cp /realm/project/.git/index "$idx" 2>/dev/null || GIT_INDEX_FILE="$idx" rg read-tree "$REALM_BASE"
-        stage_changes "$idx" 2>/dev/null || { GIT_INDEX_FILE="$idx" rg read-tree "$REALM_BASE" && stage_changes "$idx"; } || exit 1
-        GIT_INDEX_FILE="$idx" rg write-tree
-      ) || fail "cannot read the project's working tree"
-    else
-      baseline=$(tree_of idx-baseline) || fail "cannot read the project's working tree"
-    fi
+    # The baseline is the tree the user sees; `new --remote` starts from the branch's tip alone.
+    if [ -n "${REALM_CLEAN_START:-}" ]; then baseline="$start_tree"; else baseline="$lower"; fi
     patch_to baseline.patch "$start_tree" "$baseline" || fail "cannot write baseline.patch"
     target="$baseline"
   else
-    start_tree=$(rg rev-parse "$REALM_BASE^{tree}") || fail "the session's commit $REALM_BASE is not in the project any more"
     # Command substitution runs in a subshell, so the failing patch is reported through a file.
     baseline=$(tree_with_patches "$start_tree" /realm/session/baseline.patch || { echo "$failed_patch" >"$rgit/failed"; exit 1; }) \
       || fail "session file $(cat "$rgit/failed") — it was truncated or edited by hand"
@@ -178,9 +231,12 @@ prepare() {
 
   # Bring the workspace to the target tree, touching only the files that differ.
   if [ "$strategy" = copy ]; then
+    # The session's state goes into the workspace and realm's own index of it, never into the agent's index.
+    cp -p "$ws/.git/index" "$rgit/idx-start" || fail "cannot copy the workspace's index"
     patch_to start.patch "$start_tree" "$target" || fail "cannot compute the start patch"
     if [ -s "$out/start.patch" ]; then
-      (cd "$ws" && rg apply --binary --whitespace=nowarn "$out/start.patch") >&2 || fail "cannot bring the workspace to the session's state"
+      (cd "$ws" && GIT_INDEX_FILE="$rgit/idx-start" rg apply --index --binary --whitespace=nowarn "$out/start.patch") >&2 ||
+        fail "cannot bring the workspace to the session's state"
     fi
     rm -f "$out/start.patch"
     if [ -n "${REALM_INCLUDE_IGNORED:-}" ]; then
@@ -188,12 +244,17 @@ prepare() {
       (cd /realm/project && git ls-files -z --others --ignored --exclude-standard --directory |
         xargs -0 -r cp -a --parents -t "$ws") || fail "cannot copy the ignored files"
     fi
-  elif [ "$REALM_MODE" != new ] || [ -n "${REALM_CLEAN_START:-}" ]; then
-    current=$(tree_of idx-current) || fail "cannot read the workspace"
-    rg diff-tree -r --no-renames --name-only "$current" "$target" >"$rgit/prep-paths" || fail "cannot compare the workspace with the session"
-    GIT_INDEX_FILE="$rgit/idx-current" rg read-tree -m -u "$current" "$target" >&2 || fail "cannot bring the workspace to the session's state"
-    git -C "$ws" update-ref --no-deref HEAD "$REALM_BASE" && git -C "$ws" read-tree "$REALM_BASE" \
-      || fail "cannot reset the workspace's HEAD"
+  else
+    cp -p "$rgit/idx-lower" "$out/lower.index" || fail "cannot write lower.index"
+    if [ "$lower" != "$target" ]; then
+      mv -f "$rgit/idx-lower" "$rgit/idx-start"
+      rg diff-tree -r -z --no-renames --name-only "$lower" "$target" >"$rgit/prep-paths" || fail "cannot compare the workspace with the session"
+      GIT_INDEX_FILE="$rgit/idx-start" rg read-tree -m -u "$lower" "$target" >&2 || fail "cannot bring the workspace to the session's state"
+    fi
+    if [ "$REALM_MODE" != new ] || [ -n "${REALM_CLEAN_START:-}" ]; then
+      git -C "$ws" update-ref --no-deref HEAD "$REALM_BASE" && git -C "$ws" read-tree "$REALM_BASE" \
+        || fail "cannot reset the workspace's HEAD"
+    fi
   fi
   start_tree="$target"
 }
@@ -208,10 +269,12 @@ trap on_signal TERM HUP
 # Ctrl-C on a terminal is the agent's business; a handler (not "ignore") so the agent does not inherit SIG_IGN.
 trap : INT
 
+trace started
 [ -n "${REALM_MODE:-}" ] || fail "REALM_MODE is not set (realm starts this script itself)"
 [ -n "${REALM_BASE:-}" ] || fail "REALM_BASE is not set (realm starts this script itself)"
 prepare
-: | put ready
+trace prepared
+mark ready
 
 # Snapshots every few seconds, so a container that is killed outright still leaves the agent's work behind.
 (
@@ -237,8 +300,15 @@ done
 kill "$snap_pid" 2>/dev/null
 wait "$snap_pid" 2>/dev/null
 
-printf '%s\n' "$code" | put exit_code
+trace agent exited
+put exit_code "$code
+"
 # A failed final capture (a full disk, say) keeps the last snapshot; realm tells the user.
 capture changes.patch final 2>"$rgit/capture-error" || exit "$code"
+# For overlay runs realm compares the project with lower.index afterwards, to tell the user which files changed
+# on the host meanwhile (they stay out of the patch); these are the paths the container wrote.
+if [ "$strategy" = overlay ]; then cp "$rgit/cap-final/cand.sorted" "$out/agent-paths"; fi
 rm -f "$out/snapshot.patch"
+mark done
+trace captured
 exit "$code"

@@ -5,6 +5,7 @@ import { cac } from 'cac'
 import kleur from 'kleur'
 
 import { ExitError, UserError } from './errors.js'
+import { trace } from './trace.js'
 import { cacArgv, NEW_SPEC, RESUME_SPEC, splitArgs } from './plan.js'
 
 const pkg = JSON.parse(fs.readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
@@ -95,6 +96,8 @@ function isDirectory(word: string): boolean {
 }
 
 export async function main(argv = process.argv): Promise<number> {
+  trace('process started', 0)
+  trace('cli loaded')
   const { cli, result } = buildCli()
   try {
     const args = normalizeArgv(argv.slice(2))

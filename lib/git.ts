@@ -31,11 +31,12 @@ export async function findProject(dir: string): Promise<Project> {
   }
   if (!stat.isDirectory()) throw new UserError(`${dir} is not a directory`)
   const real = await fsp.realpath(dir)
-  let root: string
-  try {
-    root = await (await iso()).findRoot({ fs, filepath: real })
-  } catch {
-    throw new UserError(`${dir} is not inside a git repository — run 'git init' there first, or pass a project directory`)
+  // The nearest directory upwards with a .git entry, as git finds it.
+  let root = real
+  while (!fs.existsSync(path.join(root, '.git'))) {
+    const parent = path.dirname(root)
+    if (parent === root) throw new UserError(`${dir} is not inside a git repository — run 'git init' there first, or pass a project directory`)
+    root = parent
   }
   if (!(await fsp.stat(path.join(root, '.git'))).isDirectory()) {
     throw new UserError(`${root} is a linked worktree or submodule checkout (.git is a file); run realm from the main checkout`)
@@ -49,7 +50,29 @@ export interface Head {
   branch?: string
 }
 
+const OBJECT_ID = /^[0-9a-f]{40}$/
+
+/**
+ * HEAD read straight from the files in the common case (a branch whose ref is a loose file, or a detached
+ * commit): loading isomorphic-git costs more than the run's other checks together. Undefined otherwise.
+ */
+function readHeadFiles(root: string): Head | undefined {
+  try {
+    const head = fs.readFileSync(path.join(root, '.git', 'HEAD'), 'utf8').trim()
+    if (OBJECT_ID.test(head)) return { commit: head }
+    const ref = /^ref: (refs\/heads\/\S+)$/.exec(head)?.[1]
+    if (!ref) return undefined
+    const commit = fs.readFileSync(path.join(root, '.git', ref), 'utf8').trim()
+    return OBJECT_ID.test(commit) ? { commit, branch: ref.slice('refs/heads/'.length) } : undefined
+  } catch {
+    return undefined
+  }
+}
+
 export async function readHead(root: string): Promise<Head> {
+  const quick = readHeadFiles(root)
+  if (quick) return quick
+  // Packed refs, unborn branches and the rest: isomorphic-git knows the formats.
   const git = await iso()
   let commit: string
   try {
@@ -86,26 +109,35 @@ export async function git(root: string, args: string[], options: Options & { iso
   })
 }
 
-/** The user's identity from their own git configuration, for commits the agent and realm make. */
-export async function userIdentity(root: string): Promise<{ name?: string; email?: string }> {
-  const get = async (key: string) => {
-    const result = await execa('git', ['config', '--get', key], { cwd: root, reject: false })
-    return result.exitCode === 0 && result.stdout.trim() ? result.stdout.trim() : undefined
-  }
-  const [name, email] = await Promise.all([get('user.name'), get('user.email')])
-  return { name, email }
+/** What the container needs from the user's git configuration. */
+export interface GitSettings {
+  /** for commits the agent and realm make */
+  identity: { name?: string; email?: string }
+  /** the global excludes file's content: the container cannot see it, but it decides what "untracked" means */
+  excludes: string
 }
 
-/** The user's global ignore rules, which the container cannot see but which decide what "untracked" means. */
-export async function globalExcludes(root: string): Promise<string> {
-  const configured = await execa('git', ['config', '--path', '--get', 'core.excludesFile'], { cwd: root, reject: false })
-  const xdg = process.env.XDG_CONFIG_HOME || path.join(os.homedir(), '.config')
-  const file = configured.exitCode === 0 && configured.stdout.trim() ? configured.stdout.trim() : path.join(xdg, 'git', 'ignore')
-  try {
-    return await fsp.readFile(file, 'utf8')
-  } catch {
-    return ''
+/** Reads `git config -z --get-regexp` output ("key\nvalue\0" records; the last value of a key wins). */
+export function parseConfigList(text: string): Map<string, string> {
+  const values = new Map<string, string>()
+  for (const record of text.split('\0')) {
+    const newline = record.indexOf('\n')
+    if (newline > 0) values.set(record.slice(0, newline).toLowerCase(), record.slice(newline + 1))
   }
+  return values
+}
+
+export async function readGitSettings(root: string, home = os.homedir(), env = process.env): Promise<GitSettings> {
+  // One git process for all three keys: every process start is time the user waits before the agent starts.
+  const result = await execa('git', ['config', '-z', '--get-regexp', '^(user\\.name|user\\.email|core\\.excludesfile)$'], { cwd: root, reject: false, stripFinalNewline: false })
+  const config = parseConfigList(result.exitCode === 0 ? result.stdout : '')
+  const name = config.get('user.name')?.trim() || undefined
+  const email = config.get('user.email')?.trim() || undefined
+  const configured = config.get('core.excludesfile')?.trim()
+  // git expands a leading ~/ in path settings; its own default is $XDG_CONFIG_HOME/git/ignore.
+  const file = configured ? configured.replace(/^~(?=\/|$)/, home) : path.join(env.XDG_CONFIG_HOME || path.join(home, '.config'), 'git', 'ignore')
+  const excludes = await fsp.readFile(file, 'utf8').catch(() => '')
+  return { identity: { name, email }, excludes }
 }
 
 /** Removes scratch directories of realm processes that were killed before they could clean up. */
@@ -120,7 +152,8 @@ async function pruneScratch(): Promise<void> {
 
 /** A scratch directory under $REALM_HOME/tmp, removed afterwards whatever happens. */
 export async function withScratch<T>(fn: (dir: string) => Promise<T>): Promise<T> {
-  const { dir } = await import('tmp-promise')
+  // The CommonJS module itself is the default export, in the bundle and under Node alike.
+  const { dir } = (await import('tmp-promise')).default
   await fsp.mkdir(scratchDir(), { recursive: true })
   await pruneScratch()
   const scratch = await dir({ tmpdir: scratchDir(), prefix: 'scratch', unsafeCleanup: true })

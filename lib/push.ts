@@ -2,7 +2,7 @@
 // private index (no checkout, no worktree), so the cost follows the patch and the user's working tree, index,
 // HEAD and branches are never involved. The repository gains objects and the remote-tracking ref, nothing else.
 import { UserError } from './errors.js'
-import { git, sessionTrees, userIdentity, withScratch } from './git.js'
+import { git, readGitSettings, sessionTrees, withScratch } from './git.js'
 import { patchDigest } from './pushed.js'
 import { remoteUrl } from './remote.js'
 import { patchPath, updateSession, type Session } from './session.js'
@@ -32,7 +32,7 @@ export function expectedRemoteTip(meta: Session['meta'], remote: string, branch:
 }
 
 async function identityEnv(root: string): Promise<Record<string, string>> {
-  const { name, email } = await userIdentity(root)
+  const { name, email } = (await readGitSettings(root)).identity
   if (!name || !email) {
     throw new UserError("git has no user.name/user.email for this project — set them (git config --global user.name '…'; git config --global user.email '…') and push again")
   }

@@ -8,11 +8,12 @@ import { claudeMounts, identityEnv, passedEnv } from './agent-env.js'
 import { planDockerRun } from './docker-plan.js'
 import { containerRunning, runAttached, stopContainer, waitForContainer } from './docker.js'
 import { UserError, errorCode } from './errors.js'
-import { globalExcludes, userIdentity } from './git.js'
-import { pathExists } from './files.js'
+import { pathExists, watchForFile } from './files.js'
+import { readGitSettings, type GitSettings } from './git.js'
 import { dockerDir } from './paths.js'
 import { saveRun, type RunMode, type SaveResult } from './save-run.js'
 import type { Session } from './session.js'
+import { trace, traceEnabled } from './trace.js'
 import { rememberOverlayUnsupported, type StrategyChoice, type Strategy } from './workspace.js'
 
 export interface RunOptions {
@@ -25,6 +26,8 @@ export interface RunOptions {
   image: string
   strategy: StrategyChoice
   dockerArgs: string[]
+  /** the user's git settings, when the caller started reading them early */
+  gitSettings?: Promise<GitSettings>
   tty: boolean
   includeIgnored: boolean
   /** progress lines for the user (core modules never print) */
@@ -72,7 +75,11 @@ async function cleanUp(session: Session): Promise<void> {
   await removeTree(layersDir(session))
 }
 
-async function startContainer(options: RunOptions, strategy: Strategy): Promise<{ exitCode: number; container: string; stopped: boolean }> {
+/**
+ * Runs the container; `onDone` is called as soon as the entrypoint has put every output in place, which is
+ * while docker is still removing the container (about a tenth of a second that the save can use).
+ */
+async function startContainer(options: RunOptions, strategy: Strategy, onDone: () => void): Promise<{ exitCode: number; container: string; stopped: boolean }> {
   const { session, root } = options
   const env = options.env ?? process.env
   const out = runDir(session)
@@ -86,7 +93,7 @@ async function startContainer(options: RunOptions, strategy: Strategy): Promise<
   }
   const container = `realm-${session.name}-${randomBytes(3).toString('hex')}`
   const state: RunState = { container, mode: options.mode, strategy, pid: process.pid, startedAt: new Date().toISOString() }
-  const [excludes, identity] = await Promise.all([globalExcludes(root), userIdentity(root)])
+  const { excludes, identity } = await (options.gitSettings ?? readGitSettings(root))
   await fs.writeFile(path.join(out, 'state.json'), JSON.stringify(state))
   await fs.writeFile(path.join(out, 'global-excludes'), excludes)
 
@@ -109,6 +116,7 @@ async function startContainer(options: RunOptions, strategy: Strategy): Promise<
       // A `new --remote` session starts from the remote branch's tip alone, not from the user's checkout.
       ...(options.mode === 'new' && session.meta.remote ? { REALM_CLEAN_START: '1' } : {}),
       ...identityEnv(identity),
+      ...(traceEnabled() ? { REALM_TRACE: '1' } : {}),
     },
     passEnv: passedEnv(env, options.tty),
     mounts: claudeMounts(),
@@ -126,10 +134,15 @@ async function startContainer(options: RunOptions, strategy: Strategy): Promise<
   }
   const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const
   for (const signal of signals) process.on(signal, onSignal)
+  const done = watchForFile(out, 'done')
+  void done.appeared.then(onDone)
   try {
+    trace('docker run')
     const exitCode = await runAttached(argv)
+    trace('docker exited')
     return { exitCode, container, stopped }
   } finally {
+    done.close()
     for (const signal of signals) process.off(signal, onSignal)
   }
 }
@@ -141,30 +154,34 @@ export async function agentStarted(session: Session): Promise<boolean> {
 
 export async function runAgent(options: RunOptions): Promise<RunOutcome> {
   let strategy = options.strategy.strategy
-  let started = await startContainer(options, strategy)
   const out = runDir(options.session)
+  // Saved once: early when the entrypoint says it is done, else after docker has exited.
+  let saving: Promise<SaveResult> | undefined
+  const save = () => (saving ??= saveRun(options.session, out, options.mode, options.root))
+  const saveEarly = () => void save().catch(() => undefined) // its outcome is read below
+  let started = await startContainer(options, strategy, saveEarly)
   if (!(await pathExists(path.join(out, 'ready'))) && !(await pathExists(path.join(out, 'error'))) && started.exitCode === 125
     && strategy === 'overlay' && !options.strategy.forced) {
     // docker could not start the container with the overlay volume; try the copy, and if that starts,
     // remember that this engine cannot mount overlays.
     options.notify('realm: this Docker engine cannot mount an overlay workspace; using a copy instead (set REALM_WORKSPACE=copy to skip this check)')
     strategy = 'copy'
-    started = await startContainer(options, strategy)
+    started = await startContainer(options, strategy, saveEarly)
     if (await pathExists(path.join(out, 'ready'))) await rememberOverlayUnsupported('the Docker engine could not mount an overlay volume')
   }
   // If realm was interrupted, or docker's client went away first, the container may still be capturing.
   if (started.stopped || !(await pathExists(path.join(out, 'exit_code')))) await waitForContainer(started.container)
 
   const error = await fs.readFile(path.join(out, 'error'), 'utf8').catch(() => undefined)
-  const save = await saveRun(options.session, out, options.mode, options.root)
-  if (save.status === 'not-started') {
+  const saved = await save()
+  if (saved.status === 'not-started') {
     await cleanUp(options.session)
     // The entrypoint names session files by their container path; the user knows them by the host path.
     if (error) throw new UserError(`the workspace could not be prepared: ${error.trim().replaceAll('/realm/session/', `${options.session.dir}/`)}`)
     throw new UserError(`docker could not start the container (exit ${started.exitCode}) — see docker's message above; check --image and REALM_DOCKER_ARGS`)
   }
-  if (save.status !== 'unverified') await cleanUp(options.session)
-  return { exitCode: save.exitCode ?? started.exitCode, save, strategy, includeIgnored: options.includeIgnored }
+  if (saved.status !== 'unverified') await cleanUp(options.session)
+  return { exitCode: saved.exitCode ?? started.exitCode, save: saved, strategy, includeIgnored: options.includeIgnored }
 }
 
 /**

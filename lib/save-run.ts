@@ -7,6 +7,7 @@ import type { FileUpdate } from './atomic.js'
 import { UserError, isDiskFull } from './errors.js'
 import { nonEmptyFile, pathExists } from './files.js'
 import { PatchDoesNotApply, verifyPatches } from './git.js'
+import { hostEdits as findHostEdits } from './host-edits.js'
 import { patchPath, updateSession, type Session } from './session.js'
 
 export type RunMode = 'new' | 'resume'
@@ -26,14 +27,6 @@ export interface SaveResult {
   captureFailed?: boolean
 }
 
-async function readLines(file: string): Promise<string[]> {
-  try {
-    return (await fs.readFile(file, 'utf8')).split('\n').filter(Boolean)
-  } catch {
-    return []
-  }
-}
-
 export async function saveRun(session: Session, runDir: string, mode: RunMode, root: string, now = new Date()): Promise<SaveResult> {
   try {
     return await save(session, runDir, mode, root, now)
@@ -47,8 +40,9 @@ export async function saveRun(session: Session, runDir: string, mode: RunMode, r
 
 async function save(session: Session, runDir: string, mode: RunMode, root: string, now: Date): Promise<SaveResult> {
   const out = (name: string) => path.join(runDir, name)
-  const hostEdits = await readLines(out('host-edits'))
-  if (!(await pathExists(out('ready')))) return { status: 'not-started', hostEdits }
+  if (!(await pathExists(out('ready')))) return { status: 'not-started', hostEdits: [] }
+  // Runs beside the verification below: both are git processes reading the repository.
+  const hostEditsFound = findHostEdits(root, runDir)
 
   const codeText = await fs.readFile(out('exit_code'), 'utf8').catch(() => undefined)
   const exitCode = codeText === undefined ? undefined : Number(codeText.trim())
@@ -60,9 +54,14 @@ async function save(session: Session, runDir: string, mode: RunMode, root: strin
   const base = mode === 'new' ? undefined : await nonEmptyFile(out('base.patch'))
   const changes = patchFile && (await nonEmptyFile(patchFile))
 
+  let hostEdits: string[]
   try {
-    await verifyPatches(root, session.meta.baseCommit, [baseline, base, changes].filter((p): p is string => p !== undefined))
+    ;[hostEdits] = await Promise.all([
+      hostEditsFound,
+      verifyPatches(root, session.meta.baseCommit, [baseline, base, changes].filter((p): p is string => p !== undefined)),
+    ])
   } catch (error) {
+    hostEdits = await hostEditsFound
     if (!(error instanceof PatchDoesNotApply)) throw error
     // Keep the raw patch where the user can find it; the session's earlier patches stay as they were.
     const keptAt = path.join(session.dir, 'failed', `${now.toISOString().replace(/[:.]/g, '-')}-${path.basename(error.patch)}`)

@@ -4,15 +4,16 @@ import kleur from 'kleur'
 
 import { hasCredential, NO_CREDENTIAL_HINT } from '../agent-env.js'
 import { UserError } from '../errors.js'
-import { findProject, readHead } from '../git.js'
+import { findProject, readGitSettings, readHead } from '../git.js'
 import { acquireLock } from '../lock.js'
 import { realmHome } from '../paths.js'
 import { agentCommand } from '../plan.js'
 import { fetchRemoteBranch } from '../remote.js'
 import { agentStarted, runAgent } from '../run.js'
+import { trace } from '../trace.js'
 import { checkName, createSession, removeSessionDir, sessionExists, type SessionMeta } from '../session.js'
 import { chooseStrategy, parseStrategy } from '../workspace.js'
-import { dockerArgs, ensureImage, isTerminal, printRunOutcome, resolveImage, say } from './shared.js'
+import { checkImage, dockerArgs, ensureImage, isTerminal, printRunOutcome, resolveImage, say } from './shared.js'
 
 export interface RunCommandOptions {
   image?: string
@@ -28,16 +29,22 @@ export interface NewOptions extends RunCommandOptions {
   project?: string
 }
 
-/** Checks everything a run needs before anything is written, and returns how to run. */
-export async function prepareRun(options: RunCommandOptions, image: string, root: string) {
+/**
+ * Checks everything a run needs before anything is written, and returns how to run. `imageCheck` is docker's
+ * answer about the image when the caller asked early (see checkImage).
+ */
+export async function prepareRun(options: RunCommandOptions, image: string, root: string, imageCheck?: Promise<boolean>) {
   const extraArgs = dockerArgs(options.dockerArgs)
+  // The user's git settings the container needs are read while docker answers about the image.
+  const gitSettings = readGitSettings(root)
+  gitSettings.catch(() => undefined) // awaited by the run; a failure before then is reported there
   const strategy = await chooseStrategy(parseStrategy(options.workspace ?? process.env.REALM_WORKSPACE, options.workspace ? '--workspace' : 'REALM_WORKSPACE'), [root, realmHome()])
-  await ensureImage(image)
+  await ensureImage(image, imageCheck)
   if (!options.shell && !hasCredential(process.env)) {
     say(kleur.yellow(NO_CREDENTIAL_HINT))
   }
   if (strategy.reason) say(`realm: using a copy of the project (${strategy.reason})`)
-  return { extraArgs, strategy, tty: isTerminal(), command: agentCommand(options.agentArgs, Boolean(options.shell)) }
+  return { extraArgs, strategy, gitSettings, tty: isTerminal(), command: agentCommand(options.agentArgs, Boolean(options.shell)) }
 }
 
 export async function newCommand(name: string, projectArg: string | undefined, options: NewOptions, cwd = process.cwd()): Promise<number> {
@@ -45,10 +52,11 @@ export async function newCommand(name: string, projectArg: string | undefined, o
   if (await sessionExists(name)) {
     throw new UserError(`session '${name}' already exists — resume it with 'realm resume ${name}' or pick another name`)
   }
-  const project = await findProject(path.resolve(cwd, projectArg ?? options.project ?? '.'))
   const image = resolveImage(options.image)
   // Independent checks run side by side: each is a process start or a disk read, and they add up.
-  const [plan, head] = await Promise.all([prepareRun(options, image, project.root), readHead(project.root)])
+  const imageCheck = checkImage(image)
+  const project = await findProject(path.resolve(cwd, projectArg ?? options.project ?? '.'))
+  const [plan, head] = await Promise.all([prepareRun(options, image, project.root, imageCheck), readHead(project.root)])
   const meta: SessionMeta = { version: 1, baseCommit: head.commit, branch: head.branch, subdir: project.subdir, image }
   if (options.remote) {
     const remote = await fetchRemoteBranch(project.root, name)
@@ -57,6 +65,7 @@ export async function newCommand(name: string, projectArg: string | undefined, o
     meta.remote = { name: remote.remote, branch: name }
   }
 
+  trace('checks done')
   const session = await createSession(name, project.root, meta)
   const lock = await acquireLock(session.dir, name, 'new')
   let outcome
@@ -69,6 +78,7 @@ export async function newCommand(name: string, projectArg: string | undefined, o
       image,
       strategy: plan.strategy,
       dockerArgs: plan.extraArgs,
+      gitSettings: plan.gitSettings,
       tty: plan.tty,
       includeIgnored: Boolean(options.includeIgnored),
       notify: say,
@@ -80,6 +90,8 @@ export async function newCommand(name: string, projectArg: string | undefined, o
   } finally {
     await lock.release()
   }
+  trace('run saved')
   await printRunOutcome(session, outcome)
+  trace('summary printed')
   return outcome.exitCode
 }

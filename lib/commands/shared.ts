@@ -21,9 +21,16 @@ export function resolveImage(option: string | undefined, env = process.env): str
   return option || env.REALM_IMAGE || DEFAULT_IMAGE
 }
 
+/** Starts asking docker whether `image` exists, so that the answer arrives while realm reads the repository. */
+export function checkImage(image: string): Promise<boolean> {
+  const exists = imageExists(image)
+  exists.catch(() => undefined) // awaited later; failing before that must not count as an unhandled rejection
+  return exists
+}
+
 /** Makes sure the image exists: the default one is built from docker/ on first use, any other must exist. */
-export async function ensureImage(image: string): Promise<void> {
-  if (await imageExists(image)) return
+export async function ensureImage(image: string, exists = checkImage(image)): Promise<void> {
+  if (await exists) return
   if (image !== DEFAULT_IMAGE) {
     throw new UserError(`image '${image}' not found — build or pull it first, or unset REALM_IMAGE / --image to use ${DEFAULT_IMAGE}`)
   }

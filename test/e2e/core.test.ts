@@ -109,6 +109,49 @@ for (const workspace of ['overlay', 'copy'] as const) {
       assert.equal(removed.code, 0, explain(removed))
       assert.equal((await realm(['list'], { cwd: project, home })).stdout, 'No sessions found.\n')
     })
+
+    // Under an overlay these leave no whiteout per file (a removed and re-created directory hides everything
+    // below it), and a file realm wrote at the start of a resume leaves no trace in the upper layer once deleted.
+    test('directory removals, re-created directories, type changes and force-added files', async () => {
+      const tree = await makeRepo(path.join(tmp.path, 'tree'), {
+        '.gitignore': 'build/\n*.log\n',
+        'keep/a.txt': 'a\n',
+        'wipe/x/1.txt': '1\n',
+        'wipe/x/2.txt': '2\n',
+        'wipe/y.txt': 'y\n',
+        'redo/old1.txt': 'old1\n',
+        'redo/deep/old2.txt': 'old2\n',
+        file2dir: 'a file\n',
+        'dir2file/inner.txt': 'inner\n',
+      })
+      const script = [
+        'rm -rf wipe',
+        'rm -rf redo && mkdir -p redo/deep && echo new > redo/deep/new.txt',
+        'rm file2dir && mkdir file2dir && echo inside > file2dir/f.txt',
+        'rm -rf dir2file && echo now-a-file > dir2file',
+        'mkdir build && echo out > build/out.bin && echo log > x.log',
+        'echo forced > forced.log && git add -f forced.log',
+      ]
+      const first = await realm(['new', 'shapes', ...script], { cwd: tree, home, env })
+      assert.equal(first.code, 0, explain(first))
+      const file = (text: string) => `-:${Buffer.from(text).toString('base64')}`
+      const expected: Record<string, string> = {
+        '.gitignore': file('build/\nx.log\n'.replace('x.log', '*.log')),
+        'keep/a.txt': file('a\n'),
+        'redo/deep/new.txt': file('new\n'),
+        'file2dir/f.txt': file('inside\n'),
+        dir2file: file('now-a-file\n'),
+        'forced.log': file('forced\n'),
+      }
+      assert.deepEqual(await replay(home, 'shapes', tree, path.join(tmp.path, 'shapes1')), expected)
+
+      // The resume starts from that state (realm writes redo/deep/new.txt into the workspace); the agent deletes it.
+      const second = await realm(['resume', 'shapes', 'test -f redo/deep/new.txt', 'rm redo/deep/new.txt', 'echo more >> keep/a.txt'], { cwd: tree, home, env })
+      assert.equal(second.code, 0, explain(second))
+      delete expected['redo/deep/new.txt']
+      expected['keep/a.txt'] = file('a\nmore\n')
+      assert.deepEqual(await replay(home, 'shapes', tree, path.join(tmp.path, 'shapes2')), expected)
+    })
   })
 }
 
