@@ -53,7 +53,7 @@ export interface Head {
 const OBJECT_ID = /^[0-9a-f]{40}$/
 
 /**
- * HEAD read straight from the files in the common case (a branch whose ref is a loose file, or a detached
+ * HEAD read straight from the files in the common case (a branch, its ref loose or packed, or a detached
  * commit): loading isomorphic-git costs more than the run's other checks together. Undefined otherwise.
  */
 function readHeadFiles(root: string): Head | undefined {
@@ -62,8 +62,16 @@ function readHeadFiles(root: string): Head | undefined {
     if (OBJECT_ID.test(head)) return { commit: head }
     const ref = /^ref: (refs\/heads\/\S+)$/.exec(head)?.[1]
     if (!ref) return undefined
-    const commit = fs.readFileSync(path.join(root, '.git', ref), 'utf8').trim()
-    return OBJECT_ID.test(commit) ? { commit, branch: ref.slice('refs/heads/'.length) } : undefined
+    const branch = ref.slice('refs/heads/'.length)
+    let commit: string | undefined
+    try {
+      commit = fs.readFileSync(path.join(root, '.git', ref), 'utf8').trim()
+    } catch {
+      // not a loose ref: packed ("<id> <ref>" lines) after a gc or a clone
+      const line = fs.readFileSync(path.join(root, '.git', 'packed-refs'), 'utf8').split('\n').find((l) => l.endsWith(` ${ref}`))
+      commit = line?.slice(0, line.indexOf(' '))
+    }
+    return commit && OBJECT_ID.test(commit) ? { commit, branch } : undefined
   } catch {
     return undefined
   }
