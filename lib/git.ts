@@ -224,6 +224,18 @@ export async function verifyPatches(root: string, commit: string, patches: strin
   })
 }
 
+/** The commit a ref points at (peeled through tags), read in-process; undefined when there is no such ref. */
+export async function resolveCommit(root: string, ref: string): Promise<string | undefined> {
+  const git = await iso()
+  try {
+    const oid = await git.resolveRef({ fs, dir: root, ref })
+    const { oid: commit } = await git.readCommit({ fs, dir: root, oid })
+    return commit
+  } catch {
+    return undefined
+  }
+}
+
 export async function commitExists(root: string, commit: string): Promise<boolean> {
   const result = await git(root, ['cat-file', '-e', `${commit}^{commit}`], { reject: false })
   return result.exitCode === 0

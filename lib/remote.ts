@@ -1,6 +1,6 @@
 // The user's remote: fetching the branch a `--remote` session starts from.
 import { UserError } from './errors.js'
-import { git } from './git.js'
+import { git, resolveCommit } from './git.js'
 
 export const DEFAULT_REMOTE = 'origin'
 
@@ -22,6 +22,7 @@ export async function fetchRemoteBranch(root: string, branch: string, remote = D
     if (/couldn't find remote ref/i.test(line)) throw new UserError(`${remote} has no branch '${branch}' — push it first, or start without --remote`)
     throw new UserError(`cannot fetch ${remote}/${branch}: ${line}`)
   }
-  const commit = String((await git(root, ['rev-parse', '--verify', `refs/remotes/${remote}/${branch}^{commit}`])).stdout).trim()
+  const commit = await resolveCommit(root, `refs/remotes/${remote}/${branch}`)
+  if (!commit) throw new UserError(`${remote}/${branch} was fetched but does not point at a commit`)
   return { remote, commit }
 }
