@@ -1,5 +1,6 @@
 #!/bin/sh
-# realm's entrypoint. realm mounts it into every run, so any image with `sh` and `git` works.
+# realm's entrypoint. realm mounts it into every run, so any image with `sh`, `git` and the usual core tools
+# works (an overlay workspace also needs GNU find, for -printf).
 #
 # Mounts (set up by lib/docker-plan.ts):
 #   /realm/lib       realm's docker/ directory (this script and agent-setup.sh), read-only
@@ -110,10 +111,12 @@ agent_added() {
 # run never enters the patch. DIR/cand gets every file, symlink and whiteout in the upper layer, plus what the
 # project has in a directory of the upper layer that the workspace no longer shows (deleted by the agent,
 # whether by a whiteout or by removing and re-creating the directory); DIR/dirs gets directories whose every
-# tracked path must be looked at (deleted ones, and new ones where the project has none).
+# tracked path must be looked at (deleted ones, and new ones where the project has none). Both lists are
+# NUL-separated and may repeat a path (git takes each once).
 upper_changes() {
-  (cd /realm/upper && find . -path ./.git -prune -o ! -type d -printf '%P\0') >"$1/cand" || return 1
-  (cd /realm/upper && find . -path ./.git -prune -o -type d -printf '%P\0') | WS="$ws" xargs -0 -r sh -c '
+  # One walk of the upper layer: directories to one list, everything else to the other.
+  (cd /realm/upper && find . -path ./.git -prune -o -type d -fprintf "$1/upper-dirs" '%P\0' -o -printf '%P\0') >"$1/cand" || return 1
+  WS="$ws" xargs -0 -r -a "$1/upper-dirs" sh -c '
     for d; do
       l="/realm/project${d:+/$d}"
       if [ ! -d "$l" ] || [ -L "$l" ]; then printf "%s\0" "$d" >&3; continue; fi
@@ -129,7 +132,6 @@ upper_changes() {
   # Files realm itself wrote at the start (to bring the workspace to the session's state) are the agent's
   # business from then on, even when it deletes one the project never had (which leaves no trace above).
   if [ -f "$rgit/prep-paths" ]; then cat "$rgit/prep-paths" >>"$1/cand"; fi
-  LC_ALL=C sort -z -u "$1/cand" >"$1/cand.sorted"
 }
 
 # overlay_patch NAME TAG: the patch of every path the container wrote, from the run's starting tree to the
@@ -142,11 +144,11 @@ overlay_patch() {
     cd "$ws" || exit 1
     export GIT_INDEX_FILE="$d/index"
     # The starting tree's entries at those paths (and under the directories) ...
-    cat "$d/cand.sorted" "$d/dirs" | rg_each ls-tree -r -z --full-tree "$start_tree" -- | rg update-index -z --index-info || exit 1
+    cat "$d/cand" "$d/dirs" | rg_each ls-tree -r -z --full-tree "$start_tree" -- | rg update-index -z --index-info || exit 1
     from=$(rg write-tree) || exit 1
     # ... brought up to date: every tracked one, untracked ones the project's ignore rules do not exclude, and
     # what the agent added to its own index (its index is in the upper layer only if it touched it).
-    { rg ls-files -z && rg_each ls-files -z -o --exclude-standard -- <"$d/cand.sorted"; } >"$d/update" || exit 1
+    { rg ls-files -z && rg_each ls-files -z -o --exclude-standard -- <"$d/cand"; } >"$d/update" || exit 1
     if [ -f /realm/upper/.git/index ]; then agent_added "$d/added" && cat "$d/added" >>"$d/update"; fi
     rg update-index --add --remove --replace -z --stdin <"$d/update" && to=$(rg write-tree) && patch_to "$1" "$from" "$to"
   )
@@ -181,8 +183,8 @@ tree_with_patches() {
 
 prepare() {
   [ -d /realm/project/.git ] || [ -f /realm/project/.git ] || fail "the project is not a git repository inside the container"
-  if [ "$strategy" = overlay ] && ! { find /realm/upper -maxdepth 0 -printf '' && LC_ALL=C comm -z /dev/null /dev/null && sort -z </dev/null; } >/dev/null 2>&1; then
-    fail "an overlay workspace needs GNU find, sort and comm in the image (findutils, coreutils) — install them, or set REALM_WORKSPACE=copy"
+  if [ "$strategy" = overlay ] && ! find /realm/upper -maxdepth 0 -printf '' >/dev/null 2>&1; then
+    fail "an overlay workspace needs GNU find in the image (findutils) — install it, or set REALM_WORKSPACE=copy"
   fi
   # A bare repository by hand (what `git init` makes, minus hooks and samples): one process less per run.
   mkdir -p "$rgit/objects/info" "$rgit/refs/heads" "$rgit/refs/tags" "$rgit/info" &&
@@ -301,13 +303,12 @@ kill "$snap_pid" 2>/dev/null
 wait "$snap_pid" 2>/dev/null
 
 trace agent exited
-put exit_code "$code
-"
+put exit_code "$code"
 # A failed final capture (a full disk, say) keeps the last snapshot; realm tells the user.
 capture changes.patch final 2>"$rgit/capture-error" || exit "$code"
 # For overlay runs realm compares the project with lower.index afterwards, to tell the user which files changed
 # on the host meanwhile (they stay out of the patch); these are the paths the container wrote.
-if [ "$strategy" = overlay ]; then cp "$rgit/cap-final/cand.sorted" "$out/agent-paths"; fi
+if [ "$strategy" = overlay ]; then cp "$rgit/cap-final/cand" "$out/agent-paths"; fi
 rm -f "$out/snapshot.patch"
 mark done
 trace captured
