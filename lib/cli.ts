@@ -5,8 +5,8 @@ import { cac } from 'cac'
 import kleur from 'kleur'
 
 import { ExitError, UserError } from './errors.js'
-import { trace } from './trace.js'
 import { cacArgv, NEW_SPEC, RESUME_SPEC, splitArgs } from './plan.js'
+import { trace } from './trace.js'
 
 const pkg = JSON.parse(fs.readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
 

@@ -1,6 +1,7 @@
-// The only module that talks to git on the host. In-process reads (finding the repository, HEAD, branches,
-// remotes) use isomorphic-git; the system git does what isomorphic-git cannot: apply binary patches to a
-// private index, `apply --3way` on the working tree, and push over any transport the user has configured.
+// The only module that talks to git on the host. Finding the repository and reading HEAD are plain file reads
+// in the common case; refs beyond that are resolved in-process by isomorphic-git; the system git does what
+// isomorphic-git cannot: apply binary patches to a private index, `apply --3way` on the working tree, scan the
+// working tree against an index, and push over any transport the user has configured.
 import fs from 'node:fs'
 import fsp from 'node:fs/promises'
 import os from 'node:os'

@@ -9,7 +9,7 @@ import { planDockerRun } from './docker-plan.js'
 import { containerRunning, runAttached, stopContainer, waitForContainer } from './docker.js'
 import { UserError, errorCode } from './errors.js'
 import { pathExists, watchForFile } from './files.js'
-import { readGitSettings, type GitSettings } from './git.js'
+import type { GitSettings } from './git.js'
 import { dockerDir } from './paths.js'
 import { saveRun, type RunMode, type SaveResult } from './save-run.js'
 import type { Session } from './session.js'
@@ -26,8 +26,8 @@ export interface RunOptions {
   image: string
   strategy: StrategyChoice
   dockerArgs: string[]
-  /** the user's git settings, when the caller started reading them early */
-  gitSettings?: Promise<GitSettings>
+  /** the user's git settings, being read since the caller's checks began (see prepareRun) */
+  gitSettings: Promise<GitSettings>
   tty: boolean
   includeIgnored: boolean
   /** progress lines for the user (core modules never print) */
@@ -93,7 +93,7 @@ async function startContainer(options: RunOptions, strategy: Strategy, onDone: (
   }
   const container = `realm-${session.name}-${randomBytes(3).toString('hex')}`
   const state: RunState = { container, mode: options.mode, strategy, pid: process.pid, startedAt: new Date().toISOString() }
-  const { excludes, identity } = await (options.gitSettings ?? readGitSettings(root))
+  const { excludes, identity } = await options.gitSettings
   await fs.writeFile(path.join(out, 'state.json'), JSON.stringify(state))
   await fs.writeFile(path.join(out, 'global-excludes'), excludes)
 
