@@ -2,11 +2,12 @@
 import assert from 'node:assert/strict'
 import fs from 'node:fs/promises'
 import path from 'node:path'
-import { after, before, describe, test } from 'node:test'
+import { describe, test } from 'node:test'
 
 import { dockerSkip } from '../helpers/docker.js'
+import { useProject } from '../helpers/fixture.js'
 import { makeRepo } from '../helpers/repo.js'
-import { explain, realm, tempDir, type RealmResult } from '../helpers/realm.js'
+import { explain, realm, type RealmResult } from '../helpers/realm.js'
 
 const skip = await dockerSkip()
 
@@ -20,16 +21,11 @@ function assertUserError(result: RealmResult, pattern: RegExp): void {
 }
 
 describe('bad input', { skip }, () => {
-  let tmp: { path: string; cleanup: () => Promise<void> }
+  let tmp: string
   let project: string
   let home: string
+  useProject(undefined, (f) => ({ tmp, project, home } = f))
   const sessions = async () => fs.readdir(path.join(home, 'sessions')).catch(() => [] as string[])
-  before(async () => {
-    tmp = await tempDir()
-    project = await makeRepo(path.join(tmp.path, 'project'))
-    home = path.join(tmp.path, 'home')
-  })
-  after(async () => tmp.cleanup())
 
   for (const name of ['../x', 'a b', '-x', 'main.lock', 'x'.repeat(65)]) {
     test(`invalid name ${JSON.stringify(name)}`, async () => {
@@ -52,23 +48,23 @@ describe('bad input', { skip }, () => {
   })
 
   test('project directory gone', async () => {
-    const doomed = await makeRepo(path.join(tmp.path, 'doomed'))
+    const doomed = await makeRepo(path.join(tmp, 'doomed'))
     assert.equal((await realm(['new', 'orphan', 'true'], { cwd: doomed, home })).code, 0)
     await fs.rm(doomed, { recursive: true })
     assertUserError(await realm(['resume', 'orphan'], { cwd: project, home }), /project directory .* no longer exists/)
   })
 
   test('not a git repository', async () => {
-    const plain = path.join(tmp.path, 'plain')
+    const plain = path.join(tmp, 'plain')
     await fs.mkdir(plain)
     assertUserError(await realm(['new', 'plain'], { cwd: plain, home }), /not inside a git repository/)
-    assertUserError(await realm(['new', 'plain2', '--project', path.join(tmp.path, 'missing')], { cwd: project, home }), /does not exist/)
+    assertUserError(await realm(['new', 'plain2', '--project', path.join(tmp, 'missing')], { cwd: project, home }), /does not exist/)
     assert.ok(!(await sessions()).some((s) => s.startsWith('plain')))
   })
 
   test('docker not installed', async () => {
     // A PATH with node and git but no docker.
-    const bin = path.join(tmp.path, 'bin')
+    const bin = path.join(tmp, 'bin')
     await fs.mkdir(bin, { recursive: true })
     await fs.symlink(process.execPath, path.join(bin, 'node')).catch(() => undefined)
     await fs.symlink('/usr/bin/git', path.join(bin, 'git')).catch(() => undefined)
@@ -96,15 +92,9 @@ describe('bad input', { skip }, () => {
 })
 
 describe('terminals', { skip }, () => {
-  let tmp: { path: string; cleanup: () => Promise<void> }
   let project: string
   let home: string
-  before(async () => {
-    tmp = await tempDir()
-    project = await makeRepo(path.join(tmp.path, 'project'))
-    home = path.join(tmp.path, 'home')
-  })
-  after(async () => tmp.cleanup())
+  useProject(undefined, (f) => ({ project, home } = f))
 
   test('with a terminal the agent gets one (-t)', async () => {
     const result = await realm(['new', 'tty', 'test -t 0 && test -t 1 && echo AGENT-HAS-TTY', 'echo x > x.txt'], { cwd: project, home, tty: true })

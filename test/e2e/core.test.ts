@@ -2,11 +2,12 @@
 import assert from 'node:assert/strict'
 import fs from 'node:fs/promises'
 import path from 'node:path'
-import { after, before, describe, test } from 'node:test'
+import { describe, test } from 'node:test'
 
 import { dockerSkip } from '../helpers/docker.js'
+import { useProject } from '../helpers/fixture.js'
 import { git, makeRepo, repoState, treeSnapshot, writeFiles } from '../helpers/repo.js'
-import { explain, realm, tempDir } from '../helpers/realm.js'
+import { explain, realm } from '../helpers/realm.js'
 
 const skip = await dockerSkip()
 
@@ -25,23 +26,18 @@ async function replay(home: string, name: string, project: string, scratch: stri
 
 for (const workspace of ['overlay', 'copy'] as const) {
   describe(`core loop (${workspace} workspace)`, { skip }, () => {
-    let tmp: { path: string; cleanup: () => Promise<void> }
+    let tmp: string
     let project: string
     let home: string
     const env = { REALM_WORKSPACE: workspace }
-    before(async () => {
-      tmp = await tempDir()
-      project = await makeRepo(path.join(tmp.path, 'project'), {
-        'a.txt': 'one\ntwo\n',
-        'bin.dat': Buffer.from([0, 1, 2, 255, 0]),
-        'gone.txt': 'to be deleted\n',
-        'old name.txt': 'renamed content that is long enough to be detected\n',
-        'script.sh': '#!/bin/sh\necho hi\n',
-        'sub/dir/keep.txt': 'keep\n',
-      })
-      home = path.join(tmp.path, 'home')
-    })
-    after(async () => tmp.cleanup())
+    useProject({
+      'a.txt': 'one\ntwo\n',
+      'bin.dat': Buffer.from([0, 1, 2, 255, 0]),
+      'gone.txt': 'to be deleted\n',
+      'old name.txt': 'renamed content that is long enough to be detected\n',
+      'script.sh': '#!/bin/sh\necho hi\n',
+      'sub/dir/keep.txt': 'keep\n',
+    }, (f) => ({ tmp, project, home } = f))
 
     test('the patch reproduces the tree the agent left, byte for byte', async () => {
       // The user has uncommitted and untracked work: the agent must see it, and the baseline must hold it.
@@ -75,7 +71,7 @@ for (const workspace of ['overlay', 'copy'] as const) {
       expected['a.txt'] = `x:${Buffer.from('one\ntwo\nuser edit\nafter commit\n').toString('base64')}`
       expected.link = 'link:sub/dir/keep.txt'
       expected['committed.txt'] = `-:${Buffer.from('committed\n').toString('base64')}`
-      assert.deepEqual(await replay(home, 'inv', project, path.join(tmp.path, 'replay1')), expected)
+      assert.deepEqual(await replay(home, 'inv', project, path.join(tmp, 'replay1')), expected)
       const changes = await fs.readFile(path.join(home, 'sessions', 'inv', 'changes.patch'), 'utf8')
       assert.match(changes, /rename from old name.txt/)
       assert.doesNotMatch(changes, /^\+user edit/m, 'the user\'s own edit belongs to the baseline, not the run')
@@ -89,12 +85,12 @@ for (const workspace of ['overlay', 'copy'] as const) {
       const changes = await fs.readFile(path.join(dir, 'changes.patch'), 'utf8')
       assert.match(changes, /second.txt/)
       assert.doesNotMatch(changes, /committed.txt/)
-      const tree = await replay(home, 'inv', project, path.join(tmp.path, 'replay2'))
+      const tree = await replay(home, 'inv', project, path.join(tmp, 'replay2'))
 
       const empty = await realm(['resume', 'inv', 'true'], { cwd: project, home, env })
       assert.equal(empty.code, 0, explain(empty))
       await assert.rejects(fs.access(path.join(dir, 'changes.patch')), 'an empty run leaves no changes.patch')
-      assert.deepEqual(await replay(home, 'inv', project, path.join(tmp.path, 'replay3')), tree)
+      assert.deepEqual(await replay(home, 'inv', project, path.join(tmp, 'replay3')), tree)
       assert.ok(await fs.readFile(path.join(dir, 'resumed_at'), 'utf8'))
     })
 
@@ -113,7 +109,7 @@ for (const workspace of ['overlay', 'copy'] as const) {
     // Under an overlay these leave no whiteout per file (a removed and re-created directory hides everything
     // below it), and a file realm wrote at the start of a resume leaves no trace in the upper layer once deleted.
     test('directory removals, re-created directories, type changes and force-added files', async () => {
-      const tree = await makeRepo(path.join(tmp.path, 'tree'), {
+      const tree = await makeRepo(path.join(tmp, 'tree'), {
         '.gitignore': 'build/\n*.log\n',
         'keep/a.txt': 'a\n',
         'wipe/x/1.txt': '1\n',
@@ -143,28 +139,23 @@ for (const workspace of ['overlay', 'copy'] as const) {
         dir2file: file('now-a-file\n'),
         'forced.log': file('forced\n'),
       }
-      assert.deepEqual(await replay(home, 'shapes', tree, path.join(tmp.path, 'shapes1')), expected)
+      assert.deepEqual(await replay(home, 'shapes', tree, path.join(tmp, 'shapes1')), expected)
 
       // The resume starts from that state (realm writes redo/deep/new.txt into the workspace); the agent deletes it.
       const second = await realm(['resume', 'shapes', 'test -f redo/deep/new.txt', 'rm redo/deep/new.txt', 'echo more >> keep/a.txt'], { cwd: tree, home, env })
       assert.equal(second.code, 0, explain(second))
       delete expected['redo/deep/new.txt']
       expected['keep/a.txt'] = file('a\nmore\n')
-      assert.deepEqual(await replay(home, 'shapes', tree, path.join(tmp.path, 'shapes2')), expected)
+      assert.deepEqual(await replay(home, 'shapes', tree, path.join(tmp, 'shapes2')), expected)
     })
   })
 }
 
 describe('where and how the agent runs', { skip }, () => {
-  let tmp: { path: string; cleanup: () => Promise<void> }
+  let tmp: string
   let project: string
   let home: string
-  before(async () => {
-    tmp = await tempDir()
-    project = await makeRepo(path.join(tmp.path, 'project'), { 'pkg/sub/file.txt': 'x\n', 'top.txt': 'top\n' })
-    home = path.join(tmp.path, 'home')
-  })
-  after(async () => tmp.cleanup())
+  useProject({ 'pkg/sub/file.txt': 'x\n', 'top.txt': 'top\n' }, (f) => ({ tmp, project, home } = f))
 
   test('from a subdirectory: the session is the repository, the agent starts in the subdirectory', async () => {
     const result = await realm(['new', 'sub', 'pwd > here.txt', 'test -f file.txt', 'test -f ../../top.txt'], { cwd: path.join(project, 'pkg', 'sub'), home })
@@ -174,7 +165,7 @@ describe('where and how the agent runs', { skip }, () => {
   })
 
   test('a project directory given as the first extra argument', async () => {
-    const result = await realm(['new', 'bydir', project, 'echo x > x.txt'], { cwd: tmp.path, home })
+    const result = await realm(['new', 'bydir', project, 'echo x > x.txt'], { cwd: tmp, home })
     assert.equal(result.code, 0, explain(result))
     assert.equal((await fs.readFile(path.join(home, 'sessions', 'bydir', 'project_dir'), 'utf8')).trim(), project)
   })

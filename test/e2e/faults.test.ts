@@ -3,11 +3,12 @@
 import assert from 'node:assert/strict'
 import fs from 'node:fs/promises'
 import path from 'node:path'
-import { after, before, describe, test } from 'node:test'
+import { describe, test } from 'node:test'
 
 import { execa } from 'execa'
 
 import { docker, dockerSkip, sessionContainer, waitInContainer } from '../helpers/docker.js'
+import { useProject } from '../helpers/fixture.js'
 import { makeRepo } from '../helpers/repo.js'
 import { explain, realm, settled, startRealm, tempDir } from '../helpers/realm.js'
 
@@ -18,17 +19,10 @@ async function read(file: string): Promise<string | undefined> {
 }
 
 describe('no work lost', { skip }, () => {
-  let tmp: { path: string; cleanup: () => Promise<void> }
   let project: string
   let home: string
+  useProject({ 'a.txt': 'a\n' }, (f) => ({ project, home } = f))
   const sessionFile = (name: string, file: string) => path.join(home, 'sessions', name, file)
-
-  before(async () => {
-    tmp = await tempDir()
-    project = await makeRepo(path.join(tmp.path, 'project'), { 'a.txt': 'a\n' })
-    home = path.join(tmp.path, 'home')
-  })
-  after(async () => tmp.cleanup())
 
   /** A session with one saved run, so the tests can check that earlier patches survive. */
   async function sessionWithHistory(name: string): Promise<{ base: string | undefined; changes: string }> {

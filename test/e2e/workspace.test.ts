@@ -3,11 +3,12 @@
 import assert from 'node:assert/strict'
 import fs from 'node:fs/promises'
 import path from 'node:path'
-import { after, before, describe, test } from 'node:test'
+import { before, describe, test } from 'node:test'
 
 import { docker, dockerSkip, sessionContainer, waitInContainer } from '../helpers/docker.js'
+import { useProject } from '../helpers/fixture.js'
 import { makeRepo, writeFiles } from '../helpers/repo.js'
-import { explain, realm, settled, startRealm, tempDir } from '../helpers/realm.js'
+import { explain, realm, settled, startRealm } from '../helpers/realm.js'
 
 const skip = await dockerSkip()
 
@@ -23,16 +24,11 @@ async function volumesUnder(dir: string): Promise<string[]> {
 }
 
 describe('workspace strategies', { skip }, () => {
-  let tmp: { path: string; cleanup: () => Promise<void> }
+  let tmp: string
   let project: string
   let home: string
-  before(async () => {
-    tmp = await tempDir()
-    project = await makeRepo(path.join(tmp.path, 'project'), { 'a.txt': 'a\n', 'host.txt': 'host\n', '.gitignore': 'node_modules/\n' })
-    await writeFiles(project, { 'node_modules/dep/index.js': 'module.exports = 1\n' })
-    home = path.join(tmp.path, 'home')
-  })
-  after(async () => tmp.cleanup())
+  useProject({ 'a.txt': 'a\n', 'host.txt': 'host\n', '.gitignore': 'node_modules/\n' }, (f) => ({ tmp, project, home } = f))
+  before(async () => writeFiles(project, { 'node_modules/dep/index.js': 'module.exports = 1\n' }))
 
   test('overlay: the agent sees ignored files; a host edit during the run stays out of the patch', async () => {
     const child = startRealm(['new', 'live', 'test -f node_modules/dep/index.js', 'echo agent > agent.txt', 'touch /tmp/marker', 'sleep 2', 'cat host.txt > seen.txt'],
@@ -64,7 +60,7 @@ describe('workspace strategies', { skip }, () => {
   })
 
   test('a project path an overlay cannot express falls back to the copy, and says so once', async () => {
-    const odd = await makeRepo(path.join(tmp.path, 'odd,name'), { 'a.txt': 'a\n' })
+    const odd = await makeRepo(path.join(tmp, 'odd,name'), { 'a.txt': 'a\n' })
     const result = await realm(['new', 'odd', 'echo x > x.txt'], { cwd: odd, home })
     assert.equal(result.code, 0, explain(result))
     assert.equal(result.stderr.match(/using a copy of the project/g)?.length, 1, explain(result))
@@ -72,7 +68,7 @@ describe('workspace strategies', { skip }, () => {
   })
 
   test('a remembered overlay failure goes straight to the copy', async () => {
-    const marked = path.join(tmp.path, 'home2')
+    const marked = path.join(tmp, 'home2')
     await fs.mkdir(marked, { recursive: true })
     await fs.writeFile(path.join(marked, 'overlay-unsupported'), 'the Docker engine could not mount an overlay volume\n')
     const result = await realm(['new', 'marked', 'true'], { cwd: project, home: marked })
