@@ -1,4 +1,4 @@
-import { main } from './cli.js'
+import { main } from './cli/program.js'
 
 main().then(
   (code) => {

@@ -58,16 +58,25 @@ const { values: opts } = parseArgs({
   strict: true,
 })
 if (opts.help) {
-  console.log(`usage: npm run bench -- [--reps N (>= 3, default 5)] [--sizes ${SIZES.map((s) => s.label).join(',')}] [--strategies overlay,copy] [--keep]`)
+  console.log(
+    `usage: npm run bench -- [--reps N (>= 3, default 5)] [--sizes ${SIZES.map((s) => s.label).join(',')}] [--strategies overlay,copy] [--keep]`,
+  )
   process.exit(0)
 }
 const reps = Number(opts.reps)
 if (!Number.isInteger(reps) || reps < 3) fatal(`--reps must be a whole number >= 3, not '${opts.reps}'`)
 const sizes = opts.sizes
-  ? opts.sizes.split(',').map((label) => SIZES.find((s) => s.label === label.trim()) ?? fatal(`unknown size '${label}' (known: ${SIZES.map((s) => s.label).join(', ')})`))
+  ? opts.sizes
+      .split(',')
+      .map(
+        (label) =>
+          SIZES.find((s) => s.label === label.trim()) ?? fatal(`unknown size '${label}' (known: ${SIZES.map((s) => s.label).join(', ')})`),
+      )
   : SIZES
 const strategies = opts.strategies
-  ? opts.strategies.split(',').map((s) => (STRATEGIES as readonly string[]).includes(s.trim()) ? (s.trim() as Strategy) : fatal(`unknown strategy '${s}'`))
+  ? opts.strategies
+      .split(',')
+      .map((s) => ((STRATEGIES as readonly string[]).includes(s.trim()) ? (s.trim() as Strategy) : fatal(`unknown strategy '${s}'`)))
   : [...STRATEGIES]
 
 function fatal(message: string): never {
@@ -103,10 +112,13 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     interrupted = true
     console.error(`\nbench: ${signal}, stopping and cleaning up`)
     // realm stops its container gracefully on SIGTERM; wait (up to 20 s) for it, so nothing still uses the temp dirs.
-    const pending = [...children].map((child) => new Promise((resolve) => {
-      child.once('close', resolve)
-      child.kill('SIGTERM')
-    }))
+    const pending = [...children].map(
+      (child) =>
+        new Promise((resolve) => {
+          child.once('close', resolve)
+          child.kill('SIGTERM')
+        }),
+    )
     void Promise.race([Promise.all(pending), new Promise((resolve) => setTimeout(resolve, 20_000))]).then(() => {
       cleanup()
       process.exit(130)
@@ -150,8 +162,12 @@ function timed(cmd: string, args: string[], options: { cwd?: string; env?: NodeJ
     children.add(child)
     let stdout = ''
     let stderr = ''
-    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d })
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d })
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d
+    })
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d
+    })
     child.on('error', reject)
     child.on('close', (code) => {
       const seconds = Number(process.hrtime.bigint() - start) / 1e9
@@ -184,7 +200,9 @@ function realmEnv(home: string, extra: Record<string, string> = {}): NodeJS.Proc
 // test repositories
 
 /** Random printable text, sliced per file (with a unique first line), so every blob differs. */
-const POOL = randomBytes(48 * 1024).toString('base64').replace(/(.{79})/g, '$1\n')
+const POOL = randomBytes(48 * 1024)
+  .toString('base64')
+  .replace(/(.{79})/g, '$1\n')
 
 function content(rel: string, bytes: number, i: number): string {
   const head = `// ${rel}\n`
@@ -239,10 +257,14 @@ async function realmNew(home: string, repo: string, strategy: Strategy): Promise
     }
   })()
   const output = run.stdout + run.stderr
-  const problem = run.code !== 0 ? `exit ${run.code}`
-    : !patch.includes('one-file.txt') ? 'changes.patch lacks one-file.txt'
-      : new RegExp(`workspace: ${strategy === 'overlay' ? 'copy' : 'overlay'}`).test(output) ? `the run did not use the ${strategy} workspace`
-        : undefined
+  const problem =
+    run.code !== 0
+      ? `exit ${run.code}`
+      : !patch.includes('one-file.txt')
+        ? 'changes.patch lacks one-file.txt'
+        : new RegExp(`workspace: ${strategy === 'overlay' ? 'copy' : 'overlay'}`).test(output)
+          ? `the run did not use the ${strategy} workspace`
+          : undefined
   // not timed
   const removed = await timed(REALM_BIN, ['remove', name, '--yes'], { cwd: repo, env })
   if (problem) throw new Error(`realm new (${strategy}) failed: ${problem}\n${output}`)
@@ -292,18 +314,27 @@ async function benchSize(size: Size, home: string): Promise<Row[]> {
 /** 500 sessions in the documented layout, written straight to disk. */
 function fakeSessions(home: string, count: number): void {
   const project = path.join(tmpRoot, 'some-project')
-  const patch = 'diff --git a/one-file.txt b/one-file.txt\nnew file mode 100644\nindex 0000000000000000000000000000000000000000..587be6b4c3f93f93c489c0111bba5596147a26cb\n--- /dev/null\n+++ b/one-file.txt\n@@ -0,0 +1 @@\n+x\n'
+  const patch =
+    'diff --git a/one-file.txt b/one-file.txt\nnew file mode 100644\nindex 0000000000000000000000000000000000000000..587be6b4c3f93f93c489c0111bba5596147a26cb\n--- /dev/null\n+++ b/one-file.txt\n@@ -0,0 +1 @@\n+x\n'
   for (let i = 0; i < count; i++) {
     const dir = path.join(home, 'sessions', `session-${String(i).padStart(3, '0')}`)
     fs.mkdirSync(dir, { recursive: true })
     fs.writeFileSync(path.join(dir, 'project_dir'), `${project}\n`)
     fs.writeFileSync(path.join(dir, 'created_at'), `${new Date(Date.UTC(2024, 0, 1, 0, 0, i)).toISOString()}\n`)
-    fs.writeFileSync(path.join(dir, 'session.json'), `${JSON.stringify({ version: 1, baseCommit: 'a'.repeat(40), branch: 'main', subdir: '', image: IMAGE }, null, 2)}\n`)
+    fs.writeFileSync(
+      path.join(dir, 'session.json'),
+      `${JSON.stringify({ version: 1, baseCommit: 'a'.repeat(40), branch: 'main', subdir: '', image: IMAGE }, null, 2)}\n`,
+    )
     fs.writeFileSync(path.join(dir, 'changes.patch'), patch)
   }
 }
 
-async function cliStart(label: string, args: string[], home: string, check: (r: Timed) => boolean): Promise<{ label: string; seconds: number; pass: boolean }> {
+async function cliStart(
+  label: string,
+  args: string[],
+  home: string,
+  check: (r: Timed) => boolean,
+): Promise<{ label: string; seconds: number; pass: boolean }> {
   const env = realmEnv(home)
   const times: number[] = []
   const runs = Math.max(10, reps)
@@ -327,7 +358,9 @@ async function main(): Promise<void> {
 
   const node = process.version
   const gitVersion = git(tmpRoot, '--version').trim()
-  console.log(`realm bench — ${os.cpus().length} CPUs, ${(os.totalmem() / 2 ** 30).toFixed(0)} GB, node ${node}, ${gitVersion}, docker ${info.stdout.trim()}, image ${IMAGE}`)
+  console.log(
+    `realm bench — ${os.cpus().length} CPUs, ${(os.totalmem() / 2 ** 30).toFixed(0)} GB, node ${node}, ${gitVersion}, docker ${info.stdout.trim()}, image ${IMAGE}`,
+  )
   console.log(`median of ${reps} interleaved runs; realm new runs a stand-in agent that writes one file`)
   console.log('')
 
@@ -338,7 +371,9 @@ async function main(): Promise<void> {
   for (const size of sizes) {
     for (const row of await benchSize(size, home)) {
       rows.push(row)
-      lines.push(`${size.label.padEnd(12)}${row.strategy.padEnd(10)}${row.docker.toFixed(2).padStart(7)}s${row.realm.toFixed(2).padStart(7)}s${row.ratio.toFixed(2).padStart(8)}   ≤ ${TARGET[row.strategy]}  ${row.pass ? 'PASS' : 'FAIL'}`)
+      lines.push(
+        `${size.label.padEnd(12)}${row.strategy.padEnd(10)}${row.docker.toFixed(2).padStart(7)}s${row.realm.toFixed(2).padStart(7)}s${row.ratio.toFixed(2).padStart(8)}   ≤ ${TARGET[row.strategy]}  ${row.pass ? 'PASS' : 'FAIL'}`,
+      )
     }
   }
 
@@ -346,14 +381,20 @@ async function main(): Promise<void> {
   fakeSessions(listHome, LIST_SESSIONS)
   const cli = [
     await cliStart('realm --version', ['--version'], home, (r) => r.stdout.includes('0.')),
-    await cliStart(`realm list (${LIST_SESSIONS} sessions)`, ['list'], listHome, (r) => r.stdout.trim().split('\n').length === LIST_SESSIONS + 1),
+    await cliStart(
+      `realm list (${LIST_SESSIONS} sessions)`,
+      ['list'],
+      listHome,
+      (r) => r.stdout.trim().split('\n').length === LIST_SESSIONS + 1,
+    ),
   ]
 
   console.log('')
   console.log(header)
   for (const line of lines) console.log(line)
   console.log('')
-  for (const c of cli) console.log(`${c.label.padEnd(30)}${c.seconds.toFixed(3).padStart(8)}s   < ${CLI_TARGET_SECONDS}  ${c.pass ? 'PASS' : 'FAIL'}`)
+  for (const c of cli)
+    console.log(`${c.label.padEnd(30)}${c.seconds.toFixed(3).padStart(8)}s   < ${CLI_TARGET_SECONDS}  ${c.pass ? 'PASS' : 'FAIL'}`)
   console.log('')
   for (const size of sizes) console.log(`  ${size.label.padEnd(12)}${describe(size)}`)
   console.log('')

@@ -18,6 +18,8 @@ await build({
   // Chunks stay next to index.js: code in them finds package.json and docker/ relative to its own file.
   chunkNames: '[name]-[hash]',
   // Some bundled packages are CommonJS and call require() for Node's own modules.
-  banner: { js: "import { createRequire as __realmCreateRequire } from 'node:module'; const require = __realmCreateRequire(import.meta.url);" },
+  banner: {
+    js: "import { createRequire as __realmCreateRequire } from 'node:module'; const require = __realmCreateRequire(import.meta.url);",
+  },
   logLevel: 'warning',
 })

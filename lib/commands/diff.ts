@@ -1,14 +1,14 @@
 import kleur from 'kleur'
 
-import { UserError } from '../errors.js'
-import { parsePatch } from '../patch.js'
-import { showPaged } from '../pager.js'
-import { renderDiff } from '../render-diff.js'
-import { riskLines } from '../risk.js'
-import { loadSession } from '../session.js'
-import { combinedPatch, lastRunPatch } from '../session-patch.js'
-import { fileLines, statLine } from '../summary.js'
-import { say } from './shared.js'
+import { UserError } from '../common/errors.js'
+import { parsePatch } from '../patch/parse.js'
+import { showPaged } from '../cli/pager.js'
+import { renderDiff } from '../patch/render.js'
+import { riskLines } from '../patch/risk.js'
+import { loadSession } from '../session/store.js'
+import { combinedPatch, lastRunPatch } from '../session/patches.js'
+import { fileLines, statLine } from '../patch/summary.js'
+import { say } from './steps/shared.js'
 
 export interface DiffOptions {
   stat?: boolean
@@ -31,7 +31,7 @@ export async function diffCommand(name: string, options: DiffOptions): Promise<n
   const session = await loadSession(name)
   const files = parsePatch(options.last ? await lastRunPatch(session) : await combinedPatch(session))
   if (files.length === 0) {
-    say(`realm: ${options.last ? "the latest run of" : 'session'} '${name}' changed nothing`)
+    say(`realm: ${options.last ? 'the latest run of' : 'session'} '${name}' changed nothing`)
     return 0
   }
   const label = options.last ? 'Latest run' : 'Session'

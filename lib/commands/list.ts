@@ -1,8 +1,8 @@
 import fs from 'node:fs'
 import path from 'node:path'
 
-import { listSessionNames } from '../session.js'
-import { sessionDir } from '../paths.js'
+import { listSessionNames } from '../session/store.js'
+import { sessionDir } from '../common/paths.js'
 
 export interface ListedSession {
   name: string
@@ -50,9 +50,15 @@ export function humanSize(bytes: number): string {
 }
 
 export function renderTable(sessions: ListedSession[]): string {
-  const rows = [['NAME', 'PROJECT', 'CREATED', 'PATCH'], ...sessions.map((s) => [
-    s.name, s.project, s.created.replace(/\.\d+Z$/, 'Z'), s.patchBytes ? `yes (${humanSize(s.patchBytes)})` : 'no',
-  ])]
+  const rows = [
+    ['NAME', 'PROJECT', 'CREATED', 'PATCH'],
+    ...sessions.map((s) => [
+      s.name,
+      s.project,
+      s.created.replace(/\.\d+Z$/, 'Z'),
+      s.patchBytes ? `yes (${humanSize(s.patchBytes)})` : 'no',
+    ]),
+  ]
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)))
   return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]))).join('  ')).join('\n')
 }

@@ -2,18 +2,18 @@ import path from 'node:path'
 
 import kleur from 'kleur'
 
-import { hasCredential, NO_CREDENTIAL_HINT } from '../agent-env.js'
-import { UserError } from '../errors.js'
-import { findProject, readGitSettings, readHead } from '../git.js'
-import { acquireLock } from '../lock.js'
-import { realmHome } from '../paths.js'
-import { agentCommand } from '../plan.js'
-import { fetchRemoteBranch } from '../remote.js'
-import { agentStarted, runAgent } from '../run.js'
-import { checkName, createSession, removeSessionDir, sessionExists, type SessionMeta } from '../session.js'
-import { trace } from '../trace.js'
-import { chooseStrategy, parseStrategy } from '../workspace.js'
-import { checkImage, dockerArgs, ensureImage, isTerminal, printRunOutcome, resolveImage, say } from './shared.js'
+import { hasCredential, NO_CREDENTIAL_HINT } from '../container/agent-env.js'
+import { UserError } from '../common/errors.js'
+import { findProject, readGitSettings, readHead } from '../git/repo.js'
+import { acquireLock } from '../session/lock.js'
+import { realmHome } from '../common/paths.js'
+import { agentCommand } from '../cli/argv.js'
+import { fetchRemoteBranch } from '../git/remote.js'
+import { agentStarted, runAgent } from '../run/run.js'
+import { checkName, createSession, removeSessionDir, sessionExists, type SessionMeta } from '../session/store.js'
+import { trace } from '../common/trace.js'
+import { chooseStrategy, parseStrategy } from '../run/workspace.js'
+import { checkImage, dockerArgs, ensureImage, isTerminal, printRunOutcome, resolveImage, say } from './steps/shared.js'
 
 export interface RunCommandOptions {
   image?: string
@@ -38,7 +38,10 @@ export async function prepareRun(options: RunCommandOptions, image: string, root
   // The user's git settings the container needs are read while docker answers about the image.
   const gitSettings = readGitSettings(root)
   gitSettings.catch(() => undefined) // awaited by the run; a failure before then is reported there
-  const strategy = await chooseStrategy(parseStrategy(options.workspace ?? process.env.REALM_WORKSPACE, options.workspace ? '--workspace' : 'REALM_WORKSPACE'), [root, realmHome()])
+  const strategy = await chooseStrategy(
+    parseStrategy(options.workspace ?? process.env.REALM_WORKSPACE, options.workspace ? '--workspace' : 'REALM_WORKSPACE'),
+    [root, realmHome()],
+  )
   await ensureImage(image, imageCheck)
   if (!options.shell && !hasCredential(process.env)) {
     say(kleur.yellow(NO_CREDENTIAL_HINT))

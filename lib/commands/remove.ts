@@ -1,12 +1,12 @@
-import { UserError } from '../errors.js'
-import { pathExists } from '../files.js'
-import { acquireLock } from '../lock.js'
-import { sessionDir } from '../paths.js'
-import { removeTree, stopLeftoverContainer } from '../run.js'
-import { checkName, loadSession, type Session } from '../session.js'
-import { runPatches } from '../session-patch.js'
-import { patchDigest } from '../pushed.js'
-import { isTerminal, say } from './shared.js'
+import { UserError } from '../common/errors.js'
+import { pathExists } from '../common/files.js'
+import { acquireLock } from '../session/lock.js'
+import { sessionDir } from '../common/paths.js'
+import { removeTree, stopLeftoverContainer } from '../run/run.js'
+import { checkName, loadSession, type Session } from '../session/store.js'
+import { runPatches } from '../session/patches.js'
+import { patchDigest } from '../session/pushed.js'
+import { isTerminal, say } from './steps/shared.js'
 
 async function unpushed(session: Session): Promise<boolean> {
   const patches = await runPatches(session)

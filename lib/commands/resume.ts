@@ -1,10 +1,10 @@
 import fs from 'node:fs/promises'
 
-import { UserError } from '../errors.js'
-import { commitExists } from '../git.js'
-import { runAgent } from '../run.js'
+import { UserError } from '../common/errors.js'
+import { commitExists } from '../git/repo.js'
+import { runAgent } from '../run/run.js'
 import { prepareRun, type RunCommandOptions } from './new.js'
-import { checkImage, openSession, printRunOutcome, resolveImage, say } from './shared.js'
+import { checkImage, openSession, printRunOutcome, resolveImage, say } from './steps/shared.js'
 
 export async function resumeCommand(name: string, options: RunCommandOptions): Promise<number> {
   const { session, lock } = await openSession(name, 'resume')
@@ -13,11 +13,20 @@ export async function resumeCommand(name: string, options: RunCommandOptions): P
     const root = session.projectDir
     const image = options.image ? resolveImage(options.image) : session.meta.image
     const imageCheck = checkImage(image) // docker answers while the project is checked
-    if (!(await fs.stat(root).then((s) => s.isDirectory(), () => false))) {
-      throw new UserError(`the project directory ${root} of session '${name}' no longer exists — restore it, or remove the session with 'realm remove ${name}'`)
+    if (
+      !(await fs.stat(root).then(
+        (s) => s.isDirectory(),
+        () => false,
+      ))
+    ) {
+      throw new UserError(
+        `the project directory ${root} of session '${name}' no longer exists — restore it, or remove the session with 'realm remove ${name}'`,
+      )
     }
     if (!(await commitExists(root, session.meta.baseCommit))) {
-      throw new UserError(`the commit ${session.meta.baseCommit.slice(0, 12)} session '${name}' started from is no longer in ${root} — fetch it back or remove the session`)
+      throw new UserError(
+        `the commit ${session.meta.baseCommit.slice(0, 12)} session '${name}' started from is no longer in ${root} — fetch it back or remove the session`,
+      )
     }
     const plan = await prepareRun(options, image, root, imageCheck)
     outcome = await runAgent({

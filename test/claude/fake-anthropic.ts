@@ -10,9 +10,7 @@ import { randomBytes } from 'node:crypto'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 
-export type Block =
-  | { type: 'text'; text: string }
-  | { type: 'tool_use'; name: string; input: Record<string, unknown> }
+export type Block = { type: 'text'; text: string } | { type: 'tool_use'; name: string; input: Record<string, unknown> }
 
 export interface RecordedRequest {
   method: string
@@ -51,8 +49,13 @@ function message(model: string, blocks: Block[]) {
   const content = blocks.map((b) => (b.type === 'tool_use' ? { type: 'tool_use', id: id('toolu'), name: b.name, input: b.input } : b))
   const stopReason = blocks.some((b) => b.type === 'tool_use') ? 'tool_use' : 'end_turn'
   return {
-    id: id('msg'), type: 'message', role: 'assistant', model, content,
-    stop_reason: stopReason, stop_sequence: null,
+    id: id('msg'),
+    type: 'message',
+    role: 'assistant',
+    model,
+    content,
+    stop_reason: stopReason,
+    stop_sequence: null,
     usage: { input_tokens: 10, output_tokens: 5, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 },
   }
 }
@@ -60,7 +63,10 @@ function message(model: string, blocks: Block[]) {
 /** The event sequence of the streaming Messages API, with text and tool input split into several deltas. */
 export function streamEvents(full: ReturnType<typeof message>): Array<[string, unknown]> {
   const events: Array<[string, unknown]> = []
-  events.push(['message_start', { type: 'message_start', message: { ...full, content: [], stop_reason: null, usage: { ...full.usage, output_tokens: 1 } } }])
+  events.push([
+    'message_start',
+    { type: 'message_start', message: { ...full, content: [], stop_reason: null, usage: { ...full.usage, output_tokens: 1 } } },
+  ])
   events.push(['ping', { type: 'ping' }])
   full.content.forEach((block: any, index: number) => {
     if (block.type === 'text') {
@@ -69,14 +75,27 @@ export function streamEvents(full: ReturnType<typeof message>): Array<[string, u
         events.push(['content_block_delta', { type: 'content_block_delta', index, delta: { type: 'text_delta', text: piece } }])
       }
     } else {
-      events.push(['content_block_start', { type: 'content_block_start', index, content_block: { type: 'tool_use', id: block.id, name: block.name, input: {} } }])
+      events.push([
+        'content_block_start',
+        { type: 'content_block_start', index, content_block: { type: 'tool_use', id: block.id, name: block.name, input: {} } },
+      ])
       for (const piece of chunks(JSON.stringify(block.input))) {
-        events.push(['content_block_delta', { type: 'content_block_delta', index, delta: { type: 'input_json_delta', partial_json: piece } }])
+        events.push([
+          'content_block_delta',
+          { type: 'content_block_delta', index, delta: { type: 'input_json_delta', partial_json: piece } },
+        ])
       }
     }
     events.push(['content_block_stop', { type: 'content_block_stop', index }])
   })
-  events.push(['message_delta', { type: 'message_delta', delta: { stop_reason: full.stop_reason, stop_sequence: null }, usage: { output_tokens: full.usage.output_tokens } }])
+  events.push([
+    'message_delta',
+    {
+      type: 'message_delta',
+      delta: { stop_reason: full.stop_reason, stop_sequence: null },
+      usage: { output_tokens: full.usage.output_tokens },
+    },
+  ])
   events.push(['message_stop', { type: 'message_stop' }])
   return events
 }
@@ -103,7 +122,11 @@ export async function startFakeAnthropic(script: Block[][], host = '127.0.0.1'):
   const server = http.createServer(async (req, res) => {
     const text = await readBody(req)
     let body: any
-    try { body = text ? JSON.parse(text) : undefined } catch { body = text }
+    try {
+      body = text ? JSON.parse(text) : undefined
+    } catch {
+      body = text
+    }
     const path = (req.url ?? '/').split('?')[0]
     requests.push({ method: req.method ?? 'GET', path, headers: req.headers, body })
     const headers = { 'request-id': id('req'), 'anthropic-organization-id': 'realm-test' }
@@ -113,7 +136,8 @@ export async function startFakeAnthropic(script: Block[][], host = '127.0.0.1'):
       return
     }
     if (req.method !== 'POST' || path !== '/v1/messages') {
-      res.writeHead(404, { ...headers, 'content-type': 'application/json' })
+      res
+        .writeHead(404, { ...headers, 'content-type': 'application/json' })
         .end(JSON.stringify({ type: 'error', error: { type: 'not_found_error', message: `${req.method} ${path} is not served here` } }))
       return
     }
@@ -132,6 +156,10 @@ export async function startFakeAnthropic(script: Block[][], host = '127.0.0.1'):
     url: `http://127.0.0.1:${port}`,
     requests,
     agentRequests: () => requests.filter((r) => r.path === '/v1/messages' && Array.isArray(r.body?.tools) && r.body.tools.length > 0),
-    close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()) }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections()
+        server.close(() => resolve())
+      }),
   }
 }

@@ -29,7 +29,13 @@ describe('bad input', { skip }, () => {
 
   for (const name of ['../x', 'a b', '-x', 'main.lock', 'x'.repeat(65)]) {
     test(`invalid name ${JSON.stringify(name)}`, async () => {
-      assertUserError(await realm(['new', '--', name].filter((w) => w !== '--' || name.startsWith('-')), { cwd: project, home }), /invalid session name|name/)
+      assertUserError(
+        await realm(
+          ['new', '--', name].filter((w) => w !== '--' || name.startsWith('-')),
+          { cwd: project, home },
+        ),
+        /invalid session name|name/,
+      )
       assert.deepEqual(await sessions(), [])
     })
   }
@@ -37,7 +43,10 @@ describe('bad input', { skip }, () => {
   test('duplicate new keeps the first session intact', async () => {
     assert.equal((await realm(['new', 'dup', 'echo 1 > one.txt'], { cwd: project, home })).code, 0)
     const before = await fs.readFile(path.join(home, 'sessions', 'dup', 'changes.patch'), 'utf8')
-    assertUserError(await realm(['new', 'dup', 'echo 2 > two.txt'], { cwd: project, home }), /already exists — resume it with 'realm resume dup'/)
+    assertUserError(
+      await realm(['new', 'dup', 'echo 2 > two.txt'], { cwd: project, home }),
+      /already exists — resume it with 'realm resume dup'/,
+    )
     assert.equal(await fs.readFile(path.join(home, 'sessions', 'dup', 'changes.patch'), 'utf8'), before)
   })
 
@@ -73,17 +82,26 @@ describe('bad input', { skip }, () => {
   })
 
   test('daemon unreachable', async () => {
-    assertUserError(await realm(['new', 'nodaemon', 'true'], { cwd: project, home, env: { DOCKER_HOST: 'unix:///nonexistent/docker.sock' } }), /cannot reach the Docker daemon/)
+    assertUserError(
+      await realm(['new', 'nodaemon', 'true'], { cwd: project, home, env: { DOCKER_HOST: 'unix:///nonexistent/docker.sock' } }),
+      /cannot reach the Docker daemon/,
+    )
     assert.ok(!(await sessions()).includes('nodaemon'))
   })
 
   test('image missing', async () => {
-    assertUserError(await realm(['new', 'noimage', '--image', 'realm-no-such-image:1', 'true'], { cwd: project, home }), /image 'realm-no-such-image:1' not found/)
+    assertUserError(
+      await realm(['new', 'noimage', '--image', 'realm-no-such-image:1', 'true'], { cwd: project, home }),
+      /image 'realm-no-such-image:1' not found/,
+    )
     assert.ok(!(await sessions()).includes('noimage'))
   })
 
   test('bad REALM_DOCKER_ARGS and a container docker cannot start', async () => {
-    assertUserError(await realm(['new', 'quote', 'true'], { cwd: project, home, env: { REALM_DOCKER_ARGS: '--label "open' } }), /REALM_DOCKER_ARGS: unterminated/)
+    assertUserError(
+      await realm(['new', 'quote', 'true'], { cwd: project, home, env: { REALM_DOCKER_ARGS: '--label "open' } }),
+      /REALM_DOCKER_ARGS: unterminated/,
+    )
     const bad = await realm(['new', 'badflag', 'true'], { cwd: project, home, env: { REALM_DOCKER_ARGS: '--memory=nonsense' } })
     assert.notEqual(bad.code, 0)
     assert.match(bad.stderr, /realm: docker could not start the container/)
@@ -97,7 +115,11 @@ describe('terminals', { skip }, () => {
   useProject(undefined, (f) => ({ project, home } = f))
 
   test('with a terminal the agent gets one (-t)', async () => {
-    const result = await realm(['new', 'tty', 'test -t 0 && test -t 1 && echo AGENT-HAS-TTY', 'echo x > x.txt'], { cwd: project, home, tty: true })
+    const result = await realm(['new', 'tty', 'test -t 0 && test -t 1 && echo AGENT-HAS-TTY', 'echo x > x.txt'], {
+      cwd: project,
+      home,
+      tty: true,
+    })
     assert.equal(result.code, 0, explain(result))
     assert.match(result.stdout, /AGENT-HAS-TTY/)
     assert.ok(await fs.stat(path.join(home, 'sessions', 'tty', 'changes.patch')))

@@ -30,12 +30,19 @@ const HELPER_KEY = 'sk-ant-from-api-key-helper'
 // `/config`); then finish.
 const SCRIPT = [
   [{ type: 'tool_use' as const, name: 'Write', input: { file_path: `/workspace/${FILE}`, content: CONTENT } }],
-  [{ type: 'tool_use' as const, name: 'Bash', input: {
-    command: [
-      `git add ${FILE} && git commit -q -m 'Add ${FILE}' && git log -1 --format='author: %an <%ae>'`,
-      `printf '{"model": "${MODEL}", "apiKeyHelper": "echo ${HELPER_KEY}"}\\n' > "$HOME/.claude/settings.json"`,
-    ].join(' && '),
-    description: 'Commit the file and set up the user settings' } }],
+  [
+    {
+      type: 'tool_use' as const,
+      name: 'Bash',
+      input: {
+        command: [
+          `git add ${FILE} && git commit -q -m 'Add ${FILE}' && git log -1 --format='author: %an <%ae>'`,
+          `printf '{"model": "${MODEL}", "apiKeyHelper": "echo ${HELPER_KEY}"}\\n' > "$HOME/.claude/settings.json"`,
+        ].join(' && '),
+        description: 'Commit the file and set up the user settings',
+      },
+    },
+  ],
   [{ type: 'text' as const, text: `Done: wrote ${FILE}.` }],
 ]
 
@@ -68,10 +75,26 @@ async function ensureClaudeImage(): Promise<void> {
   const certs = await extraCaCerts()
   const dockerfile = await fs.readFile(path.join(ROOT, 'docker', 'Dockerfile'))
   const want = createHash('sha256').update(dockerfile).update(certs).update(BASE_IMAGE).digest('hex').slice(0, 12)
-  const have = await execa('docker', ['image', 'inspect', '--format', '{{index .Config.Labels "realm.test.inputs"}}', IMAGE], { reject: false })
+  const have = await execa('docker', ['image', 'inspect', '--format', '{{index .Config.Labels "realm.test.inputs"}}', IMAGE], {
+    reject: false,
+  })
   if (have.exitCode === 0 && have.stdout.trim() === want) return
-  const build = await execa('docker', ['build', '-t', IMAGE, '--build-arg', `BASE_IMAGE=${BASE_IMAGE}`,
-    '--build-arg', `EXTRA_CA_CERTS=${certs}`, '--label', `realm.test.inputs=${want}`, path.join(ROOT, 'docker')], { reject: false, all: true })
+  const build = await execa(
+    'docker',
+    [
+      'build',
+      '-t',
+      IMAGE,
+      '--build-arg',
+      `BASE_IMAGE=${BASE_IMAGE}`,
+      '--build-arg',
+      `EXTRA_CA_CERTS=${certs}`,
+      '--label',
+      `realm.test.inputs=${want}`,
+      path.join(ROOT, 'docker'),
+    ],
+    { reject: false, all: true },
+  )
   if (build.exitCode !== 0) throw new Error(`docker build of ${IMAGE} failed:\n${build.all}`)
   console.log(`# built ${IMAGE} in ${Math.round((Date.now() - started) / 1000)} s`)
 }
@@ -83,7 +106,9 @@ function userIdOf(body: any): string | undefined {
   try {
     const parsed = JSON.parse(raw)
     if (parsed && typeof parsed.device_id === 'string') return parsed.device_id
-  } catch { /* the older form: user_<id>_account_..._session_... */ }
+  } catch {
+    /* the older form: user_<id>_account_..._session_... */
+  }
   return /^user_([0-9a-f]+)/.exec(raw)?.[1] ?? raw
 }
 
@@ -94,20 +119,23 @@ describe('the real Claude Code in the default image', { skip, timeout: 30 * 60_0
   let home: string
   let env: Record<string, string | undefined>
 
-  before(async () => {
-    await ensureClaudeImage()
-    tmp = await tempDir('realm-claude-')
-    fake = await startFakeAnthropic(SCRIPT)
-    project = await makeRepo(path.join(tmp.path, 'project'), { 'README.md': '# project\n' })
-    home = path.join(tmp.path, 'home')
-    env = {
-      REALM_IMAGE: IMAGE,
-      ANTHROPIC_BASE_URL: fake.url,
-      ANTHROPIC_API_KEY: 'sk-ant-dummy-realm-test',
-      // The stand-in listens on the host's loopback; nothing but it is needed, so nothing else is tried.
-      REALM_DOCKER_ARGS: '--network host -e CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1',
-    }
-  }, { timeout: 30 * 60_000 })
+  before(
+    async () => {
+      await ensureClaudeImage()
+      tmp = await tempDir('realm-claude-')
+      fake = await startFakeAnthropic(SCRIPT)
+      project = await makeRepo(path.join(tmp.path, 'project'), { 'README.md': '# project\n' })
+      home = path.join(tmp.path, 'home')
+      env = {
+        REALM_IMAGE: IMAGE,
+        ANTHROPIC_BASE_URL: fake.url,
+        ANTHROPIC_API_KEY: 'sk-ant-dummy-realm-test',
+        // The stand-in listens on the host's loopback; nothing but it is needed, so nothing else is tried.
+        REALM_DOCKER_ARGS: '--network host -e CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1',
+      }
+    },
+    { timeout: 30 * 60_000 },
+  )
   after(async () => {
     await fake?.close()
     await tmp?.cleanup()
@@ -116,7 +144,12 @@ describe('the real Claude Code in the default image', { skip, timeout: 30 * 60_0
   test('`realm new` with claude -p brings back exactly the file the agent wrote', { timeout: 5 * 60_000 }, async () => {
     const before = await repoState(project)
     const started = Date.now()
-    const result = await realm(['new', 'first', '--', '-p', `Create ${FILE}`, '--output-format', 'json'], { cwd: project, home, env, timeout: 4 * 60_000 })
+    const result = await realm(['new', 'first', '--', '-p', `Create ${FILE}`, '--output-format', 'json'], {
+      cwd: project,
+      home,
+      env,
+      timeout: 4 * 60_000,
+    })
     console.log(`# first run: ${Date.now() - started} ms`)
     assert.equal(result.code, 0, `${explain(result)}\n--- requests\n${fake.requests.map((r) => `${r.method} ${r.path}`).join('\n')}`)
     const output = JSON.parse(result.stdout.trim().split('\n').pop()!)
@@ -139,11 +172,13 @@ describe('the real Claude Code in the default image', { skip, timeout: 30 * 60_0
 
     // What the run left for the next one: its settings in ~/.claude, its state in realm's .claude.json.
     const userHome = path.join(home, 'user-home')
-    assert.deepEqual(JSON.parse(await fs.readFile(path.join(userHome, '.claude', 'settings.json'), 'utf8')),
-      { model: MODEL, apiKeyHelper: `echo ${HELPER_KEY}` })
+    assert.deepEqual(JSON.parse(await fs.readFile(path.join(userHome, '.claude', 'settings.json'), 'utf8')), {
+      model: MODEL,
+      apiKeyHelper: `echo ${HELPER_KEY}`,
+    })
     const state = JSON.parse(await fs.readFile(path.join(home, 'claude', '.claude.json'), 'utf8'))
     assert.ok(Object.keys(state).length > 0, 'Claude Code saved its state through the link')
-    await assert.rejects(fs.stat(path.join(userHome, '.claude.json')), 'the host\'s ~/.claude.json is never written')
+    await assert.rejects(fs.stat(path.join(userHome, '.claude.json')), "the host's ~/.claude.json is never written")
   })
 
   test('a second run sees the state and settings the first one left', { timeout: 5 * 60_000 }, async () => {
@@ -152,7 +187,10 @@ describe('the real Claude Code in the default image', { skip, timeout: 30 * 60_0
     const started = Date.now()
     // No key in the environment this time: the login the first run set up is the only credential.
     const result = await realm(['new', 'second', '--', '-p', `Create ${FILE} again`], {
-      cwd: project, home, env: { ...env, ANTHROPIC_API_KEY: undefined }, timeout: 4 * 60_000,
+      cwd: project,
+      home,
+      env: { ...env, ANTHROPIC_API_KEY: undefined },
+      timeout: 4 * 60_000,
     })
     console.log(`# second run: ${Date.now() - started} ms`)
     assert.equal(result.code, 0, explain(result))

@@ -30,14 +30,17 @@ for (const workspace of ['overlay', 'copy'] as const) {
     let project: string
     let home: string
     const env = { REALM_WORKSPACE: workspace }
-    useProject({
-      'a.txt': 'one\ntwo\n',
-      'bin.dat': Buffer.from([0, 1, 2, 255, 0]),
-      'gone.txt': 'to be deleted\n',
-      'old name.txt': 'renamed content that is long enough to be detected\n',
-      'script.sh': '#!/bin/sh\necho hi\n',
-      'sub/dir/keep.txt': 'keep\n',
-    }, (f) => ({ tmp, project, home } = f))
+    useProject(
+      {
+        'a.txt': 'one\ntwo\n',
+        'bin.dat': Buffer.from([0, 1, 2, 255, 0]),
+        'gone.txt': 'to be deleted\n',
+        'old name.txt': 'renamed content that is long enough to be detected\n',
+        'script.sh': '#!/bin/sh\necho hi\n',
+        'sub/dir/keep.txt': 'keep\n',
+      },
+      (f) => ({ tmp, project, home } = f),
+    )
 
     test('the patch reproduces the tree the agent left, byte for byte', async () => {
       // The user has uncommitted and untracked work: the agent must see it, and the baseline must hold it.
@@ -74,7 +77,7 @@ for (const workspace of ['overlay', 'copy'] as const) {
       assert.deepEqual(await replay(home, 'inv', project, path.join(tmp, 'replay1')), expected)
       const changes = await fs.readFile(path.join(home, 'sessions', 'inv', 'changes.patch'), 'utf8')
       assert.match(changes, /rename from old name.txt/)
-      assert.doesNotMatch(changes, /^\+user edit/m, 'the user\'s own edit belongs to the baseline, not the run')
+      assert.doesNotMatch(changes, /^\+user edit/m, "the user's own edit belongs to the baseline, not the run")
     })
 
     test('resume builds on everything so far; an empty run keeps it all', async () => {
@@ -100,7 +103,10 @@ for (const workspace of ['overlay', 'copy'] as const) {
       assert.match(listed.stdout, /^NAME\s+PROJECT\s+CREATED\s+PATCH$/m)
       assert.match(listed.stdout, new RegExp(`^inv\\s+${project}\\s+\\S+\\s+yes \\(\\d+(B|KB)\\)$`, 'm'))
       const json = JSON.parse((await realm(['list', '--json'], { cwd: project, home })).stdout) as Array<{ name: string }>
-      assert.deepEqual(json.map((s) => s.name), ['inv'])
+      assert.deepEqual(
+        json.map((s) => s.name),
+        ['inv'],
+      )
       const removed = await realm(['rm', 'inv'], { cwd: project, home })
       assert.equal(removed.code, 0, explain(removed))
       assert.equal((await realm(['list'], { cwd: project, home })).stdout, 'No sessions found.\n')
@@ -142,7 +148,11 @@ for (const workspace of ['overlay', 'copy'] as const) {
       assert.deepEqual(await replay(home, 'shapes', tree, path.join(tmp, 'shapes1')), expected)
 
       // The resume starts from that state (realm writes redo/deep/new.txt into the workspace); the agent deletes it.
-      const second = await realm(['resume', 'shapes', 'test -f redo/deep/new.txt', 'rm redo/deep/new.txt', 'echo more >> keep/a.txt'], { cwd: tree, home, env })
+      const second = await realm(['resume', 'shapes', 'test -f redo/deep/new.txt', 'rm redo/deep/new.txt', 'echo more >> keep/a.txt'], {
+        cwd: tree,
+        home,
+        env,
+      })
       assert.equal(second.code, 0, explain(second))
       delete expected['redo/deep/new.txt']
       expected['keep/a.txt'] = file('a\nmore\n')
@@ -158,7 +168,10 @@ describe('where and how the agent runs', { skip }, () => {
   useProject({ 'pkg/sub/file.txt': 'x\n', 'top.txt': 'top\n' }, (f) => ({ tmp, project, home } = f))
 
   test('from a subdirectory: the session is the repository, the agent starts in the subdirectory', async () => {
-    const result = await realm(['new', 'sub', 'pwd > here.txt', 'test -f file.txt', 'test -f ../../top.txt'], { cwd: path.join(project, 'pkg', 'sub'), home })
+    const result = await realm(['new', 'sub', 'pwd > here.txt', 'test -f file.txt', 'test -f ../../top.txt'], {
+      cwd: path.join(project, 'pkg', 'sub'),
+      home,
+    })
     assert.equal(result.code, 0, explain(result))
     assert.equal((await fs.readFile(path.join(home, 'sessions', 'sub', 'project_dir'), 'utf8')).trim(), project)
     assert.match(await fs.readFile(path.join(home, 'sessions', 'sub', 'changes.patch'), 'utf8'), /^\+\/workspace\/pkg\/sub$/m)
@@ -176,7 +189,7 @@ describe('where and how the agent runs', { skip }, () => {
     assert.match(await fs.readFile(path.join(home, 'sessions', 'shell', 'changes.patch'), 'utf8'), /^\+from-shell$/m)
   })
 
-  test('snapshots never touch the agent\'s own index or HEAD', async () => {
+  test("snapshots never touch the agent's own index or HEAD", async () => {
     const script = [
       'echo staged > staged.txt && git add staged.txt',
       'echo loose > loose.txt',
@@ -204,7 +217,10 @@ describe('where and how the agent runs', { skip }, () => {
     assert.equal(accepted.code, 0, explain(accepted))
     await assert.rejects(fs.access(path.join(home, 'sessions', 'keepme')))
     assert.equal((await realm(['new', 'forced', 'echo x > x.txt'], { cwd: project, home })).code, 0)
-    assert.equal((await realm(['remove', 'forced', '--yes'], { cwd: project, home, tty: true, prompt: 'never pushed', answer: 'n\r' })).code, 0)
+    assert.equal(
+      (await realm(['remove', 'forced', '--yes'], { cwd: project, home, tty: true, prompt: 'never pushed', answer: 'n\r' })).code,
+      0,
+    )
     await assert.rejects(fs.access(path.join(home, 'sessions', 'forced')))
   })
 })

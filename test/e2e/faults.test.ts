@@ -43,20 +43,21 @@ describe('no work lost', { skip }, () => {
     assert.match((await read(sessionFile('killed', 'changes.patch')))!, /\+work/)
   })
 
-  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) test(`${signal} to realm stops the agent gracefully and saves its final state`, async () => {
-    const name = `sig-${signal.toLowerCase()}`
-    const history = await sessionWithHistory(name)
-    const child = startRealm(['resume', name, 'echo late > late.txt', 'touch /tmp/marker', 'sleep 300'], { cwd: project, home })
-    const container = await sessionContainer(name)
-    await waitInContainer(container, '/tmp/marker')
-    child.kill(signal)
-    const result = await settled(child)
-    assert.match(result.stderr, /stopping the agent and saving its work/, explain(result))
-    assert.doesNotMatch(result.stderr, /last snapshot/, 'a graceful stop makes a final capture')
-    assert.match((await read(sessionFile(name, 'changes.patch')))!, /\+late/)
-    assert.equal(await read(sessionFile(name, 'base.patch')), history.changes, 'earlier work moved into base.patch intact')
-    assert.equal((await docker('ps', '-aq', '--filter', `name=^realm-${name}-`)).trim(), '', 'no container left')
-  })
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const)
+    test(`${signal} to realm stops the agent gracefully and saves its final state`, async () => {
+      const name = `sig-${signal.toLowerCase()}`
+      const history = await sessionWithHistory(name)
+      const child = startRealm(['resume', name, 'echo late > late.txt', 'touch /tmp/marker', 'sleep 300'], { cwd: project, home })
+      const container = await sessionContainer(name)
+      await waitInContainer(container, '/tmp/marker')
+      child.kill(signal)
+      const result = await settled(child)
+      assert.match(result.stderr, /stopping the agent and saving its work/, explain(result))
+      assert.doesNotMatch(result.stderr, /last snapshot/, 'a graceful stop makes a final capture')
+      assert.match((await read(sessionFile(name, 'changes.patch')))!, /\+late/)
+      assert.equal(await read(sessionFile(name, 'base.patch')), history.changes, 'earlier work moved into base.patch intact')
+      assert.equal((await docker('ps', '-aq', '--filter', `name=^realm-${name}-`)).trim(), '', 'no container left')
+    })
 
   test('SIGKILL to realm: the container finishes, and the next command saves its capture', async () => {
     const child = startRealm(['new', 'nine', 'touch /tmp/marker', 'sleep 2', 'echo finished > finished.txt'], { cwd: project, home })
@@ -86,10 +87,19 @@ describe('no work lost', { skip }, () => {
     const child = startRealm(['resume', 'busy', 'touch /tmp/marker', 'sleep 4'], { cwd: project, home })
     const container = await sessionContainer('busy')
     await waitInContainer(container, '/tmp/marker')
-    for (const args of [['resume', 'busy', 'true'], ['remove', 'busy', '--yes'], ['push', 'busy'], ['apply', 'busy']]) {
+    for (const args of [
+      ['resume', 'busy', 'true'],
+      ['remove', 'busy', '--yes'],
+      ['push', 'busy'],
+      ['apply', 'busy'],
+    ]) {
       const refused = await realm(args, { cwd: project, home })
       assert.equal(refused.code, 1, explain(refused))
-      assert.match(refused.stderr, new RegExp(`^realm: session 'busy' is in use by 'realm resume' \\(pid ${child.pid}`, 'm'), args.join(' '))
+      assert.match(
+        refused.stderr,
+        new RegExp(`^realm: session 'busy' is in use by 'realm resume' \\(pid ${child.pid}`, 'm'),
+        args.join(' '),
+      )
     }
     const other = await realm(['new', 'beside', 'echo x > beside.txt'], { cwd: project, home })
     assert.equal(other.code, 0, explain(other))
@@ -118,12 +128,19 @@ describe('no work lost', { skip }, () => {
     await fs.writeFile(sessionFile('edited', 'session.json'), '{"version": 1, "base')
     const result = await realm(['resume', 'edited', 'true'], { cwd: project, home })
     assert.equal(result.code, 1)
-    assert.equal(result.stderr.trim(), `realm: session file ${sessionFile('edited', 'session.json')} is not valid JSON — it was truncated or edited by hand`)
+    assert.equal(
+      result.stderr.trim(),
+      `realm: session file ${sessionFile('edited', 'session.json')} is not valid JSON — it was truncated or edited by hand`,
+    )
   })
 
   test('secrets reach the container by name, never in the process list', async () => {
     const secret = `sk-test-${process.pid}-secret`
-    const child = startRealm(['new', 'secret', 'echo "$ANTHROPIC_API_KEY" > key.txt', 'touch /tmp/marker', 'sleep 2'], { cwd: project, home, env: { ANTHROPIC_API_KEY: secret } })
+    const child = startRealm(['new', 'secret', 'echo "$ANTHROPIC_API_KEY" > key.txt', 'touch /tmp/marker', 'sleep 2'], {
+      cwd: project,
+      home,
+      env: { ANTHROPIC_API_KEY: secret },
+    })
     const container = await sessionContainer('secret')
     await waitInContainer(container, '/tmp/marker')
     const ps = await execa('ps', ['-eo', 'args'])

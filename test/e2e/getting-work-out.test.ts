@@ -74,7 +74,9 @@ async function scratchLeft(): Promise<string[]> {
 /** Host state that push must not change, plus the remote-tracking refs it may. */
 async function hostState(root: string) {
   const { branches, ...rest } = await repoState(root)
-  const refs = (await git(root, 'for-each-ref', '--format=%(refname) %(objectname)')).split('\n').filter((r) => !r.startsWith('refs/remotes/'))
+  const refs = (await git(root, 'for-each-ref', '--format=%(refname) %(objectname)'))
+    .split('\n')
+    .filter((r) => !r.startsWith('refs/remotes/'))
   return { ...rest, branches, refsOutsideRemotes: refs }
 }
 
@@ -85,21 +87,35 @@ describe('getting work out', { skip }, () => {
   })
   after(async () => tmp.cleanup())
 
-  test('push from a dirty tree: a commit for the user\'s edits, one for the agent\'s; binary and mode changes; host untouched', async () => {
+  test("push from a dirty tree: a commit for the user's edits, one for the agent's; binary and mode changes; host untouched", async () => {
     const { root, bare } = await project()
     // A hook that would leave a mark if realm ran the user's hooks.
-    await writeFiles(root, { '.git/hooks/pre-push': '#!/bin/sh\ntouch "$GIT_DIR/../HOOK-RAN"\n', '.git/hooks/post-commit': '#!/bin/sh\ntouch "$GIT_DIR/../HOOK-RAN"\n' })
+    await writeFiles(root, {
+      '.git/hooks/pre-push': '#!/bin/sh\ntouch "$GIT_DIR/../HOOK-RAN"\n',
+      '.git/hooks/post-commit': '#!/bin/sh\ntouch "$GIT_DIR/../HOOK-RAN"\n',
+    })
     await fs.chmod(path.join(root, '.git/hooks/pre-push'), 0o755)
     await fs.chmod(path.join(root, '.git/hooks/post-commit'), 0o755)
     await writeFiles(root, { 'a.txt': 'one\ntwo\nthree\nfour\nfive\nsix\nseven\neight\nuser line\n', 'untracked.txt': 'mine\n' })
     const before = await hostState(root)
 
-    await ok(['new', 'work', 'printf "\\001\\002\\377" > image.bin', 'chmod +x a.txt', 'chmod -x run.sh', 'echo agent > agent.txt', 'rm README.md'], root)
+    await ok(
+      [
+        'new',
+        'work',
+        'printf "\\001\\002\\377" > image.bin',
+        'chmod +x a.txt',
+        'chmod -x run.sh',
+        'echo agent > agent.txt',
+        'rm README.md',
+      ],
+      root,
+    )
     const pushed = await ok(['push', 'work'], root)
     assert.match(pushed.stderr, /pushed [0-9a-f]{12} to origin\/work/)
     assert.match(pushed.stderr, /holds your uncommitted changes/)
 
-    assert.deepEqual(await pushedTree(bare, 'work'), await sessionTree('work', root), 'the pushed tree is the session\'s final tree')
+    assert.deepEqual(await pushedTree(bare, 'work'), await sessionTree('work', root), "the pushed tree is the session's final tree")
     const log = (await git(bare, 'log', '--format=%s|%an', 'work')).split('\n')
     assert.deepEqual(log, ["realm: session 'work'|Test User", 'realm: uncommitted changes at session start|Test User', 'initial|Test User'])
     // The first commit holds exactly the user's edits.
@@ -130,7 +146,11 @@ describe('getting work out', { skip }, () => {
 
     const tip = await remoteTip(bare, 'multi')
     assert.notEqual(tip, firstPush)
-    assert.equal((await git(bare, 'rev-parse', `${tip}^`)).trim(), (await git(root, 'rev-parse', 'main')).trim(), 'a clean start: one commit on the base')
+    assert.equal(
+      (await git(bare, 'rev-parse', `${tip}^`)).trim(),
+      (await git(root, 'rev-parse', 'main')).trim(),
+      'a clean start: one commit on the base',
+    )
     assert.deepEqual(await pushedTree(bare, 'multi'), await sessionTree('multi', root))
     assert.deepEqual(await hostState(root), before)
 
@@ -199,19 +219,31 @@ describe('getting work out', { skip }, () => {
 
   test('diff: stat, whole session, latest run, risk flags', async () => {
     const { root } = await project()
-    await ok(['new', 'look', 'echo hello > hello.txt', 'printf "\\000\\001" > blob.bin', 'mkdir -p .github/workflows && echo "on: push" > .github/workflows/ci.yml'], root)
+    await ok(
+      [
+        'new',
+        'look',
+        'echo hello > hello.txt',
+        'printf "\\000\\001" > blob.bin',
+        'mkdir -p .github/workflows && echo "on: push" > .github/workflows/ci.yml',
+      ],
+      root,
+    )
     await ok(['resume', 'look', 'echo again >> hello.txt'], root)
 
     const stat = await ok(['diff', 'look', '--stat'], root)
-    assert.equal(stat.stdout, [
-      'Session: 3 files changed, +3 -0',
-      '  A .github/workflows/ci.yml  +1',
-      '  A blob.bin  binary',
-      '  A hello.txt  +2',
-      '⚠ 1 change can run code on your machine or in CI — review before applying or pushing:',
-      '  ! .github/workflows/ci.yml (CI workflow)',
-      '',
-    ].join('\n'))
+    assert.equal(
+      stat.stdout,
+      [
+        'Session: 3 files changed, +3 -0',
+        '  A .github/workflows/ci.yml  +1',
+        '  A blob.bin  binary',
+        '  A hello.txt  +2',
+        '⚠ 1 change can run code on your machine or in CI — review before applying or pushing:',
+        '  ! .github/workflows/ci.yml (CI workflow)',
+        '',
+      ].join('\n'),
+    )
 
     const full = await ok(['diff', 'look'], root)
     assert.match(full.stdout, /^Session: 3 files changed/)
@@ -230,7 +262,18 @@ describe('getting work out', { skip }, () => {
   test('apply without a conflict: only the affected files change, the index does not', async () => {
     const { root } = await project()
     await writeFiles(root, { 'untracked.txt': 'mine\n' })
-    await ok(['new', 'ap', 'echo new > new.txt', 'sed -i s/two/TWO/ a.txt', 'echo more >> untracked.txt', 'chmod +x a.txt', 'printf "\\377" > image.bin'], root)
+    await ok(
+      [
+        'new',
+        'ap',
+        'echo new > new.txt',
+        'sed -i s/two/TWO/ a.txt',
+        'echo more >> untracked.txt',
+        'chmod +x a.txt',
+        'printf "\\377" > image.bin',
+      ],
+      root,
+    )
     const before = await repoState(root)
 
     const check = await ok(['apply', 'ap', '--check'], root)
@@ -240,7 +283,7 @@ describe('getting work out', { skip }, () => {
     await ok(['apply', 'ap'], root)
     const after = await repoState(root)
     const expected = await sessionTree('ap', root)
-    assert.deepEqual(after.tree, expected, 'the working tree is the session\'s final tree')
+    assert.deepEqual(after.tree, expected, "the working tree is the session's final tree")
     assert.equal(after.index, before.index)
     assert.equal(after.head, before.head)
     assert.equal(after.branches, before.branches)
@@ -276,7 +319,11 @@ describe('getting work out', { skip }, () => {
     assert.match(conflicted.stderr, /applied with conflicts in 1 file .*\n  U a\.txt\n/)
     assert.match(await fs.readFile(path.join(r2, 'a.txt'), 'utf8'), /<<<<<<< ours\nUSER\n=======\nAGENT\n>>>>>>> theirs\n/)
     assert.match(await git(r2, 'status', '--porcelain'), /^UU a\.txt$/m)
-    assert.equal(await git(r2, 'show', ':2:a.txt'), 'one\nUSER\nthree\nfour\nfive\nsix\nseven\neight', 'the user\'s version is kept as "ours"')
+    assert.equal(
+      await git(r2, 'show', ':2:a.txt'),
+      'one\nUSER\nthree\nfour\nfive\nsix\nseven\neight',
+      'the user\'s version is kept as "ours"',
+    )
     assert.equal(await fs.readFile(path.join(r2, 'y.txt'), 'utf8'), 'y\n')
     // Every object the conflict stages point at is in the repository (not in a deleted scratch dir).
     await git(r2, 'fsck', '--no-dangling')
@@ -314,8 +361,11 @@ describe('getting work out', { skip }, () => {
     const env = { ...realmEnv(home), TERM: 'xterm' }
     await fs.mkdir(env.HOME!, { recursive: true })
     // Keys go in only once the menu is up: until then the terminal belongs to the agent's container.
-    const child = execa('script', ['-qec', [REALM_BIN, 'resume', 'rev', 'echo dropped > dropped.txt'].map(shellQuote).join(' '), '/dev/null'],
-      { cwd: root, env, extendEnv: true, reject: false, timeout: 120_000, stdin: 'pipe' })
+    const child = execa(
+      'script',
+      ['-qec', [REALM_BIN, 'resume', 'rev', 'echo dropped > dropped.txt'].map(shellQuote).join(' '), '/dev/null'],
+      { cwd: root, env, extendEnv: true, reject: false, timeout: 120_000, stdin: 'pipe' },
+    )
     let seen = ''
     child.stdout!.on('data', (chunk: Buffer) => {
       const before = seen
@@ -326,7 +376,12 @@ describe('getting work out', { skip }, () => {
     assert.equal(result.exitCode, 0, seen)
     assert.match(seen, /This run: 1 file changed/)
     assert.match(seen, /discarded this run's changes/)
-    assert.deepEqual(Object.keys(await sessionTree('rev', root)).filter((f) => f.endsWith('.txt')).sort(), ['a.txt', 'kept.txt'])
+    assert.deepEqual(
+      Object.keys(await sessionTree('rev', root))
+        .filter((f) => f.endsWith('.txt'))
+        .sort(),
+      ['a.txt', 'kept.txt'],
+    )
   })
 
   test('without a terminal the run prints the summary and the next commands, and asks nothing', async () => {
@@ -336,5 +391,3 @@ describe('getting work out', { skip }, () => {
     assert.doesNotMatch(result.stdout + result.stderr, /What now/)
   })
 })
-
-

@@ -31,8 +31,18 @@ describe('workspace strategies', { skip }, () => {
   before(async () => writeFiles(project, { 'node_modules/dep/index.js': 'module.exports = 1\n' }))
 
   test('overlay: the agent sees ignored files; a host edit during the run stays out of the patch', async () => {
-    const child = startRealm(['new', 'live', 'test -f node_modules/dep/index.js', 'echo agent > agent.txt', 'touch /tmp/marker', 'sleep 2', 'cat host.txt > seen.txt'],
-      { cwd: project, home, env: { REALM_WORKSPACE: 'overlay' } })
+    const child = startRealm(
+      [
+        'new',
+        'live',
+        'test -f node_modules/dep/index.js',
+        'echo agent > agent.txt',
+        'touch /tmp/marker',
+        'sleep 2',
+        'cat host.txt > seen.txt',
+      ],
+      { cwd: project, home, env: { REALM_WORKSPACE: 'overlay' } },
+    )
     const container = await sessionContainer('live')
     await waitInContainer(container, '/tmp/marker')
     await fs.writeFile(path.join(project, 'host.txt'), 'edited on the host\n')
@@ -79,7 +89,11 @@ describe('workspace strategies', { skip }, () => {
   for (const workspace of ['overlay', 'copy']) {
     test(`a killed ${workspace} run leaves no container, volume or layer directory behind`, async () => {
       const name = `gone-${workspace}`
-      const child = startRealm(['new', name, 'echo x > x.txt', 'touch /tmp/marker', 'sleep 300'], { cwd: project, home, env: { REALM_WORKSPACE: workspace } })
+      const child = startRealm(['new', name, 'echo x > x.txt', 'touch /tmp/marker', 'sleep 300'], {
+        cwd: project,
+        home,
+        env: { REALM_WORKSPACE: workspace },
+      })
       const container = await sessionContainer(name)
       await waitInContainer(container, '/tmp/marker')
       await docker('kill', container)

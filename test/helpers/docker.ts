@@ -14,9 +14,10 @@ let engine: Promise<string | undefined> | undefined
 
 /** undefined when the engine answers, otherwise why not. */
 function engineProblem(): Promise<string | undefined> {
-  engine ??= execa('docker', ['info', '--format', '{{.ServerVersion}}'], { reject: false }).then((r) =>
-    r.exitCode === 0 ? undefined : (String(r.stderr).trim().split('\n')[0] || 'docker is not installed'),
-    () => 'docker is not installed')
+  engine ??= execa('docker', ['info', '--format', '{{.ServerVersion}}'], { reject: false }).then(
+    (r) => (r.exitCode === 0 ? undefined : String(r.stderr).trim().split('\n')[0] || 'docker is not installed'),
+    () => 'docker is not installed',
+  )
   return engine
 }
 
@@ -46,7 +47,9 @@ function imageInputsHash(): string {
 export async function ensureTestImage(): Promise<void> {
   if (process.env.REALM_TEST_IMAGE) return
   const want = imageInputsHash()
-  const have = await execa('docker', ['image', 'inspect', '--format', '{{index .Config.Labels "realm.test.inputs"}}', TEST_IMAGE], { reject: false })
+  const have = await execa('docker', ['image', 'inspect', '--format', '{{index .Config.Labels "realm.test.inputs"}}', TEST_IMAGE], {
+    reject: false,
+  })
   if (have.exitCode === 0 && have.stdout.trim() === want) return
   await execa('bash', [path.join(IMAGE_DIR, 'build.sh'), TEST_IMAGE, want], { stdio: 'inherit' })
 }

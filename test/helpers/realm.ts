@@ -45,7 +45,14 @@ export const TEST_IMAGE = process.env.REALM_TEST_IMAGE ?? 'realm-test:latest'
 export async function realm(args: string[], options: RealmOptions): Promise<RealmResult> {
   const env = realmEnv(options.home, options.env)
   await fs.mkdir(env.HOME!, { recursive: true })
-  const common = { cwd: options.cwd, env, extendEnv: true, reject: false, stripFinalNewline: false, timeout: options.timeout ?? 120_000 } as const
+  const common = {
+    cwd: options.cwd,
+    env,
+    extendEnv: true,
+    reject: false,
+    stripFinalNewline: false,
+    timeout: options.timeout ?? 120_000,
+  } as const
   if (options.tty) return onTerminal(args, common, options.answer ?? '\r', options.prompt ?? 'What now')
   const result = await execa(REALM_BIN, args, { ...common, input: options.input ?? '' })
   return { code: result.exitCode ?? -1, stdout: String(result.stdout), stderr: String(result.stderr) }
@@ -85,7 +92,15 @@ export function explain(result: RealmResult): string {
 /** Starts bin/realm without waiting for it, for tests that signal or race it. */
 export function startRealm(args: string[], options: RealmOptions) {
   const env = realmEnv(options.home, options.env)
-  return execa(REALM_BIN, args, { cwd: options.cwd, env, extendEnv: true, reject: false, stripFinalNewline: false, input: options.input ?? '', timeout: options.timeout ?? 120_000 })
+  return execa(REALM_BIN, args, {
+    cwd: options.cwd,
+    env,
+    extendEnv: true,
+    reject: false,
+    stripFinalNewline: false,
+    input: options.input ?? '',
+    timeout: options.timeout ?? 120_000,
+  })
 }
 
 export async function settled(child: ReturnType<typeof startRealm>): Promise<RealmResult> {

@@ -5,8 +5,15 @@ import path from 'node:path'
 import { afterEach, beforeEach, test } from 'node:test'
 
 import {
-  CLAUDE_STATE_DIR, claudeConfigPaths, claudeMounts, defaultImageBuildArgs, hasCredential, identityEnv, mergeClaudeJson, passedEnv,
-} from '../../lib/agent-env.ts'
+  CLAUDE_STATE_DIR,
+  claudeConfigPaths,
+  claudeMounts,
+  defaultImageBuildArgs,
+  hasCredential,
+  identityEnv,
+  mergeClaudeJson,
+  passedEnv,
+} from '../../lib/container/agent-env.ts'
 
 let tmp: string
 let home: string
@@ -30,12 +37,15 @@ test('credentials and endpoints are passed by name only, and only when set', () 
 
 test('commits carry the host identity, with a placeholder when git has none', () => {
   assert.deepEqual(identityEnv({ name: 'Ada', email: 'ada@example.com' }), {
-    GIT_AUTHOR_NAME: 'Ada', GIT_AUTHOR_EMAIL: 'ada@example.com', GIT_COMMITTER_NAME: 'Ada', GIT_COMMITTER_EMAIL: 'ada@example.com',
+    GIT_AUTHOR_NAME: 'Ada',
+    GIT_AUTHOR_EMAIL: 'ada@example.com',
+    GIT_COMMITTER_NAME: 'Ada',
+    GIT_COMMITTER_EMAIL: 'ada@example.com',
   })
   assert.equal(identityEnv({}).GIT_AUTHOR_EMAIL, 'agent@realm.invalid')
 })
 
-test('a missing ~/.claude is created and mounted, and .claude.json comes from realm\'s own directory', () => {
+test("a missing ~/.claude is created and mounted, and .claude.json comes from realm's own directory", () => {
   const mounts = claudeMounts(home, env)
   assert.ok(fs.statSync(path.join(home, '.claude')).isDirectory())
   assert.deepEqual(mounts, [
@@ -47,7 +57,7 @@ test('a missing ~/.claude is created and mounted, and .claude.json comes from re
   assert.ok(!fs.existsSync(path.join(home, '.claude.json')), 'the host file is never created or written')
 })
 
-test('the host\'s .claude.json seeds realm\'s copy, and is only read', () => {
+test("the host's .claude.json seeds realm's copy, and is only read", () => {
   const hostFile = path.join(home, '.claude.json')
   fs.writeFileSync(hostFile, '{"hasCompletedOnboarding":true}')
   const before = fs.statSync(hostFile)
@@ -65,21 +75,30 @@ test('the host\'s .claude.json seeds realm\'s copy, and is only read', () => {
   fs.utimesSync(hostFile, new Date(), new Date(Date.now() + 5000))
   claudeMounts(home, env)
   assert.deepEqual(JSON.parse(fs.readFileSync(stateCopy(), 'utf8')), {
-    hasCompletedOnboarding: true, oauthAccount: { emailAddress: 'a@b' }, numStartups: 2,
+    hasCompletedOnboarding: true,
+    oauthAccount: { emailAddress: 'a@b' },
+    numStartups: 2,
   })
 })
 
-test('merging keeps the host\'s values and realm\'s container projects; garbage keeps the host\'s file', () => {
+test("merging keeps the host's values and realm's container projects; garbage keeps the host's file", () => {
   const host = JSON.stringify({ theme: 'dark', projects: { '/home/u/p': { a: 1 }, '/workspace': { old: true } } })
-  const realm = JSON.stringify({ theme: 'light', userID: 'u1', projects: { '/workspace': { hasTrustDialogAccepted: true }, '/workspace/sub': {}, '/home/u/p': { a: 2 } } })
+  const realm = JSON.stringify({
+    theme: 'light',
+    userID: 'u1',
+    projects: { '/workspace': { hasTrustDialogAccepted: true }, '/workspace/sub': {}, '/home/u/p': { a: 2 } },
+  })
   assert.deepEqual(JSON.parse(mergeClaudeJson(host, realm)), {
     theme: 'dark',
     userID: 'u1',
     projects: { '/home/u/p': { a: 1 }, '/workspace': { hasTrustDialogAccepted: true }, '/workspace/sub': {} },
   })
-  const keys = JSON.parse(mergeClaudeJson(
-    JSON.stringify({ customApiKeyResponses: { approved: ['host'], rejected: [] } }),
-    JSON.stringify({ customApiKeyResponses: { approved: ['container', 'host'], rejected: ['bad'] } })))
+  const keys = JSON.parse(
+    mergeClaudeJson(
+      JSON.stringify({ customApiKeyResponses: { approved: ['host'], rejected: [] } }),
+      JSON.stringify({ customApiKeyResponses: { approved: ['container', 'host'], rejected: ['bad'] } }),
+    ),
+  )
   assert.deepEqual(keys.customApiKeyResponses, { approved: ['host', 'container'], rejected: ['bad'] })
   assert.equal(mergeClaudeJson('{"a":1}', 'not json'), '{"a":1}')
   assert.equal(mergeClaudeJson('[1]', '{}'), '[1]')
@@ -106,13 +125,17 @@ test('a credential is found in the environment, a Linux login, an API key helper
   assert.equal(hasCredential({ ...env }, home), true)
 })
 
-test('the default image is built with REALM_BASE_IMAGE and the machine\'s own certificate authorities', () => {
+test("the default image is built with REALM_BASE_IMAGE and the machine's own certificate authorities", () => {
   const caDir = path.join(tmp, 'ca')
   assert.deepEqual(defaultImageBuildArgs({}, caDir), [])
   fs.mkdirSync(caDir)
   fs.writeFileSync(path.join(caDir, 'b.crt'), 'B\n')
   fs.writeFileSync(path.join(caDir, 'a.crt'), 'A\n')
   fs.writeFileSync(path.join(caDir, 'notes.txt'), 'x')
-  assert.deepEqual(defaultImageBuildArgs({ REALM_BASE_IMAGE: 'debian:bookworm-slim' }, caDir),
-    ['--build-arg', 'BASE_IMAGE=debian:bookworm-slim', '--build-arg', 'EXTRA_CA_CERTS=A\n\nB\n'])
+  assert.deepEqual(defaultImageBuildArgs({ REALM_BASE_IMAGE: 'debian:bookworm-slim' }, caDir), [
+    '--build-arg',
+    'BASE_IMAGE=debian:bookworm-slim',
+    '--build-arg',
+    'EXTRA_CA_CERTS=A\n\nB\n',
+  ])
 })

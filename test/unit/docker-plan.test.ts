@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 
-import { csvField, overlayPathProblem, planDockerRun, type RunPlanInput } from '../../lib/docker-plan.ts'
+import { csvField, overlayPathProblem, planDockerRun, type RunPlanInput } from '../../lib/container/plan.ts'
 
 function input(over: Partial<RunPlanInput> = {}): RunPlanInput {
   return {
@@ -23,7 +23,7 @@ function input(over: Partial<RunPlanInput> = {}): RunPlanInput {
   }
 }
 
-test('a throwaway container, realm\'s entrypoint, the project read-only, the image and command last', () => {
+test("a throwaway container, realm's entrypoint, the project read-only, the image and command last", () => {
   const args = planDockerRun(input())
   assert.deepEqual(args.slice(0, 3), ['run', '--rm', '-i'])
   assert.ok(!args.includes('-t'), 'no -t without a terminal')
@@ -48,17 +48,23 @@ test('secrets are passed by name only', () => {
 test('the only writable host mounts are the run directory and what the caller adds', () => {
   const args = planDockerRun(input({ mounts: [{ source: '/h/.claude', target: '/realm/home/.claude', readonly: false }] }))
   const writable = args.filter((a, i) => args[i - 1] === '--mount' && a.includes('type=bind') && !a.endsWith(',readonly'))
-  assert.deepEqual(writable, ['type=bind,src=/home/u/.realm/sessions/s1/run,dst=/realm/out', 'type=bind,src=/h/.claude,dst=/realm/home/.claude'])
+  assert.deepEqual(writable, [
+    'type=bind,src=/home/u/.realm/sessions/s1/run,dst=/realm/out',
+    'type=bind,src=/h/.claude,dst=/realm/home/.claude',
+  ])
 })
 
 test('an overlay workspace is an anonymous volume, removed with the container', () => {
   const args = planDockerRun(input({ workspace: { kind: 'overlay', upper: '/r/upper', work: '/r/work' } }))
   const volume = args.find((a) => a.startsWith('type=volume'))!
-  assert.equal(volume, 'type=volume,dst=/workspace,volume-driver=local,volume-nocopy=true,volume-opt=type=overlay,volume-opt=device=overlay,"volume-opt=o=lowerdir=/home/u/proj,upperdir=/r/upper,workdir=/r/work"')
+  assert.equal(
+    volume,
+    'type=volume,dst=/workspace,volume-driver=local,volume-nocopy=true,volume-opt=type=overlay,volume-opt=device=overlay,"volume-opt=o=lowerdir=/home/u/proj,upperdir=/r/upper,workdir=/r/work"',
+  )
   assert.ok(!args.includes('--tmpfs') || !args.includes('/workspace:rw,exec,mode=1777'))
 })
 
-test('paths with commas are quoted for docker\'s CSV; overlays refuse , and :', () => {
+test("paths with commas are quoted for docker's CSV; overlays refuse , and :", () => {
   assert.equal(csvField('src=/a,b'), '"src=/a,b"')
   assert.equal(csvField('src=/a"b'), '"src=/a""b"')
   assert.equal(csvField('src=/plain'), 'src=/plain')

@@ -5,11 +5,12 @@ import os from 'node:os'
 import path from 'node:path'
 import { test } from 'node:test'
 
-import { engineSocket } from '../../lib/docker.ts'
-import { parseConfigList } from '../../lib/git.ts'
+import { engineSocket } from '../../lib/container/docker.ts'
+import { parseConfigList } from '../../lib/git/repo.ts'
 
 test('git config -z records: keys lowercased, values kept whole, the last one wins', () => {
-  const text = 'user.name\nAda Lovelace\0core.excludesFile\n~/.gitignore_global\0user.name\nAda L.\0user.email\nada@example.com\nsecond line\0'
+  const text =
+    'user.name\nAda Lovelace\0core.excludesFile\n~/.gitignore_global\0user.name\nAda L.\0user.email\nada@example.com\nsecond line\0'
   const values = parseConfigList(text)
   assert.equal(values.get('user.name'), 'Ada L.')
   assert.equal(values.get('core.excludesfile'), '~/.gitignore_global')

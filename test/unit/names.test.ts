@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 
-import { nameProblem } from '../../lib/names.ts'
+import { nameProblem } from '../../lib/session/names.ts'
 
 test('accepted names', () => {
   for (const name of ['a', 'fix-tests', 'v1.2_rc', '9lives', 'x'.repeat(64)]) assert.equal(nameProblem(name), undefined, name)

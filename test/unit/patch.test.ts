@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 
-import { parsePatch, patchStat, unquotePath } from '../../lib/patch.ts'
+import { parsePatch, patchStat, unquotePath } from '../../lib/patch/parse.ts'
 
 const PATCH = `diff --git a/a.txt b/a.txt
 old mode 100644
@@ -39,13 +39,16 @@ index 0000000..e69de29
 
 test('parses every kind of change git writes', () => {
   const files = parsePatch(PATCH)
-  assert.deepEqual(files.map((f) => [f.kind, f.oldPath, f.path, f.added, f.removed, f.binary]), [
-    ['modified', 'a.txt', 'a.txt', 2, 1, false],
-    ['renamed', 'bin.dat', 'bin2.dat', 0, 0, false],
-    ['added', 'new file.txt', 'new file.txt', 1, 0, false],
-    ['deleted', 'tést', 'tést', 0, 0, true],
-    ['added', 'empty', 'empty', 0, 0, false],
-  ])
+  assert.deepEqual(
+    files.map((f) => [f.kind, f.oldPath, f.path, f.added, f.removed, f.binary]),
+    [
+      ['modified', 'a.txt', 'a.txt', 2, 1, false],
+      ['renamed', 'bin.dat', 'bin2.dat', 0, 0, false],
+      ['added', 'new file.txt', 'new file.txt', 1, 0, false],
+      ['deleted', 'tést', 'tést', 0, 0, true],
+      ['added', 'empty', 'empty', 0, 0, false],
+    ],
+  )
   assert.equal(files[0].oldMode, '100644')
   assert.equal(files[0].newMode, '100755')
   assert.deepEqual(patchStat(files), { files: 5, added: 3, removed: 1 })
@@ -55,7 +58,7 @@ test('an empty patch has no files', () => {
   assert.deepEqual(parsePatch(''), [])
 })
 
-test('unquotes git\'s C-style paths', () => {
+test("unquotes git's C-style paths", () => {
   assert.equal(unquotePath('"a/t\\303\\251st\\ttab\\"q"'), 'a/tést\ttab"q')
   assert.equal(unquotePath('plain'), 'plain')
 })

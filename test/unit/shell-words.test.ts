@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 
-import { splitShellWords } from '../../lib/shell-words.ts'
+import { splitShellWords } from '../../lib/common/shell-words.ts'
 
 test('splits like a shell, expanding nothing', () => {
   assert.deepEqual(splitShellWords(''), [])

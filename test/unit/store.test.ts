@@ -4,9 +4,9 @@ import os from 'node:os'
 import path from 'node:path'
 import { afterEach, beforeEach, test } from 'node:test'
 
-import { commitFiles, recoverTransaction, writeFileAtomic } from '../../lib/atomic.ts'
-import { acquireLock } from '../../lib/lock.ts'
-import { createSession, loadSession } from '../../lib/session.ts'
+import { commitFiles, recoverTransaction, writeFileAtomic } from '../../lib/session/transaction.ts'
+import { acquireLock } from '../../lib/session/lock.ts'
+import { createSession, loadSession } from '../../lib/session/store.ts'
 
 let dir: string
 beforeEach(async () => {
@@ -49,11 +49,14 @@ test('a transaction cut short before READY is dropped; after READY it is finishe
   await assert.rejects(fs.access(path.join(dir, 'changes.patch')))
 })
 
-test('a lock names its holder; a dead holder\'s lock is taken over', async () => {
+test("a lock names its holder; a dead holder's lock is taken over", async () => {
   const lock = await acquireLock(dir, 's1', 'resume')
   await assert.rejects(acquireLock(dir, 's1', 'push'), /in use by 'realm resume' \(pid \d+/)
   await lock.release()
-  await fs.writeFile(path.join(dir, 'lock'), JSON.stringify({ pid: 2 ** 22 + 12345, command: 'resume', host: os.hostname(), startedAt: 'then' }))
+  await fs.writeFile(
+    path.join(dir, 'lock'),
+    JSON.stringify({ pid: 2 ** 22 + 12345, command: 'resume', host: os.hostname(), startedAt: 'then' }),
+  )
   const taken = await acquireLock(dir, 's1', 'push')
   assert.equal(taken.stale?.command, 'resume')
   await taken.release()
@@ -63,7 +66,10 @@ test('a lock names its holder; a dead holder\'s lock is taken over', async () =>
 test('a damaged session file is named in the error', async () => {
   const session = await createSession('s1', '/p', META)
   await fs.writeFile(path.join(session.dir, 'session.json'), '{"version": 1, "baseC')
-  await assert.rejects(loadSession('s1'), (e: Error) => e.name === 'UserError' && e.message.includes(path.join(session.dir, 'session.json')))
+  await assert.rejects(
+    loadSession('s1'),
+    (e: Error) => e.name === 'UserError' && e.message.includes(path.join(session.dir, 'session.json')),
+  )
   await fs.rm(path.join(session.dir, 'project_dir'))
   await fs.writeFile(path.join(session.dir, 'session.json'), JSON.stringify(META))
   await assert.rejects(loadSession('s1'), /project_dir is missing/)

@@ -3,9 +3,9 @@ import { describe, test } from 'node:test'
 
 import kleur from 'kleur'
 
-import { parsePatch } from '../../lib/patch.ts'
-import { renderDiff } from '../../lib/render-diff.ts'
-import { counts, fileLines, statLine } from '../../lib/summary.ts'
+import { parsePatch } from '../../lib/patch/parse.ts'
+import { renderDiff } from '../../lib/patch/render.ts'
+import { counts, fileLines, statLine } from '../../lib/patch/summary.ts'
 
 kleur.enabled = false
 
@@ -92,7 +92,10 @@ describe('rendered diff', () => {
 
   test('keeps headers and hunks, with unified hunk headers', () => {
     const text = lines.join('\n')
-    assert.match(text, /^diff --git a\/a.txt b\/a.txt\nindex 1111111..2222222 100644\n--- a\/a.txt\n\+\+\+ b\/a.txt\n@@ -1,2 \+1,3 @@\n one\n-two\n\+TWO\n\+three\n@@ -10,0 \+11,1 @@\n\+tail\n/)
+    assert.match(
+      text,
+      /^diff --git a\/a.txt b\/a.txt\nindex 1111111..2222222 100644\n--- a\/a.txt\n\+\+\+ b\/a.txt\n@@ -1,2 \+1,3 @@\n one\n-two\n\+TWO\n\+three\n@@ -10,0 \+11,1 @@\n\+tail\n/,
+    )
     assert.match(text, /@@ -0,0 \+1,1 @@\n\+hello\n\\ No newline at end of file/)
     assert.match(text, /@@ -1,2 \+0,0 @@\n-x\n-y/)
   })

@@ -6,19 +6,27 @@ import path from 'node:path'
 
 import { execa } from 'execa'
 
-import { UserError, errorCode } from './errors.js'
+import { UserError, errorCode } from '../common/errors.js'
 
 export const DEFAULT_IMAGE = 'realm:latest'
 
 function firstLine(text: string): string {
-  return text.trim().split('\n').find((line) => line.trim())?.trim() ?? ''
+  return (
+    text
+      .trim()
+      .split('\n')
+      .find((line) => line.trim())
+      ?.trim() ?? ''
+  )
 }
 
 /** Turns docker's complaint about the engine into what the user should do about it. */
 function engineError(stderr: string): UserError {
   const line = firstLine(stderr)
   if (/permission denied/i.test(line)) {
-    return new UserError(`permission denied on the Docker socket — add yourself to the 'docker' group (sudo usermod -aG docker $USER, then log in again) (${line})`)
+    return new UserError(
+      `permission denied on the Docker socket — add yourself to the 'docker' group (sudo usermod -aG docker $USER, then log in again) (${line})`,
+    )
   }
   return new UserError(`cannot reach the Docker daemon — start it (e.g. 'sudo systemctl start docker') or check DOCKER_HOST (${line})`)
 }
@@ -31,7 +39,9 @@ export function engineSocket(env: NodeJS.ProcessEnv = process.env, home = os.hom
   if (env.DOCKER_CONTEXT) return undefined
   if (env.DOCKER_HOST) return env.DOCKER_HOST.startsWith('unix://') ? env.DOCKER_HOST.slice('unix://'.length) : undefined
   try {
-    const config = JSON.parse(readFileSync(path.join(env.DOCKER_CONFIG || path.join(home, '.docker'), 'config.json'), 'utf8')) as { currentContext?: string }
+    const config = JSON.parse(readFileSync(path.join(env.DOCKER_CONFIG || path.join(home, '.docker'), 'config.json'), 'utf8')) as {
+      currentContext?: string
+    }
     if (config.currentContext && config.currentContext !== 'default') return undefined
   } catch {
     // no CLI configuration: the default context
@@ -65,7 +75,8 @@ export async function imageExists(image: string): Promise<boolean> {
   try {
     result = await execa('docker', ['image', 'inspect', '--format', '{{.Id}}', image], { reject: false })
   } catch (error) {
-    if (errorCode(error) === 'ENOENT') throw new UserError('docker is not installed — install Docker Engine (or Docker Desktop) and try again')
+    if (errorCode(error) === 'ENOENT')
+      throw new UserError('docker is not installed — install Docker Engine (or Docker Desktop) and try again')
     throw error
   }
   if (result.failed && errorCode(result) === 'ENOENT') {
@@ -78,9 +89,16 @@ export async function imageExists(image: string): Promise<boolean> {
 
 /** Builds `tag` from `context`, with docker's progress on stderr so stdout stays clean for scripts. */
 export async function buildImage(tag: string, context: string, buildArgs: string[] = []): Promise<void> {
-  const result = await execa('docker', ['build', '-t', tag, ...buildArgs, context], { stdin: 'ignore', stdout: 2, stderr: 'inherit', reject: false })
+  const result = await execa('docker', ['build', '-t', tag, ...buildArgs, context], {
+    stdin: 'ignore',
+    stdout: 2,
+    stderr: 'inherit',
+    reject: false,
+  })
   if (result.exitCode !== 0) {
-    throw new UserError(`building the image ${tag} failed (docker build exited ${result.exitCode}) — see the output above; TROUBLESHOOTING.md has the usual causes`)
+    throw new UserError(
+      `building the image ${tag} failed (docker build exited ${result.exitCode}) — see the output above; TROUBLESHOOTING.md has the usual causes`,
+    )
   }
 }
 

@@ -4,8 +4,8 @@
 import fs from 'node:fs/promises'
 import path from 'node:path'
 
-import { pathExists } from './files.js'
-import { git } from './git.js'
+import { pathExists } from '../common/files.js'
+import { git } from '../git/repo.js'
 
 function paths(text: string): string[] {
   return text.split('\0').filter(Boolean)
@@ -23,7 +23,8 @@ async function find(root: string, runDir: string): Promise<string[]> {
   // Read-only: the index is realm's copy, and no optional lock or fsmonitor hook may touch the repository.
   const env = { GIT_INDEX_FILE: index, GIT_OPTIONAL_LOCKS: '0' }
   const settings = ['-c', 'core.fsmonitor=false', '-c', `core.excludesFile=${path.join(runDir, 'global-excludes')}`]
-  const read = async (args: string[]) => String((await git(root, [...settings, ...args], { env, stripFinalNewline: false, reject: false })).stdout)
+  const read = async (args: string[]) =>
+    String((await git(root, [...settings, ...args], { env, stripFinalNewline: false, reject: false })).stdout)
   const [changed, added, written] = await Promise.all([
     read(['diff-files', '--name-only', '-z']),
     read(['ls-files', '-z', '--others', '--exclude-standard']),

@@ -3,9 +3,9 @@
 import fs from 'node:fs/promises'
 import path from 'node:path'
 
-import { overlayPathProblem } from './docker-plan.js'
-import { UserError } from './errors.js'
-import { realmHome } from './paths.js'
+import { overlayPathProblem } from '../container/plan.js'
+import { UserError } from '../common/errors.js'
+import { realmHome } from '../common/paths.js'
 
 export type Strategy = 'overlay' | 'copy'
 
@@ -33,7 +33,8 @@ export async function chooseStrategy(forced: Strategy | undefined, paths: string
     if (problem) return { strategy: 'copy', forced: false, reason: problem }
   }
   const marker = await fs.readFile(unsupportedMarker(), 'utf8').catch(() => undefined)
-  if (marker !== undefined) return { strategy: 'copy', forced: false, reason: marker.trim() || 'the Docker engine cannot mount overlay volumes' }
+  if (marker !== undefined)
+    return { strategy: 'copy', forced: false, reason: marker.trim() || 'the Docker engine cannot mount overlay volumes' }
   return { strategy: 'overlay', forced: false }
 }
 

@@ -2,20 +2,36 @@
 // A missed flag is worse than an extra one: when a rule cannot tell, it flags.
 import kleur from 'kleur'
 
-import type { FilePatch } from './patch.js'
+import type { FilePatch } from './parse.js'
 
 // Paths are matched in lower case: on macOS and Windows `.VSCode/tasks.json` *is* `.vscode/tasks.json`.
 const RULES: Array<{ test: (path: string) => boolean; why: string }> = [
-  { test: (p) => /(^|\/)\.(husky|githooks|lefthook)\//.test(p) || /(^|\/)(\.?lefthook(-local)?\.ya?ml|\.pre-commit-config\.yaml)$/.test(p), why: 'git hook' },
+  {
+    test: (p) => /(^|\/)\.(husky|githooks|lefthook)\//.test(p) || /(^|\/)(\.?lefthook(-local)?\.ya?ml|\.pre-commit-config\.yaml)$/.test(p),
+    why: 'git hook',
+  },
   { test: (p) => /(^|\/)\.gitattributes$/.test(p), why: 'git attributes (filters, diff drivers)' },
   { test: (p) => p === '.gitmodules', why: 'submodules' },
   { test: (p) => /(^|\/)\.vscode\/(tasks|settings|launch)\.json$/.test(p), why: 'editor tasks/settings' },
   { test: (p) => /(^|\/)\.devcontainer(\/|\.json$)/.test(p), why: 'dev container commands' },
   { test: (p) => /(^|\/)\.claude\/settings[^/]*\.json$/.test(p) || /(^|\/)\.mcp\.json$/.test(p), why: 'agent settings' },
   { test: (p) => p.startsWith('.github/workflows/') || p.startsWith('.github/actions/'), why: 'CI workflow' },
-  { test: (p) => /(^|\/)\.gitlab-ci\.ya?ml$/.test(p) || p.startsWith('.gitlab/') || p.startsWith('.circleci/') || p === 'jenkinsfile'
-    || p === '.travis.yml' || p === 'azure-pipelines.yml' || p === 'bitbucket-pipelines.yml' || p.startsWith('.buildkite/')
-    || p === '.drone.yml' || p === '.cirrus.yml' || p === 'appveyor.yml' || /^\.woodpecker(\.ya?ml$|\/)/.test(p), why: 'CI definition' },
+  {
+    test: (p) =>
+      /(^|\/)\.gitlab-ci\.ya?ml$/.test(p) ||
+      p.startsWith('.gitlab/') ||
+      p.startsWith('.circleci/') ||
+      p === 'jenkinsfile' ||
+      p === '.travis.yml' ||
+      p === 'azure-pipelines.yml' ||
+      p === 'bitbucket-pipelines.yml' ||
+      p.startsWith('.buildkite/') ||
+      p === '.drone.yml' ||
+      p === '.cirrus.yml' ||
+      p === 'appveyor.yml' ||
+      /^\.woodpecker(\.ya?ml$|\/)/.test(p),
+    why: 'CI definition',
+  },
   { test: (p) => /(^|\/)\.envrc$/.test(p), why: 'direnv script' },
   { test: (p) => /(^|\/)(gnu)?makefile$/.test(p) || p.endsWith('.mk'), why: 'Makefile' },
   { test: (p) => /(^|\/)(\.npmrc|\.yarnrc(\.yml)?)$/.test(p), why: 'package manager config (can run code on install)' },
@@ -48,7 +64,10 @@ export function touchesScripts(file: FilePatch): boolean {
   if (file.kind === 'added' || file.kind === 'deleted') return /"scripts"\s*:/.test(file.text)
   // A moved or copied manifest puts its scripts somewhere new, and a pure rename shows no content.
   if (file.kind === 'renamed' || file.kind === 'copied') return true
-  const hunks = file.text.split(/^@@[^\n]*\n/m).slice(1).map((h) => h.split('\n').filter((l) => /^[ +-]/.test(l)))
+  const hunks = file.text
+    .split(/^@@[^\n]*\n/m)
+    .slice(1)
+    .map((h) => h.split('\n').filter((l) => /^[ +-]/.test(l)))
   return hunks.some((lines) => lines.some((l, i) => /^[+-]/.test(l) && (/"scripts"\s*:/.test(l) || inScripts(lines, i))))
 }
 
@@ -73,7 +92,11 @@ export function riskLines(files: FilePatch[]): string[] {
   const flags = riskFlags(files)
   if (flags.length === 0) return []
   return [
-    kleur.red().bold(`⚠ ${flags.length} change${flags.length === 1 ? '' : 's'} can run code on your machine or in CI — review before applying or pushing:`),
+    kleur
+      .red()
+      .bold(
+        `⚠ ${flags.length} change${flags.length === 1 ? '' : 's'} can run code on your machine or in CI — review before applying or pushing:`,
+      ),
     ...flags.map((f) => kleur.red(`  ! ${f.path} (${f.why})`)),
   ]
 }

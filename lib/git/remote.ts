@@ -1,6 +1,6 @@
 // The user's remote: fetching the branch a `--remote` session starts from.
-import { UserError } from './errors.js'
-import { git, resolveCommit } from './git.js'
+import { UserError } from '../common/errors.js'
+import { git, resolveCommit } from './repo.js'
 
 export const DEFAULT_REMOTE = 'origin'
 
@@ -13,13 +13,25 @@ export async function remoteUrl(root: string, remote: string): Promise<string> {
 }
 
 /** Fetches <remote>/<branch> (objects and the remote-tracking ref only) and returns its tip. */
-export async function fetchRemoteBranch(root: string, branch: string, remote = DEFAULT_REMOTE): Promise<{ remote: string; commit: string }> {
+export async function fetchRemoteBranch(
+  root: string,
+  branch: string,
+  remote = DEFAULT_REMOTE,
+): Promise<{ remote: string; commit: string }> {
   await remoteUrl(root, remote)
   // The user's own configuration (credentials, ssh command, insteadOf) is needed to reach the remote.
-  const result = await git(root, ['fetch', '--no-tags', '--no-write-fetch-head', remote, `+refs/heads/${branch}:refs/remotes/${remote}/${branch}`], { reject: false, isolated: false })
+  const result = await git(
+    root,
+    ['fetch', '--no-tags', '--no-write-fetch-head', remote, `+refs/heads/${branch}:refs/remotes/${remote}/${branch}`],
+    { reject: false, isolated: false },
+  )
   if (result.exitCode !== 0) {
-    const line = String(result.stderr).split('\n').find((l) => l.trim()) ?? ''
-    if (/couldn't find remote ref/i.test(line)) throw new UserError(`${remote} has no branch '${branch}' — push it first, or start without --remote`)
+    const line =
+      String(result.stderr)
+        .split('\n')
+        .find((l) => l.trim()) ?? ''
+    if (/couldn't find remote ref/i.test(line))
+      throw new UserError(`${remote} has no branch '${branch}' — push it first, or start without --remote`)
     throw new UserError(`cannot fetch ${remote}/${branch}: ${line}`)
   }
   const commit = await resolveCommit(root, `refs/remotes/${remote}/${branch}`)

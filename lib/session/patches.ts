@@ -1,9 +1,9 @@
 // The session's change as one patch: from its baseline (where the agent started) to its latest state.
 import fs from 'node:fs/promises'
 
-import { diffTrees, sessionTrees, withScratch } from './git.js'
-import { parsePatch, type FilePatch } from './patch.js'
-import { patchPath, sessionPatches, type Session } from './session.js'
+import { diffTrees, sessionTrees, withScratch } from '../git/repo.js'
+import { parsePatch, type FilePatch } from '../patch/parse.js'
+import { patchPath, sessionPatches, type Session } from './store.js'
 
 /** base.patch + changes.patch folded into one patch from the session's baseline. */
 export async function combinedPatch(session: Session): Promise<string> {

@@ -4,11 +4,17 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 
-import { HOME_DIR, WORKSPACE_DIR, type Mount } from './docker-plan.js'
-import { realmHome } from './paths.js'
+import { HOME_DIR, WORKSPACE_DIR, type Mount } from './plan.js'
+import { realmHome } from '../common/paths.js'
 
 /** Passed by name only (`-e NAME`), so their values never appear in `ps` output. */
-export const PASSED_ENV = ['ANTHROPIC_API_KEY', 'ANTHROPIC_AUTH_TOKEN', 'CLAUDE_CODE_OAUTH_TOKEN', 'ANTHROPIC_BASE_URL', 'ANTHROPIC_MODEL'] as const
+export const PASSED_ENV = [
+  'ANTHROPIC_API_KEY',
+  'ANTHROPIC_AUTH_TOKEN',
+  'CLAUDE_CODE_OAUTH_TOKEN',
+  'ANTHROPIC_BASE_URL',
+  'ANTHROPIC_MODEL',
+] as const
 
 /** Where the container finds realm's copy of Claude Code's ~/.claude.json (see claudeJsonState). */
 export const CLAUDE_STATE_DIR = '/realm/claude-state'
@@ -133,9 +139,10 @@ export function hasCredential(env: NodeJS.ProcessEnv, home = os.homedir()): bool
 }
 
 /** What to tell a user who has no credential; it never blocks (a run without a terminal simply fails to log in). */
-export const NO_CREDENTIAL_HINT = 'realm: no Claude credential found (ANTHROPIC_API_KEY, CLAUDE_CODE_OAUTH_TOKEN or a login in ~/.claude) — '
-  + 'the agent will ask you to log in, and realm keeps that login for later runs; on macOS a login lives in the Keychain, '
-  + 'which a container cannot read: export ANTHROPIC_API_KEY, or run `claude setup-token` and export CLAUDE_CODE_OAUTH_TOKEN'
+export const NO_CREDENTIAL_HINT =
+  'realm: no Claude credential found (ANTHROPIC_API_KEY, CLAUDE_CODE_OAUTH_TOKEN or a login in ~/.claude) — ' +
+  'the agent will ask you to log in, and realm keeps that login for later runs; on macOS a login lives in the Keychain, ' +
+  'which a container cannot read: export ANTHROPIC_API_KEY, or run `claude setup-token` and export CLAUDE_CODE_OAUTH_TOKEN'
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
@@ -185,11 +192,17 @@ export function defaultImageBuildArgs(env: NodeJS.ProcessEnv = process.env, caDi
   if (env.REALM_BASE_IMAGE) args.push('--build-arg', `BASE_IMAGE=${env.REALM_BASE_IMAGE}`)
   let files: string[] = []
   try {
-    files = fs.readdirSync(caDir).filter((f) => f.endsWith('.crt')).sort()
+    files = fs
+      .readdirSync(caDir)
+      .filter((f) => f.endsWith('.crt'))
+      .sort()
   } catch {
     // no local authorities
   }
-  const pem = files.map((f) => readOrUndefined(path.join(caDir, f)) ?? '').filter(Boolean).join('\n')
+  const pem = files
+    .map((f) => readOrUndefined(path.join(caDir, f)) ?? '')
+    .filter(Boolean)
+    .join('\n')
   if (pem) args.push('--build-arg', `EXTRA_CA_CERTS=${pem}`)
   return args
 }

@@ -88,14 +88,22 @@ function parseSection(text: string): FilePatch {
       continue
     }
     if (line.startsWith('@@')) inHunk = true
-    else if (line.startsWith('new file mode ')) { file.kind = 'added'; file.newMode = line.slice(14) }
-    else if (line.startsWith('deleted file mode ')) { file.kind = 'deleted'; file.oldMode = line.slice(18) }
-    else if (line.startsWith('old mode ')) file.oldMode = line.slice(9)
+    else if (line.startsWith('new file mode ')) {
+      file.kind = 'added'
+      file.newMode = line.slice(14)
+    } else if (line.startsWith('deleted file mode ')) {
+      file.kind = 'deleted'
+      file.oldMode = line.slice(18)
+    } else if (line.startsWith('old mode ')) file.oldMode = line.slice(9)
     else if (line.startsWith('new mode ')) file.newMode = line.slice(9)
-    else if (line.startsWith('rename from ')) { file.kind = 'renamed'; oldPath = unquotePath(line.slice(12)) }
-    else if (line.startsWith('rename to ')) path = unquotePath(line.slice(10))
-    else if (line.startsWith('copy from ')) { file.kind = 'copied'; oldPath = unquotePath(line.slice(10)) }
-    else if (line.startsWith('copy to ')) path = unquotePath(line.slice(8))
+    else if (line.startsWith('rename from ')) {
+      file.kind = 'renamed'
+      oldPath = unquotePath(line.slice(12))
+    } else if (line.startsWith('rename to ')) path = unquotePath(line.slice(10))
+    else if (line.startsWith('copy from ')) {
+      file.kind = 'copied'
+      oldPath = unquotePath(line.slice(10))
+    } else if (line.startsWith('copy to ')) path = unquotePath(line.slice(8))
     else if (line.startsWith('--- ') && line !== '--- /dev/null') oldPath = stripPrefix(unquotePath(line.slice(4).replace(/\t$/, '')), 'a/')
     else if (line.startsWith('+++ ') && line !== '+++ /dev/null') path = stripPrefix(unquotePath(line.slice(4).replace(/\t$/, '')), 'b/')
     else if (line === 'GIT binary patch' || line.startsWith('Binary files ')) file.binary = true
@@ -118,7 +126,11 @@ export interface PatchStat {
 }
 
 export function patchStat(files: FilePatch[]): PatchStat {
-  return files.reduce((stat, f) => ({ files: stat.files + 1, added: stat.added + f.added, removed: stat.removed + f.removed }), { files: 0, added: 0, removed: 0 })
+  return files.reduce((stat, f) => ({ files: stat.files + 1, added: stat.added + f.added, removed: stat.removed + f.removed }), {
+    files: 0,
+    added: 0,
+    removed: 0,
+  })
 }
 
 export function describePath(file: FilePatch): string {

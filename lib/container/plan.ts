@@ -69,8 +69,15 @@ export function planDockerRun(input: RunPlanInput): string[] {
     const { upper, work } = input.workspace
     // An anonymous volume, so `--rm` removes it with the container even if realm itself is killed.
     const options = `o=lowerdir=${input.projectRoot},upperdir=${upper},workdir=${work}`
-    const fields = ['type=volume', `dst=${WORKSPACE_DIR}`, 'volume-driver=local', 'volume-nocopy=true',
-      'volume-opt=type=overlay', 'volume-opt=device=overlay', `volume-opt=${options}`]
+    const fields = [
+      'type=volume',
+      `dst=${WORKSPACE_DIR}`,
+      'volume-driver=local',
+      'volume-nocopy=true',
+      'volume-opt=type=overlay',
+      'volume-opt=device=overlay',
+      `volume-opt=${options}`,
+    ]
     args.push('--mount', fields.map(csvField).join(','))
     args.push(...bind({ source: upper, target: '/realm/upper', readonly: true }))
   } else {

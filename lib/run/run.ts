@@ -4,16 +4,16 @@ import { randomBytes } from 'node:crypto'
 import fs from 'node:fs/promises'
 import path from 'node:path'
 
-import { claudeMounts, identityEnv, passedEnv } from './agent-env.js'
-import { planDockerRun } from './docker-plan.js'
-import { containerRunning, runAttached, stopContainer, waitForContainer } from './docker.js'
-import { UserError, errorCode } from './errors.js'
-import { pathExists, watchForFile } from './files.js'
-import type { GitSettings } from './git.js'
-import { dockerDir } from './paths.js'
-import { saveRun, type RunMode, type SaveResult } from './save-run.js'
-import type { Session } from './session.js'
-import { trace, traceEnabled } from './trace.js'
+import { claudeMounts, identityEnv, passedEnv } from '../container/agent-env.js'
+import { planDockerRun } from '../container/plan.js'
+import { containerRunning, runAttached, stopContainer, waitForContainer } from '../container/docker.js'
+import { UserError, errorCode } from '../common/errors.js'
+import { pathExists, watchForFile } from '../common/files.js'
+import type { GitSettings } from '../git/repo.js'
+import { dockerDir } from '../common/paths.js'
+import { saveRun, type RunMode, type SaveResult } from './save.js'
+import type { Session } from '../session/store.js'
+import { trace, traceEnabled } from '../common/trace.js'
 import { rememberOverlayUnsupported, type StrategyChoice, type Strategy } from './workspace.js'
 
 export interface RunOptions {
@@ -79,7 +79,11 @@ async function cleanUp(session: Session): Promise<void> {
  * Runs the container; `onDone` is called as soon as the entrypoint has put every output in place, which is
  * while docker is still removing the container (about a tenth of a second that the save can use).
  */
-async function startContainer(options: RunOptions, strategy: Strategy, onDone: () => void): Promise<{ exitCode: number; container: string; stopped: boolean }> {
+async function startContainer(
+  options: RunOptions,
+  strategy: Strategy,
+  onDone: () => void,
+): Promise<{ exitCode: number; container: string; stopped: boolean }> {
   const { session, root } = options
   const env = options.env ?? process.env
   const out = runDir(session)
@@ -160,11 +164,18 @@ export async function runAgent(options: RunOptions): Promise<RunOutcome> {
   const save = () => (saving ??= saveRun(options.session, out, options.mode, options.root))
   const saveEarly = () => void save().catch(() => undefined) // its outcome is read below
   let started = await startContainer(options, strategy, saveEarly)
-  if (!(await pathExists(path.join(out, 'ready'))) && !(await pathExists(path.join(out, 'error'))) && started.exitCode === 125
-    && strategy === 'overlay' && !options.strategy.forced) {
+  if (
+    !(await pathExists(path.join(out, 'ready'))) &&
+    !(await pathExists(path.join(out, 'error'))) &&
+    started.exitCode === 125 &&
+    strategy === 'overlay' &&
+    !options.strategy.forced
+  ) {
     // docker could not start the container with the overlay volume; try the copy, and if that starts,
     // remember that this engine cannot mount overlays.
-    options.notify('realm: this Docker engine cannot mount an overlay workspace; using a copy instead (set REALM_WORKSPACE=copy to skip this check)')
+    options.notify(
+      'realm: this Docker engine cannot mount an overlay workspace; using a copy instead (set REALM_WORKSPACE=copy to skip this check)',
+    )
     strategy = 'copy'
     started = await startContainer(options, strategy, saveEarly)
     if (await pathExists(path.join(out, 'ready'))) await rememberOverlayUnsupported('the Docker engine could not mount an overlay volume')
@@ -177,8 +188,11 @@ export async function runAgent(options: RunOptions): Promise<RunOutcome> {
   if (saved.status === 'not-started') {
     await cleanUp(options.session)
     // The entrypoint names session files by their container path; the user knows them by the host path.
-    if (error) throw new UserError(`the workspace could not be prepared: ${error.trim().replaceAll('/realm/session/', `${options.session.dir}/`)}`)
-    throw new UserError(`docker could not start the container (exit ${started.exitCode}) — see docker's message above; check --image and REALM_DOCKER_ARGS`)
+    if (error)
+      throw new UserError(`the workspace could not be prepared: ${error.trim().replaceAll('/realm/session/', `${options.session.dir}/`)}`)
+    throw new UserError(
+      `docker could not start the container (exit ${started.exitCode}) — see docker's message above; check --image and REALM_DOCKER_ARGS`,
+    )
   }
   if (saved.status !== 'unverified') await cleanUp(options.session)
   return { exitCode: saved.exitCode ?? started.exitCode, save: saved, strategy, includeIgnored: options.includeIgnored }

@@ -3,11 +3,11 @@
 import fs from 'node:fs/promises'
 import path from 'node:path'
 
-import { UserError } from './errors.js'
-import { diffTrees, git, sessionTrees, withScratch } from './git.js'
-import { parsePatch, type FilePatch } from './patch.js'
-import { patchPath, type Session } from './session.js'
-import { runPatches } from './session-patch.js'
+import { UserError } from '../common/errors.js'
+import { diffTrees, git, sessionTrees, withScratch } from '../git/repo.js'
+import { parsePatch, type FilePatch } from '../patch/parse.js'
+import { patchPath, type Session } from '../session/store.js'
+import { runPatches } from '../session/patches.js'
 
 export type ApplyResult =
   | { status: 'applied'; files: FilePatch[]; method: 'clean' | '3way' }
@@ -76,7 +76,9 @@ export async function applySession(session: Session, options: { check?: boolean 
     // "does not match index", and would not know an untracked file at all; name them and say what to do.
     const blocked = await unprotectedEdits(root, touchedPaths(files))
     if (blocked.length) {
-      throw new UserError(`cannot apply: the session changes ${list(blocked)}, which ${blocked.length === 1 ? 'has' : 'have'} uncommitted edits that a 3-way merge would not protect — commit or stage them (git add), then run 'realm apply ${session.name}' again`)
+      throw new UserError(
+        `cannot apply: the session changes ${list(blocked)}, which ${blocked.length === 1 ? 'has' : 'have'} uncommitted edits that a 3-way merge would not protect — commit or stage them (git add), then run 'realm apply ${session.name}' again`,
+      )
     }
     if (options.check) return { status: 'would-apply', files, method: '3way' }
 
@@ -85,7 +87,10 @@ export async function applySession(session: Session, options: { check?: boolean 
     const conflicts = await unmergedPaths(root, touchedPaths(files))
     if (conflicts.length) return { status: 'conflicts', files, conflicts }
     if (result.exitCode !== 0) {
-      const reason = String(result.stderr).split('\n').find((l) => l.startsWith('error:')) ?? `git apply exited ${result.exitCode}`
+      const reason =
+        String(result.stderr)
+          .split('\n')
+          .find((l) => l.startsWith('error:')) ?? `git apply exited ${result.exitCode}`
       throw new UserError(`cannot apply the session's changes (nothing was changed): ${reason.replace(/^error:\s*/, '')}`)
     }
     return { status: 'applied', files, method: '3way' }

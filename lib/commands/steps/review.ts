@@ -2,9 +2,9 @@
 // so Enter, Esc and Ctrl-C all leave the session exactly as the run saved it.
 import kleur from 'kleur'
 
-import { UserError } from './errors.js'
-import { acquireLock } from './lock.js'
-import { updateSession, type Session } from './session.js'
+import { UserError } from '../../common/errors.js'
+import { acquireLock } from '../../session/lock.js'
+import { updateSession, type Session } from '../../session/store.js'
 
 export type ReviewChoice = 'diff' | 'push' | 'apply' | 'keep' | 'discard'
 
@@ -12,7 +12,7 @@ export const REVIEW_CHOICES: Array<{ title: string; value: ReviewChoice; descrip
   { title: 'Keep for later', value: 'keep', description: 'leave the work in the session (realm diff / apply / push / resume later)' },
   { title: 'View the diff', value: 'diff', description: "the session's whole change" },
   { title: 'Push', value: 'push', description: 'commit on the start commit and push to origin/<name>' },
-  { title: 'Apply to the working tree', value: 'apply', description: "3-way, never over your uncommitted edits" },
+  { title: 'Apply to the working tree', value: 'apply', description: '3-way, never over your uncommitted edits' },
   { title: 'Discard this run', value: 'discard', description: 'drop only what this run changed; earlier runs stay' },
 ]
 
@@ -43,16 +43,18 @@ export async function reviewAfterRun(session: Session, say: (line: string) => vo
     try {
       switch (choice ?? 'keep') {
         case 'keep':
-          say(`realm: kept — later: realm diff ${session.name}, realm apply ${session.name}, realm push ${session.name}, realm resume ${session.name}`)
+          say(
+            `realm: kept — later: realm diff ${session.name}, realm apply ${session.name}, realm push ${session.name}, realm resume ${session.name}`,
+          )
           return
         case 'diff':
-          await (await import('./commands/diff.js')).diffCommand(session.name, {})
+          await (await import('../diff.js')).diffCommand(session.name, {})
           continue // back to the menu: seeing the diff is how the user decides
         case 'push':
-          await (await import('./commands/push.js')).pushCommand(session.name, {})
+          await (await import('../push.js')).pushCommand(session.name, {})
           return
         case 'apply':
-          await (await import('./commands/apply.js')).applyCommand(session.name, {})
+          await (await import('../apply.js')).applyCommand(session.name, {})
           return
         case 'discard':
           await discardLastRun(session)

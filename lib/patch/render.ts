@@ -3,12 +3,14 @@
 import { parsePatch as parseHunks } from 'diff'
 import kleur from 'kleur'
 
-import type { FilePatch } from './patch.js'
+import type { FilePatch } from './parse.js'
 
 /** Where the text hunks of a file section start: git's headers (diff --git, modes, renames) come before. */
 function splitHeader(text: string): { header: string[]; body: string } {
   const lines = text.split('\n')
-  const start = lines.findIndex((l) => l.startsWith('--- ') || l.startsWith('@@') || l === 'GIT binary patch' || l.startsWith('Binary files '))
+  const start = lines.findIndex(
+    (l) => l.startsWith('--- ') || l.startsWith('@@') || l === 'GIT binary patch' || l.startsWith('Binary files '),
+  )
   if (start < 0) return { header: lines.filter((l) => l !== ''), body: '' }
   return { header: lines.slice(0, start), body: lines.slice(start).join('\n') }
 }
@@ -32,7 +34,10 @@ function renderHunks(body: string): string[] {
   try {
     parsed = parseHunks(body)
   } catch {
-    return body.replace(/\n$/, '').split('\n').map((l) => (l.startsWith('@@') ? kleur.cyan(l) : l.startsWith('--- ') || l.startsWith('+++ ') ? kleur.bold(l) : colorLine(l)))
+    return body
+      .replace(/\n$/, '')
+      .split('\n')
+      .map((l) => (l.startsWith('@@') ? kleur.cyan(l) : l.startsWith('--- ') || l.startsWith('+++ ') ? kleur.bold(l) : colorLine(l)))
   }
   const out: string[] = []
   if (body.startsWith('--- ')) out.push(...body.split('\n', 2).map((l) => kleur.bold(l)))
@@ -44,7 +49,11 @@ function renderFile(file: FilePatch): string[] {
   const { header, body } = splitHeader(file.text)
   const out = header.map((l) => kleur.bold(l))
   if (file.binary) {
-    out.push(kleur.yellow(`Binary file ${file.kind === 'deleted' ? file.oldPath : file.path} ${file.kind === 'deleted' ? 'deleted' : file.kind === 'added' ? 'added' : 'changed'}`))
+    out.push(
+      kleur.yellow(
+        `Binary file ${file.kind === 'deleted' ? file.oldPath : file.path} ${file.kind === 'deleted' ? 'deleted' : file.kind === 'added' ? 'added' : 'changed'}`,
+      ),
+    )
     return out
   }
   if (!body.trim()) return out

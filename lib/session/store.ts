@@ -2,11 +2,11 @@ import { createHash } from 'node:crypto'
 import fs from 'node:fs/promises'
 import path from 'node:path'
 
-import { commitFiles, recoverTransaction, type FileUpdate } from './atomic.js'
-import { UserError, errorCode } from './errors.js'
-import { nonEmptyFile, pathExists } from './files.js'
+import { commitFiles, recoverTransaction, type FileUpdate } from './transaction.js'
+import { UserError, errorCode } from '../common/errors.js'
+import { nonEmptyFile, pathExists } from '../common/files.js'
 import { nameProblem } from './names.js'
-import { sessionDir, sessionsDir } from './paths.js'
+import { sessionDir, sessionsDir } from '../common/paths.js'
 
 /** What realm records about a session beyond the original layout's plain files. */
 export interface SessionMeta {
@@ -54,7 +54,9 @@ async function readText(dir: string, file: string, required: boolean): Promise<s
   } catch (error) {
     if (errorCode(error) === 'ENOENT' && !required) return undefined
     if (errorCode(error) === 'ENOENT') {
-      throw new UserError(`session file ${path.join(dir, file)} is missing — the session is damaged; remove it with 'realm remove ${path.basename(dir)}'`)
+      throw new UserError(
+        `session file ${path.join(dir, file)} is missing — the session is damaged; remove it with 'realm remove ${path.basename(dir)}'`,
+      )
     }
     throw error
   }
@@ -67,8 +69,13 @@ function parseMeta(text: string, file: string): SessionMeta {
   } catch {
     throw new UserError(`session file ${file} is not valid JSON — it was truncated or edited by hand`)
   }
-  if (meta?.version !== 1 || typeof meta.baseCommit !== 'string' || !/^[0-9a-f]{40,64}$/.test(meta.baseCommit)
-    || typeof meta.image !== 'string' || typeof meta.subdir !== 'string') {
+  if (
+    meta?.version !== 1 ||
+    typeof meta.baseCommit !== 'string' ||
+    !/^[0-9a-f]{40,64}$/.test(meta.baseCommit) ||
+    typeof meta.image !== 'string' ||
+    typeof meta.subdir !== 'string'
+  ) {
     throw new UserError(`session file ${file} is damaged: it lacks a valid version, baseCommit, image or subdir`)
   }
   return meta as SessionMeta
@@ -112,7 +119,8 @@ export async function createSession(name: string, projectDir: string, meta: Sess
   try {
     await fs.mkdir(dir)
   } catch (error) {
-    if (errorCode(error) === 'EEXIST') throw new UserError(`session '${name}' already exists — resume it with 'realm resume ${name}' or pick another name`)
+    if (errorCode(error) === 'EEXIST')
+      throw new UserError(`session '${name}' already exists — resume it with 'realm resume ${name}' or pick another name`)
     throw error
   }
   const createdAt = now.toISOString()
@@ -131,7 +139,9 @@ export async function createSession(name: string, projectDir: string, meta: Sess
 
 async function sha256(file: string): Promise<string | undefined> {
   try {
-    return createHash('sha256').update(await fs.readFile(file)).digest('hex')
+    return createHash('sha256')
+      .update(await fs.readFile(file))
+      .digest('hex')
   } catch (error) {
     if (errorCode(error) === 'ENOENT') return undefined
     throw error
@@ -143,9 +153,12 @@ async function checksumsAfter(dir: string, updates: Record<string, FileUpdate>):
   const sums: Record<string, string> = {}
   for (const file of PATCH_FILES) {
     const update = updates[file]
-    const sum = !update ? await sha256(path.join(dir, file))
-      : 'remove' in update ? undefined
-        : 'copyFrom' in update ? await sha256(update.copyFrom)
+    const sum = !update
+      ? await sha256(path.join(dir, file))
+      : 'remove' in update
+        ? undefined
+        : 'copyFrom' in update
+          ? await sha256(update.copyFrom)
           : createHash('sha256').update(update.data).digest('hex')
     if (sum) sums[file] = sum
   }
@@ -180,7 +193,9 @@ export async function checkPatches(session: Session): Promise<void> {
   for (const file of PATCH_FILES) {
     const actual = await sha256(path.join(session.dir, file))
     if (actual !== sums[file] && !(actual === EMPTY_SHA256 && !sums[file])) {
-      throw new UserError(`session file ${path.join(session.dir, file)} ${actual ? 'was changed' : 'is missing'} since realm wrote it (truncated or edited by hand) — restore it, or remove the session with 'realm remove ${session.name}'`)
+      throw new UserError(
+        `session file ${path.join(session.dir, file)} ${actual ? 'was changed' : 'is missing'} since realm wrote it (truncated or edited by hand) — restore it, or remove the session with 'realm remove ${session.name}'`,
+      )
     }
   }
 }
@@ -188,7 +203,10 @@ export async function checkPatches(session: Session): Promise<void> {
 export async function listSessionNames(): Promise<string[]> {
   try {
     const entries = await fs.readdir(sessionsDir(), { withFileTypes: true })
-    return entries.filter((e) => e.isDirectory() && !nameProblem(e.name)).map((e) => e.name).sort()
+    return entries
+      .filter((e) => e.isDirectory() && !nameProblem(e.name))
+      .map((e) => e.name)
+      .sort()
   } catch (error) {
     if (errorCode(error) === 'ENOENT') return []
     throw error

@@ -2,8 +2,8 @@ import fs from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 
-import { UserError, errorCode } from './errors.js'
-import { processAlive } from './process-alive.js'
+import { UserError, errorCode } from '../common/errors.js'
+import { processAlive } from '../common/process.js'
 
 interface LockInfo {
   pid: number

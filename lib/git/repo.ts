@@ -9,9 +9,9 @@ import path from 'node:path'
 
 import { execa, type Options } from 'execa'
 
-import { UserError, errorCode } from './errors.js'
-import { scratchDir } from './paths.js'
-import { processAlive } from './process-alive.js'
+import { UserError, errorCode } from '../common/errors.js'
+import { scratchDir } from '../common/paths.js'
+import { processAlive } from '../common/process.js'
 
 async function iso() {
   return (await import('isomorphic-git')).default
@@ -36,7 +36,8 @@ export async function findProject(dir: string): Promise<Project> {
   let root = real
   while (!fs.existsSync(path.join(root, '.git'))) {
     const parent = path.dirname(root)
-    if (parent === root) throw new UserError(`${dir} is not inside a git repository — run 'git init' there first, or pass a project directory`)
+    if (parent === root)
+      throw new UserError(`${dir} is not inside a git repository — run 'git init' there first, or pass a project directory`)
     root = parent
   }
   if (!(await fsp.stat(path.join(root, '.git'))).isDirectory()) {
@@ -69,7 +70,10 @@ function readHeadFiles(root: string): Head | undefined {
       commit = fs.readFileSync(path.join(root, '.git', ref), 'utf8').trim()
     } catch {
       // not a loose ref: packed ("<id> <ref>" lines) after a gc or a clone
-      const line = fs.readFileSync(path.join(root, '.git', 'packed-refs'), 'utf8').split('\n').find((l) => l.endsWith(` ${ref}`))
+      const line = fs
+        .readFileSync(path.join(root, '.git', 'packed-refs'), 'utf8')
+        .split('\n')
+        .find((l) => l.endsWith(` ${ref}`))
       commit = line?.slice(0, line.indexOf(' '))
     }
     return commit && OBJECT_ID.test(commit) ? { commit, branch } : undefined
@@ -95,14 +99,22 @@ export async function readHead(root: string): Promise<Head> {
 
 /** The system git with settings that could change a patch or run the user's code switched off. */
 const HERMETIC = [
-  '-c', 'core.hooksPath=/dev/null', // never run the repository's hooks
-  '-c', 'core.autocrlf=false', // patches carry bytes exactly as the agent left them
-  '-c', 'core.safecrlf=false',
-  '-c', 'core.attributesFile=/dev/null', // no user-wide attributes (filters, diff drivers)
-  '-c', 'core.quotePath=false',
-  '-c', 'commit.gpgSign=false', // realm's commits must not wait on a signing agent
-  '-c', 'apply.whitespace=nowarn', // a patch is applied as it is, trailing spaces included
-  '-c', 'gc.auto=0', // never start a gc in the user's repository
+  '-c',
+  'core.hooksPath=/dev/null', // never run the repository's hooks
+  '-c',
+  'core.autocrlf=false', // patches carry bytes exactly as the agent left them
+  '-c',
+  'core.safecrlf=false',
+  '-c',
+  'core.attributesFile=/dev/null', // no user-wide attributes (filters, diff drivers)
+  '-c',
+  'core.quotePath=false',
+  '-c',
+  'commit.gpgSign=false', // realm's commits must not wait on a signing agent
+  '-c',
+  'apply.whitespace=nowarn', // a patch is applied as it is, trailing spaces included
+  '-c',
+  'gc.auto=0', // never start a gc in the user's repository
 ]
 
 /** Environment that hides the system and global git configuration; the repository's own stays visible. */
@@ -138,13 +150,19 @@ export function parseConfigList(text: string): Map<string, string> {
 
 export async function readGitSettings(root: string, home = os.homedir(), env = process.env): Promise<GitSettings> {
   // One git process for all three keys: every process start is time the user waits before the agent starts.
-  const result = await execa('git', ['config', '-z', '--get-regexp', '^(user\\.name|user\\.email|core\\.excludesfile)$'], { cwd: root, reject: false, stripFinalNewline: false })
+  const result = await execa('git', ['config', '-z', '--get-regexp', '^(user\\.name|user\\.email|core\\.excludesfile)$'], {
+    cwd: root,
+    reject: false,
+    stripFinalNewline: false,
+  })
   const config = parseConfigList(result.exitCode === 0 ? result.stdout : '')
   const name = config.get('user.name')?.trim() || undefined
   const email = config.get('user.email')?.trim() || undefined
   const configured = config.get('core.excludesfile')?.trim()
   // git expands a leading ~/ in path settings; its own default is $XDG_CONFIG_HOME/git/ignore.
-  const file = configured ? configured.replace(/^~(?=\/|$)/, home) : path.join(env.XDG_CONFIG_HOME || path.join(home, '.config'), 'git', 'ignore')
+  const file = configured
+    ? configured.replace(/^~(?=\/|$)/, home)
+    : path.join(env.XDG_CONFIG_HOME || path.join(home, '.config'), 'git', 'ignore')
   const excludes = await fsp.readFile(file, 'utf8').catch(() => '')
   return { identity: { name, email }, excludes }
 }
@@ -209,7 +227,8 @@ export async function treeBuilder(root: string, scratch: string, commit: string,
     env,
     async apply(patch) {
       const result = await git(root, ['apply', '--cached', '--binary', patch], { env, reject: false })
-      if (result.exitCode !== 0) throw new PatchDoesNotApply(patch, String(result.stderr).split('\n')[0] || `git apply exited ${result.exitCode}`)
+      if (result.exitCode !== 0)
+        throw new PatchDoesNotApply(patch, String(result.stderr).split('\n')[0] || `git apply exited ${result.exitCode}`)
     },
     async writeTree() {
       return String((await git(root, ['write-tree'], { env })).stdout)
@@ -256,7 +275,14 @@ export interface SessionTrees {
  * Applies the baseline patch and then `runs` on `commit` in a private index and returns both trees;
  * `objects` says where new objects go (see treeBuilder).
  */
-export async function sessionTrees(root: string, scratch: string, commit: string, baseline: string | undefined, runs: string[], objects: 'scratch' | 'repository' = 'scratch'): Promise<SessionTrees & { builder: TreeBuilder }> {
+export async function sessionTrees(
+  root: string,
+  scratch: string,
+  commit: string,
+  baseline: string | undefined,
+  runs: string[],
+  objects: 'scratch' | 'repository' = 'scratch',
+): Promise<SessionTrees & { builder: TreeBuilder }> {
   const builder = await treeBuilder(root, scratch, commit, objects)
   if (baseline) await builder.apply(baseline)
   const baselineTree = await builder.writeTree()
@@ -266,7 +292,23 @@ export async function sessionTrees(root: string, scratch: string, commit: string
 
 /** The patch between two trees, in the same hermetic form the container writes. */
 export async function diffTrees(root: string, env: Record<string, string>, from: string, to: string): Promise<string> {
-  const result = await git(root, ['diff-tree', '-r', '--binary', '--full-index', '--no-color', '--no-ext-diff', '--no-textconv',
-    '--src-prefix=a/', '--dst-prefix=b/', '-M', from, to], { env, stripFinalNewline: false, encoding: 'utf8' })
+  const result = await git(
+    root,
+    [
+      'diff-tree',
+      '-r',
+      '--binary',
+      '--full-index',
+      '--no-color',
+      '--no-ext-diff',
+      '--no-textconv',
+      '--src-prefix=a/',
+      '--dst-prefix=b/',
+      '-M',
+      from,
+      to,
+    ],
+    { env, stripFinalNewline: false, encoding: 'utf8' },
+  )
   return String(result.stdout)
 }

@@ -38,8 +38,7 @@ export function splitArgs(words: string[], spec: OptionSpec, isProjectDir?: (wor
       if (takesValue && !word.includes('=') && i + 1 < words.length) result.realm.push(words[++i])
     } else if (!word.startsWith('-') && result.agent.length === 0 && result.positionals.length < 1) {
       result.positionals.push(word)
-    } else if (!word.startsWith('-') && result.agent.length === 0 && result.positionals.length < spec.positionals
-      && isProjectDir?.(word)) {
+    } else if (!word.startsWith('-') && result.agent.length === 0 && result.positionals.length < spec.positionals && isProjectDir?.(word)) {
       result.positionals.push(word)
     } else {
       result.agent.push(word)

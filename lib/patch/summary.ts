@@ -1,8 +1,8 @@
 // Rendering a run's result for people: what changed in this run and in the whole session, and what next.
 import kleur from 'kleur'
 
-import { describePath, patchStat, type FilePatch } from './patch.js'
-import type { SaveResult } from './save-run.js'
+import { describePath, patchStat, type FilePatch } from './parse.js'
+import type { SaveResult } from '../run/save.js'
 
 const KIND_LETTER = { added: 'A', deleted: 'D', modified: 'M', renamed: 'R', copied: 'C' } as const
 
@@ -42,14 +42,28 @@ export function renderRunSummary(input: RunSummaryInput): string[] {
   const { name, save } = input
   const lines: string[] = []
   lines.push(kleur.bold(`realm: session '${name}' — agent exited ${input.exitCode}, workspace: ${input.workspace}`))
-  if (save.captureFailed) lines.push(kleur.red('realm: the agent finished but its changes could not be captured (is the disk holding $REALM_HOME full?); the session keeps what it had before this run'))
-  else if (save.status === 'recovered') lines.push(kleur.yellow('realm: the run did not finish; its last snapshot was saved (at most a few seconds of work may be missing)'))
+  if (save.captureFailed)
+    lines.push(
+      kleur.red(
+        'realm: the agent finished but its changes could not be captured (is the disk holding $REALM_HOME full?); the session keeps what it had before this run',
+      ),
+    )
+  else if (save.status === 'recovered')
+    lines.push(kleur.yellow('realm: the run did not finish; its last snapshot was saved (at most a few seconds of work may be missing)'))
   if (save.status === 'unverified') {
-    lines.push(kleur.red(`realm: this run's patch does not apply to the session (${save.problem}); it was kept at ${save.keptAt} and the session's earlier patches are unchanged`))
+    lines.push(
+      kleur.red(
+        `realm: this run's patch does not apply to the session (${save.problem}); it was kept at ${save.keptAt} and the session's earlier patches are unchanged`,
+      ),
+    )
     return lines
   }
   if (save.hostEdits.length) {
-    lines.push(kleur.yellow(`realm: left out ${save.hostEdits.length} file${save.hostEdits.length === 1 ? '' : 's'} changed on the host during the run (not by the agent): ${save.hostEdits.slice(0, 5).join(', ')}${save.hostEdits.length > 5 ? ', …' : ''}`))
+    lines.push(
+      kleur.yellow(
+        `realm: left out ${save.hostEdits.length} file${save.hostEdits.length === 1 ? '' : 's'} changed on the host during the run (not by the agent): ${save.hostEdits.slice(0, 5).join(', ')}${save.hostEdits.length > 5 ? ', …' : ''}`,
+      ),
+    )
   }
   lines.push(statLine('This run', input.run))
   lines.push(...fileLines(input.run))

@@ -1,17 +1,17 @@
 // What several commands share: image and docker-args resolution, opening a session safely, printing a run.
 import kleur from 'kleur'
 
-import { defaultImageBuildArgs } from '../agent-env.js'
-import { buildImage, DEFAULT_IMAGE, imageExists } from '../docker.js'
-import { UserError } from '../errors.js'
-import { acquireLock, type Lock } from '../lock.js'
-import { dockerDir } from '../paths.js'
-import { recoverRun, type RunOutcome } from '../run.js'
-import { riskLines } from '../risk.js'
-import { checkPatches, loadSession, removeSessionDir, type Session } from '../session.js'
-import { sessionFiles } from '../session-patch.js'
-import { splitShellWords } from '../shell-words.js'
-import { renderRunSummary } from '../summary.js'
+import { defaultImageBuildArgs } from '../../container/agent-env.js'
+import { buildImage, DEFAULT_IMAGE, imageExists } from '../../container/docker.js'
+import { UserError } from '../../common/errors.js'
+import { acquireLock, type Lock } from '../../session/lock.js'
+import { dockerDir } from '../../common/paths.js'
+import { recoverRun, type RunOutcome } from '../../run/run.js'
+import { riskLines } from '../../patch/risk.js'
+import { checkPatches, loadSession, removeSessionDir, type Session } from '../../session/store.js'
+import { sessionFiles } from '../../session/patches.js'
+import { splitShellWords } from '../../common/shell-words.js'
+import { renderRunSummary } from '../../patch/summary.js'
 
 export function say(line = ''): void {
   process.stderr.write(`${line}\n`)
@@ -62,10 +62,16 @@ export async function openSession(name: string, command: string): Promise<{ sess
     const recovered = await recoverRun(session, session.projectDir)
     if (recovered && recovered.mode === 'new' && recovered.status === 'not-started') {
       await removeSessionDir(session)
-      throw new UserError(`session '${name}' was still being created when its realm process died; it has been removed — start it again with 'realm new'`)
+      throw new UserError(
+        `session '${name}' was still being created when its realm process died; it has been removed — start it again with 'realm new'`,
+      )
     }
     if (recovered?.status === 'saved' || recovered?.status === 'recovered') {
-      say(kleur.yellow(`realm: recovered the interrupted run of '${name}' (${recovered.status === 'saved' ? 'its final capture' : 'its last snapshot'})`))
+      say(
+        kleur.yellow(
+          `realm: recovered the interrupted run of '${name}' (${recovered.status === 'saved' ? 'its final capture' : 'its last snapshot'})`,
+        ),
+      )
     } else if (recovered?.status === 'unverified') {
       say(kleur.red(`realm: the interrupted run of '${name}' left a patch that does not apply; it is kept at ${recovered.keptAt}`))
     }
@@ -82,12 +88,17 @@ export async function printRunOutcome(session: Session, outcome: RunOutcome): Pr
   for (const line of renderRunSummary({
     name: session.name,
     exitCode: outcome.exitCode,
-    workspace: outcome.strategy === 'overlay' ? 'overlay (ignored files present)'
-      : outcome.includeIgnored ? 'copy (ignored files copied)' : 'copy (ignored files left out; --include-ignored copies them)',
+    workspace:
+      outcome.strategy === 'overlay'
+        ? 'overlay (ignored files present)'
+        : outcome.includeIgnored
+          ? 'copy (ignored files copied)'
+          : 'copy (ignored files left out; --include-ignored copies them)',
     save: outcome.save,
     run: files.run,
     session: files.session,
     riskLines: riskLines(files.session),
-  })) say(line)
-  if (files.run.length > 0 && isTerminal()) await (await import('../review.js')).reviewAfterRun(session, say)
+  }))
+    say(line)
+  if (files.run.length > 0 && isTerminal()) await (await import('./review.js')).reviewAfterRun(session, say)
 }

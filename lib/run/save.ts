@@ -3,12 +3,12 @@
 import fs from 'node:fs/promises'
 import path from 'node:path'
 
-import type { FileUpdate } from './atomic.js'
-import { UserError, isDiskFull } from './errors.js'
-import { nonEmptyFile, pathExists } from './files.js'
-import { PatchDoesNotApply, verifyPatches } from './git.js'
+import type { FileUpdate } from '../session/transaction.js'
+import { UserError, isDiskFull } from '../common/errors.js'
+import { nonEmptyFile, pathExists } from '../common/files.js'
+import { PatchDoesNotApply, verifyPatches } from '../git/repo.js'
 import { hostEdits as findHostEdits } from './host-edits.js'
-import { patchPath, updateSession, type Session } from './session.js'
+import { patchPath, updateSession, type Session } from '../session/store.js'
 
 export type RunMode = 'new' | 'resume'
 
@@ -34,7 +34,11 @@ export async function saveRun(session: Session, runDir: string, mode: RunMode, r
     if (!isDiskFull(error)) throw error
     // Every session update is a transaction, so the earlier files are untouched; the run directory stays
     // for the next attempt (any command on the session retries the save).
-    throw new UserError(`no space left on the device holding ${session.dir} while saving the run — free some space, then run 'realm apply --check ${session.name}' (or any command on the session) to save it; the earlier patches are intact`, 1, { cause: error })
+    throw new UserError(
+      `no space left on the device holding ${session.dir} while saving the run — free some space, then run 'realm apply --check ${session.name}' (or any command on the session) to save it; the earlier patches are intact`,
+      1,
+      { cause: error },
+    )
   }
 }
 
@@ -47,7 +51,7 @@ async function save(session: Session, runDir: string, mode: RunMode, root: strin
   const codeText = await fs.readFile(out('exit_code'), 'utf8').catch(() => undefined)
   const exitCode = codeText === undefined ? undefined : Number(codeText.trim())
   const finished = await pathExists(out('changes.patch'))
-  const patchFile = finished ? out('changes.patch') : await pathExists(out('snapshot.patch')) ? out('snapshot.patch') : undefined
+  const patchFile = finished ? out('changes.patch') : (await pathExists(out('snapshot.patch'))) ? out('snapshot.patch') : undefined
   const status = finished ? 'saved' : 'recovered'
 
   const baseline = mode === 'new' ? await nonEmptyFile(out('baseline.patch')) : await patchPath(session, 'baseline.patch')
@@ -58,7 +62,11 @@ async function save(session: Session, runDir: string, mode: RunMode, root: strin
   try {
     ;[hostEdits] = await Promise.all([
       hostEditsFound,
-      verifyPatches(root, session.meta.baseCommit, [baseline, base, changes].filter((p): p is string => p !== undefined)),
+      verifyPatches(
+        root,
+        session.meta.baseCommit,
+        [baseline, base, changes].filter((p): p is string => p !== undefined),
+      ),
     ])
   } catch (error) {
     hostEdits = await hostEditsFound

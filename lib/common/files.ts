@@ -5,7 +5,10 @@ import path from 'node:path'
 import { errorCode } from './errors.js'
 
 export async function pathExists(file: string): Promise<boolean> {
-  return fs.access(file).then(() => true, () => false)
+  return fs.access(file).then(
+    () => true,
+    () => false,
+  )
 }
 
 /** `file` when it exists and is not empty (an empty patch means "no changes"), else undefined. */
@@ -26,7 +29,9 @@ export async function nonEmptyFile(file: string): Promise<string | undefined> {
 export function watchForFile(dir: string, name: string): { appeared: Promise<void>; close: () => void } {
   let watcher: FSWatcher | undefined
   let settle: () => void = () => undefined
-  const appeared = new Promise<void>((resolve) => { settle = resolve })
+  const appeared = new Promise<void>((resolve) => {
+    settle = resolve
+  })
   const close = () => watcher?.close()
   const check = () => {
     if (!existsSync(path.join(dir, name))) return
@@ -34,7 +39,9 @@ export function watchForFile(dir: string, name: string): { appeared: Promise<voi
     settle()
   }
   try {
-    watcher = watch(dir, (_event, file) => { if (file === name) check() })
+    watcher = watch(dir, (_event, file) => {
+      if (file === name) check()
+    })
     watcher.on('error', close)
   } catch {
     // not watchable: see above

@@ -1,7 +1,7 @@
 // Long output through the user's pager when stdout is a terminal, as git does; plain stdout otherwise.
 import { spawn } from 'node:child_process'
 
-import { splitShellWords } from './shell-words.js'
+import { splitShellWords } from '../common/shell-words.js'
 
 function pagerCommand(env: NodeJS.ProcessEnv): string[] | undefined {
   const text = env.PAGER ?? 'less -R'

@@ -4,9 +4,9 @@ import fs from 'node:fs'
 import { cac } from 'cac'
 import kleur from 'kleur'
 
-import { ExitError, UserError } from './errors.js'
-import { cacArgv, NEW_SPEC, RESUME_SPEC, splitArgs } from './plan.js'
-import { trace } from './trace.js'
+import { ExitError, UserError } from '../common/errors.js'
+import { cacArgv, NEW_SPEC, RESUME_SPEC, splitArgs } from './argv.js'
+import { trace } from '../common/trace.js'
 
 const pkg = JSON.parse(fs.readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
 
@@ -22,7 +22,8 @@ export function buildCli() {
     result = fn()
   }
 
-  cli.command('new <name> [project_dir]', 'Start a session: run the agent on a project in a throwaway container')
+  cli
+    .command('new <name> [project_dir]', 'Start a session: run the agent on a project in a throwaway container')
     .usage('new <name> [--remote] [project_dir] [agent args...]')
     .option('--remote', 'Start from origin/<name> and push on top of it')
     .option('--project <dir>', 'Project directory (default: the first argument that is a directory, else the current directory)')
@@ -32,44 +33,52 @@ export function buildCli() {
     .option('--workspace <strategy>', 'overlay or copy (default: $REALM_WORKSPACE, else overlay where supported)')
     .option('--include-ignored', 'With a copy workspace, also copy files git ignores')
     .example('realm new fix-tests -- -p "make the tests pass"')
-    .action((name: string, projectDir: string | undefined, options) => run(async () =>
-      (await import('./commands/new.js')).newCommand(name, projectDir, { ...options, agentArgs: options['--'] ?? [] })))
+    .action((name: string, projectDir: string | undefined, options) =>
+      run(async () => (await import('../commands/new.js')).newCommand(name, projectDir, { ...options, agentArgs: options['--'] ?? [] })),
+    )
 
-  cli.command('resume <name>', 'Run the agent again on top of everything the session has so far')
+  cli
+    .command('resume <name>', 'Run the agent again on top of everything the session has so far')
     .usage('resume <name> [agent args...]')
     .option('--image <image>', 'Docker image (default: the one the session started with)')
     .option('--docker-args <args>', 'Extra docker run flags (default: $REALM_DOCKER_ARGS)')
     .option('--shell', 'Open an interactive shell instead of the agent')
     .option('--workspace <strategy>', 'overlay or copy')
     .option('--include-ignored', 'With a copy workspace, also copy files git ignores')
-    .action((name: string, options) => run(async () =>
-      (await import('./commands/resume.js')).resumeCommand(name, { ...options, agentArgs: options['--'] ?? [] })))
+    .action((name: string, options) =>
+      run(async () => (await import('../commands/resume.js')).resumeCommand(name, { ...options, agentArgs: options['--'] ?? [] })),
+    )
 
-  cli.command('list', 'List sessions: NAME  PROJECT  CREATED  PATCH')
+  cli
+    .command('list', 'List sessions: NAME  PROJECT  CREATED  PATCH')
     .alias('ls')
     .option('--json', 'Machine-readable output')
-    .action((options) => run(async () => (await import('./commands/list.js')).listCommand(options)))
+    .action((options) => run(async () => (await import('../commands/list.js')).listCommand(options)))
 
-  cli.command('diff <name>', 'Review what the session changed')
+  cli
+    .command('diff <name>', 'Review what the session changed')
     .option('--stat', 'Only the diffstat')
     .option('--last', 'Only the latest run')
     .option('--color <when>', 'always, never or auto', { default: 'auto' })
-    .action((name: string, options) => run(async () => (await import('./commands/diff.js')).diffCommand(name, options)))
+    .action((name: string, options) => run(async () => (await import('../commands/diff.js')).diffCommand(name, options)))
 
-  cli.command('apply <name>', "Bring the session's changes into the project's working tree (3-way)")
+  cli
+    .command('apply <name>', "Bring the session's changes into the project's working tree (3-way)")
     .option('--check', 'Only report whether it would apply')
-    .action((name: string, options) => run(async () => (await import('./commands/apply.js')).applyCommand(name, options)))
+    .action((name: string, options) => run(async () => (await import('../commands/apply.js')).applyCommand(name, options)))
 
-  cli.command('push <name>', "Commit the session's changes on top of its start commit and push to origin/<name>")
+  cli
+    .command('push <name>', "Commit the session's changes on top of its start commit and push to origin/<name>")
     .option('--remote <remote>', 'Remote to push to', { default: 'origin' })
     .option('--branch <branch>', 'Branch to push to (default: the session name)')
-    .option('--force', "Overwrite a remote branch realm did not create")
-    .action((name: string, options) => run(async () => (await import('./commands/push.js')).pushCommand(name, options)))
+    .option('--force', 'Overwrite a remote branch realm did not create')
+    .action((name: string, options) => run(async () => (await import('../commands/push.js')).pushCommand(name, options)))
 
-  cli.command('remove <name>', 'Delete the session')
+  cli
+    .command('remove <name>', 'Delete the session')
     .alias('rm')
     .option('-y, --yes', 'Do not ask before deleting changes that were never pushed')
-    .action((name: string, options) => run(async () => (await import('./commands/remove.js')).removeCommand(name, options)))
+    .action((name: string, options) => run(async () => (await import('../commands/remove.js')).removeCommand(name, options)))
 
   cli.help((sections) => {
     if (sections.some((s) => s.body.includes('agent args'))) sections.push({ body: RUN_OPTIONS_HELP.trim() })
