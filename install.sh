@@ -66,6 +66,8 @@ case ":$PATH:" in
   *":$bin_dir:"*) say "done — run 'realm --help'" ;;
   *)
     say "$bin_dir is not on your PATH; add this line to your shell's startup file (~/.bashrc, ~/.zshrc, ...):"
+    # $PATH is printed as it is, for the user to paste into a shell profile.
+    # shellcheck disable=SC2016
     printf '\n    export PATH="%s:$PATH"\n\n' "$bin_dir" >&2
     say "then open a new shell and run 'realm --help'"
     ;;

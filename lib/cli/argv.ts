@@ -1,4 +1,5 @@
 // Pure planning of `new` and `resume` argument lists: which words are realm's and which are the agent's.
+import { optionArity } from './options.js'
 
 export interface OptionSpec {
   /** long option names (with dashes) that realm understands, and whether each takes a value */
@@ -52,29 +53,9 @@ export function cacArgv(command: string, split: SplitArgs): string[] {
   return [command, ...split.positionals, ...split.realm, '--', ...split.agent]
 }
 
-export const NEW_SPEC: OptionSpec = {
-  positionals: 2,
-  options: {
-    '--remote': false,
-    '--project': true,
-    '--image': true,
-    '--docker-args': true,
-    '--shell': false,
-    '--workspace': true,
-    '--include-ignored': false,
-  },
-}
+export const NEW_SPEC: OptionSpec = { positionals: 2, options: optionArity('new') }
 
-export const RESUME_SPEC: OptionSpec = {
-  positionals: 1,
-  options: {
-    '--image': true,
-    '--docker-args': true,
-    '--shell': false,
-    '--workspace': true,
-    '--include-ignored': false,
-  },
-}
+export const RESUME_SPEC: OptionSpec = { positionals: 1, options: optionArity('resume') }
 
 /** What runs in the container: Claude Code with every permission (it is sandboxed), or a shell. */
 export function agentCommand(agentArgs: string[], shell: boolean): string[] {

@@ -1,19 +1,32 @@
 // Every command is declared here; this is realm's one error boundary.
 import fs from 'node:fs'
+import path from 'node:path'
 
 import { cac } from 'cac'
 import kleur from 'kleur'
 
-import { ExitError, UserError } from '../common/errors.js'
+import { UserError } from '../common/errors.js'
+import { watchForHangup } from './hangup.js'
+import { userMessage } from './messages.js'
 import { cacArgv, NEW_SPEC, RESUME_SPEC, splitArgs } from './argv.js'
+import { packageRoot } from '../common/paths.js'
 import { trace } from '../common/trace.js'
+import { DEFAULT_REMOTE } from '../git/defaults.js'
+import { type RunCommand, runOptions } from './options.js'
 
-const pkg = JSON.parse(fs.readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+const pkg = JSON.parse(fs.readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as { version: string }
 
 const RUN_OPTIONS_HELP = `
 Agent arguments go to 'claude --dangerously-skip-permissions' in the container; everything after '--' is
 always the agent's. Environment: REALM_HOME (default ~/.realm), REALM_IMAGE, REALM_DOCKER_ARGS,
-REALM_WORKSPACE=overlay|copy.`
+REALM_WORKSPACE=overlay|copy, REALM_NETWORK=allowlist|model|open|host, REALM_ALLOW.`
+
+type CacCommand = ReturnType<ReturnType<typeof cac>['command']>
+
+function declareRunOptions(command: CacCommand, name: RunCommand): CacCommand {
+  for (const option of runOptions(name)) command.option(option.flag, option.description)
+  return command
+}
 
 export function buildCli() {
   const cli = cac('realm')
@@ -22,32 +35,20 @@ export function buildCli() {
     result = fn()
   }
 
-  cli
+  const newCommand = cli
     .command('new <name> [project_dir]', 'Start a session: run the agent on a project in a throwaway container')
     .usage('new <name> [--remote] [project_dir] [agent args...]')
-    .option('--remote', 'Start from origin/<name> and push on top of it')
-    .option('--project <dir>', 'Project directory (default: the first argument that is a directory, else the current directory)')
-    .option('--image <image>', 'Docker image (default: $REALM_IMAGE or realm:latest)')
-    .option('--docker-args <args>', 'Extra docker run flags, split like a shell would (default: $REALM_DOCKER_ARGS)')
-    .option('--shell', 'Open an interactive shell in the workspace instead of the agent')
-    .option('--workspace <strategy>', 'overlay or copy (default: $REALM_WORKSPACE, else overlay where supported)')
-    .option('--include-ignored', 'With a copy workspace, also copy files git ignores')
     .example('realm new fix-tests -- -p "make the tests pass"')
-    .action((name: string, projectDir: string | undefined, options) =>
-      run(async () => (await import('../commands/new.js')).newCommand(name, projectDir, { ...options, agentArgs: options['--'] ?? [] })),
-    )
+  declareRunOptions(newCommand, 'new').action((name: string, projectDir: string | undefined, options) =>
+    run(async () => (await import('../commands/new.js')).newCommand(name, projectDir, { ...options, agentArgs: options['--'] ?? [] })),
+  )
 
-  cli
+  const resumeCommand = cli
     .command('resume <name>', 'Run the agent again on top of everything the session has so far')
     .usage('resume <name> [agent args...]')
-    .option('--image <image>', 'Docker image (default: the one the session started with)')
-    .option('--docker-args <args>', 'Extra docker run flags (default: $REALM_DOCKER_ARGS)')
-    .option('--shell', 'Open an interactive shell instead of the agent')
-    .option('--workspace <strategy>', 'overlay or copy')
-    .option('--include-ignored', 'With a copy workspace, also copy files git ignores')
-    .action((name: string, options) =>
-      run(async () => (await import('../commands/resume.js')).resumeCommand(name, { ...options, agentArgs: options['--'] ?? [] })),
-    )
+  declareRunOptions(resumeCommand, 'resume').action((name: string, options) =>
+    run(async () => (await import('../commands/resume.js')).resumeCommand(name, { ...options, agentArgs: options['--'] ?? [] })),
+  )
 
   cli
     .command('list', 'List sessions: NAME  PROJECT  CREATED  PATCH')
@@ -69,7 +70,7 @@ export function buildCli() {
 
   cli
     .command('push <name>', "Commit the session's changes on top of its start commit and push to origin/<name>")
-    .option('--remote <remote>', 'Remote to push to', { default: 'origin' })
+    .option('--remote <remote>', 'Remote to push to', { default: DEFAULT_REMOTE })
     .option('--branch <branch>', 'Branch to push to (default: the session name)')
     .option('--force', 'Overwrite a remote branch realm did not create')
     .action((name: string, options) => run(async () => (await import('../commands/push.js')).pushCommand(name, options)))
@@ -105,6 +106,7 @@ function isDirectory(word: string): boolean {
 }
 
 export async function main(argv = process.argv): Promise<number> {
+  watchForHangup()
   trace('process started', 0)
   trace('cli loaded')
   const { cli, result } = buildCli()
@@ -120,9 +122,8 @@ export async function main(argv = process.argv): Promise<number> {
     await cli.runMatchedCommand()
     return await result()
   } catch (error) {
-    if (error instanceof ExitError) return error.exitCode
     if (error instanceof UserError || (error as Error)?.name === 'CACError') {
-      process.stderr.write(`${kleur.red('realm:')} ${(error as Error).message}\n`)
+      process.stderr.write(`${kleur.red('realm:')} ${userMessage(error as Error)}\n`)
       if (process.env.DEBUG) process.stderr.write(`${(error as Error).stack}\n`)
       return error instanceof UserError ? error.exitCode : 2
     }

@@ -1,14 +1,16 @@
 import fs from 'node:fs/promises'
 
 import { UserError } from '../common/errors.js'
+import { resolveImage } from '../container/image.js'
 import { commitExists } from '../git/repo.js'
-import { runAgent } from '../run/run.js'
-import { prepareRun, type RunCommandOptions } from './new.js'
-import { checkImage, openSession, printRunOutcome, resolveImage, say } from './steps/shared.js'
+import type { RunOutcome } from '../run/run.js'
+import { afterRun } from './steps/after-run.js'
+import { openSession } from './steps/open-session.js'
+import { checkImage, prepareRun, type RunCommandOptions } from './steps/prepare-run.js'
 
 export async function resumeCommand(name: string, options: RunCommandOptions): Promise<number> {
   const { session, lock } = await openSession(name, 'resume')
-  let outcome
+  let outcome: RunOutcome
   try {
     const root = session.projectDir
     const image = options.image ? resolveImage(options.image) : session.meta.image
@@ -29,22 +31,10 @@ export async function resumeCommand(name: string, options: RunCommandOptions): P
       )
     }
     const plan = await prepareRun(options, image, root, imageCheck)
-    outcome = await runAgent({
-      session,
-      mode: 'resume',
-      root,
-      command: plan.command,
-      image,
-      strategy: plan.strategy,
-      dockerArgs: plan.extraArgs,
-      gitSettings: plan.gitSettings,
-      tty: plan.tty,
-      includeIgnored: Boolean(options.includeIgnored),
-      notify: say,
-    })
+    outcome = await plan.run(session, 'resume')
   } finally {
     await lock.release()
   }
-  await printRunOutcome(session, outcome)
+  await afterRun(session, outcome)
   return outcome.exitCode
 }

@@ -10,12 +10,14 @@ export class UserError extends Error {
   }
 }
 
-/** The command already reported what happened; exit with this code and print nothing more. */
-export class ExitError extends Error {
-  constructor(readonly exitCode: number) {
-    super(`exit ${exitCode}`)
-    this.name = 'ExitError'
-  }
+/** The first line of a program's message that says something (git and docker put blank lines first at times). */
+export function firstLine(text: string): string {
+  return (
+    text
+      .split('\n')
+      .find((line) => line.trim())
+      ?.trim() ?? ''
+  )
 }
 
 export function errorCode(error: unknown): string | undefined {

@@ -1,4 +1,5 @@
-import { existsSync, watch, type FSWatcher } from 'node:fs'
+import { randomBytes } from 'node:crypto'
+import fsSync, { existsSync, watch, type FSWatcher } from 'node:fs'
 import fs from 'node:fs/promises'
 import path from 'node:path'
 
@@ -48,4 +49,53 @@ export function watchForFile(dir: string, name: string): { appeared: Promise<voi
   }
   check()
   return { appeared, close }
+}
+
+function tempName(file: string): string {
+  return path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(4).toString('hex')}.tmp`)
+}
+
+/** Replaces `file` with `data` so that a reader sees the old content or the new, never a part. */
+export async function writeFileAtomic(file: string, data: string | Buffer): Promise<void> {
+  const temp = tempName(file)
+  try {
+    const handle = await fs.open(temp, 'wx')
+    try {
+      await handle.writeFile(data)
+      await handle.sync()
+    } finally {
+      await handle.close()
+    }
+    await fs.rename(temp, file)
+  } catch (error) {
+    await fs.rm(temp, { force: true })
+    throw error
+  }
+}
+
+/** The synchronous twin of writeFileAtomic, for code that must not yield (set-up before a run starts). */
+export function writeFileAtomicSync(file: string, data: string | Buffer, mode = 0o600): void {
+  const temp = tempName(file)
+  try {
+    const fd = fsSync.openSync(temp, 'wx', mode)
+    try {
+      fsSync.writeFileSync(fd, data)
+      fsSync.fsyncSync(fd)
+    } finally {
+      fsSync.closeSync(fd)
+    }
+    fsSync.renameSync(temp, file)
+  } catch (error) {
+    fsSync.rmSync(temp, { force: true })
+    throw error
+  }
+}
+
+/** A file's text, or undefined when it cannot be read (missing, a directory, no permission). */
+export function readTextOrUndefined(file: string): string | undefined {
+  try {
+    return fsSync.readFileSync(file, 'utf8')
+  } catch {
+    return undefined
+  }
 }

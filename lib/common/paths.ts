@@ -1,16 +1,10 @@
+import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import { fileURLToPath } from 'node:url'
 
 export function realmHome(env: NodeJS.ProcessEnv = process.env): string {
   return path.resolve(env.REALM_HOME || path.join(os.homedir(), '.realm'))
-}
-
-export function sessionsDir(env: NodeJS.ProcessEnv = process.env): string {
-  return path.join(realmHome(env), 'sessions')
-}
-
-export function sessionDir(name: string, env: NodeJS.ProcessEnv = process.env): string {
-  return path.join(sessionsDir(env), name)
 }
 
 /** realm's scratch space: under $REALM_HOME, because nothing outside it may be written on the host. */
@@ -18,7 +12,22 @@ export function scratchDir(env: NodeJS.ProcessEnv = process.env): string {
   return path.join(realmHome(env), 'tmp')
 }
 
-/** docker/ next to the built code (dist/../docker): the entrypoint and the default image's Dockerfile. */
+/**
+ * realm's installed package: the nearest directory upwards from this code with a package.json (dist/ when
+ * bundled, lib/common/ when run from source). fileURLToPath, not URL.pathname: the install path may hold
+ * spaces or non-ASCII letters, which a URL keeps percent-encoded.
+ */
+export function packageRoot(from = import.meta.url): string {
+  let dir = path.dirname(fileURLToPath(from))
+  while (!fs.existsSync(path.join(dir, 'package.json'))) {
+    const parent = path.dirname(dir)
+    if (parent === dir) throw new Error(`no package.json above ${fileURLToPath(from)}`)
+    dir = parent
+  }
+  return dir
+}
+
+/** docker/ in the package: the entrypoint and the default image's Dockerfile. */
 export function dockerDir(): string {
-  return path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', 'docker')
+  return path.join(packageRoot(), 'docker')
 }

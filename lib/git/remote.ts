@@ -1,8 +1,8 @@
 // The user's remote: fetching the branch a `--remote` session starts from.
-import { UserError } from '../common/errors.js'
-import { git, resolveCommit } from './repo.js'
-
-export const DEFAULT_REMOTE = 'origin'
+import { firstLine, UserError } from '../common/errors.js'
+import { DEFAULT_REMOTE } from './defaults.js'
+import { git } from './exec.js'
+import { resolveCommit } from './repo.js'
 
 export async function remoteUrl(root: string, remote: string): Promise<string> {
   const result = await git(root, ['remote', 'get-url', '--push', remote], { reject: false, isolated: false })
@@ -26,10 +26,7 @@ export async function fetchRemoteBranch(
     { reject: false, isolated: false },
   )
   if (result.exitCode !== 0) {
-    const line =
-      String(result.stderr)
-        .split('\n')
-        .find((l) => l.trim()) ?? ''
+    const line = firstLine(String(result.stderr))
     if (/couldn't find remote ref/i.test(line))
       throw new UserError(`${remote} has no branch '${branch}' — push it first, or start without --remote`)
     throw new UserError(`cannot fetch ${remote}/${branch}: ${line}`)

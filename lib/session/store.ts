@@ -1,12 +1,13 @@
-import { createHash } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import fs from 'node:fs/promises'
 import path from 'node:path'
 
-import { commitFiles, recoverTransaction, type FileUpdate } from './transaction.js'
+import { commitFiles, type FileUpdate, GENERATION, readConsistent } from './transaction.js'
 import { UserError, errorCode } from '../common/errors.js'
 import { nonEmptyFile, pathExists } from '../common/files.js'
+import { SessionDamaged, SessionExists, SessionNotFound } from './errors.js'
 import { nameProblem } from './names.js'
-import { sessionDir, sessionsDir } from '../common/paths.js'
+import { sessionDir, sessionsDir } from './layout.js'
 
 /** What realm records about a session beyond the original layout's plain files. */
 export interface SessionMeta {
@@ -48,18 +49,22 @@ export async function sessionExists(name: string): Promise<boolean> {
   return pathExists(sessionDir(name))
 }
 
-async function readText(dir: string, file: string, required: boolean): Promise<string | undefined> {
+/** A session file's trimmed text; a missing required file means the session is damaged. */
+async function readText(dir: string, file: string): Promise<string | undefined> {
   try {
     return (await fs.readFile(path.join(dir, file), 'utf8')).trim()
   } catch (error) {
-    if (errorCode(error) === 'ENOENT' && !required) return undefined
-    if (errorCode(error) === 'ENOENT') {
-      throw new UserError(
-        `session file ${path.join(dir, file)} is missing — the session is damaged; remove it with 'realm remove ${path.basename(dir)}'`,
-      )
-    }
+    if (errorCode(error) === 'ENOENT') return undefined
     throw error
   }
+}
+
+async function requiredText(dir: string, file: string): Promise<string> {
+  const text = await readText(dir, file)
+  if (text === undefined) {
+    throw new SessionDamaged(path.basename(dir), `session file ${path.join(dir, file)} is missing — the session is damaged`, 'remove')
+  }
+  return text
 }
 
 function parseMeta(text: string, file: string): SessionMeta {
@@ -87,17 +92,16 @@ export async function loadSession(name: string): Promise<Session> {
   try {
     await fs.access(dir)
   } catch {
-    throw new UserError(`session '${name}' not found — run 'realm list' to see your sessions`)
+    throw new SessionNotFound(name)
   }
-  await recoverTransaction(dir)
-  const metaText = await readText(dir, 'session.json', true)
+  const metaText = await requiredText(dir, 'session.json')
   return {
     name,
     dir,
-    projectDir: (await readText(dir, 'project_dir', true))!,
-    createdAt: (await readText(dir, 'created_at', true))!,
-    resumedAt: await readText(dir, 'resumed_at', false),
-    meta: parseMeta(metaText!, path.join(dir, 'session.json')),
+    projectDir: await requiredText(dir, 'project_dir'),
+    createdAt: await requiredText(dir, 'created_at'),
+    resumedAt: await readText(dir, 'resumed_at'),
+    meta: parseMeta(metaText, path.join(dir, 'session.json')),
   }
 }
 
@@ -119,8 +123,7 @@ export async function createSession(name: string, projectDir: string, meta: Sess
   try {
     await fs.mkdir(dir)
   } catch (error) {
-    if (errorCode(error) === 'EEXIST')
-      throw new UserError(`session '${name}' already exists — resume it with 'realm resume ${name}' or pick another name`)
+    if (errorCode(error) === 'EEXIST') throw new SessionExists(name)
     throw error
   }
   const createdAt = now.toISOString()
@@ -167,7 +170,7 @@ async function checksumsAfter(dir: string, updates: Record<string, FileUpdate>):
 
 /** Replaces session files together (see commitFiles), keeping the patch checksums in step. */
 export async function updateSession(session: Session, updates: Record<string, FileUpdate>, meta?: SessionMeta): Promise<void> {
-  const all = { ...updates }
+  const all: Record<string, FileUpdate> = { ...updates, [GENERATION]: { data: `${randomBytes(8).toString('hex')}\n` } }
   if (meta) all['session.json'] = { data: `${JSON.stringify(meta, null, 2)}\n` }
   if (PATCH_FILES.some((file) => file in updates)) {
     all[CHECKSUMS] = { data: `${JSON.stringify(await checksumsAfter(session.dir, updates), null, 2)}\n` }
@@ -193,8 +196,10 @@ export async function checkPatches(session: Session): Promise<void> {
   for (const file of PATCH_FILES) {
     const actual = await sha256(path.join(session.dir, file))
     if (actual !== sums[file] && !(actual === EMPTY_SHA256 && !sums[file])) {
-      throw new UserError(
-        `session file ${path.join(session.dir, file)} ${actual ? 'was changed' : 'is missing'} since realm wrote it (truncated or edited by hand) — restore it, or remove the session with 'realm remove ${session.name}'`,
+      throw new SessionDamaged(
+        session.name,
+        `session file ${path.join(session.dir, file)} ${actual ? 'was changed' : 'is missing'} since realm wrote it (truncated or edited by hand)`,
+        'restore-or-remove',
       )
     }
   }
@@ -215,4 +220,26 @@ export async function listSessionNames(): Promise<string[]> {
 
 export async function removeSessionDir(session: Session): Promise<void> {
   await fs.rm(session.dir, { recursive: true, force: true })
+}
+
+/**
+ * The session's non-empty patch files as they are at one moment, for readers that hold no lock (diff, list):
+ * hard links in `scratch` (copies across file systems), so a commit that replaces a file meanwhile changes
+ * nothing of what the reader sees.
+ */
+export async function snapshotPatches(session: Session, scratch: string): Promise<Partial<Record<PatchFile, string>>> {
+  return readConsistent(session.dir, PATCH_FILES, async (paths) => {
+    const taken: Partial<Record<PatchFile, string>> = {}
+    for (const file of PATCH_FILES) {
+      const source = paths[file]
+      if (!source) continue
+      const target = path.join(scratch, `${randomBytes(4).toString('hex')}-${file}`)
+      await fs.link(source, target).catch(async (error) => {
+        if (errorCode(error) !== 'EXDEV') throw error
+        await fs.copyFile(source, target)
+      })
+      if ((await fs.stat(target)).size > 0) taken[file] = target
+    }
+    return taken
+  })
 }

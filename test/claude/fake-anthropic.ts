@@ -12,11 +12,20 @@ import type { AddressInfo } from 'node:net'
 
 export type Block = { type: 'text'; text: string } | { type: 'tool_use'; name: string; input: Record<string, unknown> }
 
+/** The parts of a Messages API request that the stand-in and the tests read; JSON that is not an object is `{}`. */
+export interface MessagesBody {
+  model?: string
+  stream?: boolean
+  messages?: Array<{ role?: string; content?: unknown }>
+  tools?: Array<{ name?: string }>
+  metadata?: { user_id?: string }
+}
+
 export interface RecordedRequest {
   method: string
   path: string
   headers: http.IncomingHttpHeaders
-  body: any
+  body: MessagesBody
 }
 
 export interface FakeAnthropic {
@@ -30,23 +39,25 @@ export interface FakeAnthropic {
 
 const id = (prefix: string) => `${prefix}_01${randomBytes(11).toString('hex')}`
 
-function toolResults(body: any): number {
+function toolResults(body: MessagesBody): number {
   let count = 0
-  for (const message of body?.messages ?? []) {
+  for (const message of body.messages ?? []) {
     if (message.role !== 'user' || !Array.isArray(message.content)) continue
-    for (const part of message.content) if (part?.type === 'tool_result') count++
+    for (const part of message.content) if ((part as { type?: string } | null)?.type === 'tool_result') count++
   }
   return count
 }
 
-function reply(body: any, script: Block[][]): Block[] {
-  const hasTools = Array.isArray(body?.tools) && body.tools.length > 0
+function reply(body: MessagesBody, script: Block[][]): Block[] {
+  const hasTools = Array.isArray(body.tools) && body.tools.length > 0
   if (!hasTools) return [{ type: 'text', text: 'realm test' }]
   return script[Math.min(toolResults(body), script.length - 1)]
 }
 
 function message(model: string, blocks: Block[]) {
-  const content = blocks.map((b) => (b.type === 'tool_use' ? { type: 'tool_use', id: id('toolu'), name: b.name, input: b.input } : b))
+  const content = blocks.map((b) =>
+    b.type === 'tool_use' ? { type: 'tool_use' as const, id: id('toolu'), name: b.name, input: b.input } : b,
+  )
   const stopReason = blocks.some((b) => b.type === 'tool_use') ? 'tool_use' : 'end_turn'
   return {
     id: id('msg'),
@@ -68,7 +79,7 @@ export function streamEvents(full: ReturnType<typeof message>): Array<[string, u
     { type: 'message_start', message: { ...full, content: [], stop_reason: null, usage: { ...full.usage, output_tokens: 1 } } },
   ])
   events.push(['ping', { type: 'ping' }])
-  full.content.forEach((block: any, index: number) => {
+  full.content.forEach((block, index) => {
     if (block.type === 'text') {
       events.push(['content_block_start', { type: 'content_block_start', index, content_block: { type: 'text', text: '' } }])
       for (const piece of chunks(block.text)) {
@@ -121,11 +132,12 @@ export async function startFakeAnthropic(script: Block[][], host = '127.0.0.1'):
   const requests: RecordedRequest[] = []
   const server = http.createServer(async (req, res) => {
     const text = await readBody(req)
-    let body: any
+    let body: MessagesBody = {}
     try {
-      body = text ? JSON.parse(text) : undefined
+      const parsed: unknown = text ? JSON.parse(text) : undefined
+      if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) body = parsed as MessagesBody
     } catch {
-      body = text
+      // not JSON: recorded as an empty body
     }
     const path = (req.url ?? '/').split('?')[0]
     requests.push({ method: req.method ?? 'GET', path, headers: req.headers, body })

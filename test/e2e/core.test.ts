@@ -6,23 +6,11 @@ import { describe, test } from 'node:test'
 
 import { dockerSkip } from '../helpers/docker.js'
 import { useProject } from '../helpers/fixture.js'
-import { git, makeRepo, repoState, treeSnapshot, writeFiles } from '../helpers/repo.js'
+import { makeRepo, repoState, treeSnapshot, writeFiles } from '../helpers/repo.js'
+import { sessionTree } from '../helpers/session.js'
 import { explain, realm } from '../helpers/realm.js'
 
 const skip = await dockerSkip()
-
-/** Applies the session's patches on a fresh clone at its base commit and returns the resulting tree. */
-async function replay(home: string, name: string, project: string, scratch: string): Promise<Record<string, string>> {
-  const dir = path.join(home, 'sessions', name)
-  const meta = JSON.parse(await fs.readFile(path.join(dir, 'session.json'), 'utf8')) as { baseCommit: string }
-  await git(path.dirname(scratch), 'clone', '-q', '--no-checkout', project, scratch)
-  await git(scratch, 'checkout', '-q', meta.baseCommit)
-  for (const file of ['baseline.patch', 'base.patch', 'changes.patch']) {
-    const p = path.join(dir, file)
-    if ((await fs.stat(p).catch(() => undefined))?.size) await git(scratch, 'apply', '--binary', p)
-  }
-  return treeSnapshot(scratch)
-}
 
 for (const workspace of ['overlay', 'copy'] as const) {
   describe(`core loop (${workspace} workspace)`, { skip }, () => {
@@ -74,7 +62,7 @@ for (const workspace of ['overlay', 'copy'] as const) {
       expected['a.txt'] = `x:${Buffer.from('one\ntwo\nuser edit\nafter commit\n').toString('base64')}`
       expected.link = 'link:sub/dir/keep.txt'
       expected['committed.txt'] = `-:${Buffer.from('committed\n').toString('base64')}`
-      assert.deepEqual(await replay(home, 'inv', project, path.join(tmp, 'replay1')), expected)
+      assert.deepEqual(await sessionTree(home, 'inv', project), expected)
       const changes = await fs.readFile(path.join(home, 'sessions', 'inv', 'changes.patch'), 'utf8')
       assert.match(changes, /rename from old name.txt/)
       assert.doesNotMatch(changes, /^\+user edit/m, "the user's own edit belongs to the baseline, not the run")
@@ -88,12 +76,12 @@ for (const workspace of ['overlay', 'copy'] as const) {
       const changes = await fs.readFile(path.join(dir, 'changes.patch'), 'utf8')
       assert.match(changes, /second.txt/)
       assert.doesNotMatch(changes, /committed.txt/)
-      const tree = await replay(home, 'inv', project, path.join(tmp, 'replay2'))
+      const tree = await sessionTree(home, 'inv', project)
 
       const empty = await realm(['resume', 'inv', 'true'], { cwd: project, home, env })
       assert.equal(empty.code, 0, explain(empty))
       await assert.rejects(fs.access(path.join(dir, 'changes.patch')), 'an empty run leaves no changes.patch')
-      assert.deepEqual(await replay(home, 'inv', project, path.join(tmp, 'replay3')), tree)
+      assert.deepEqual(await sessionTree(home, 'inv', project), tree)
       assert.ok(await fs.readFile(path.join(dir, 'resumed_at'), 'utf8'))
     })
 
@@ -145,7 +133,7 @@ for (const workspace of ['overlay', 'copy'] as const) {
         dir2file: file('now-a-file\n'),
         'forced.log': file('forced\n'),
       }
-      assert.deepEqual(await replay(home, 'shapes', tree, path.join(tmp, 'shapes1')), expected)
+      assert.deepEqual(await sessionTree(home, 'shapes', tree), expected)
 
       // The resume starts from that state (realm writes redo/deep/new.txt into the workspace); the agent deletes it.
       const second = await realm(['resume', 'shapes', 'test -f redo/deep/new.txt', 'rm redo/deep/new.txt', 'echo more >> keep/a.txt'], {
@@ -156,7 +144,7 @@ for (const workspace of ['overlay', 'copy'] as const) {
       assert.equal(second.code, 0, explain(second))
       delete expected['redo/deep/new.txt']
       expected['keep/a.txt'] = file('a\nmore\n')
-      assert.deepEqual(await replay(home, 'shapes', tree, path.join(tmp, 'shapes2')), expected)
+      assert.deepEqual(await sessionTree(home, 'shapes', tree), expected)
     })
   })
 }
@@ -203,9 +191,9 @@ describe('where and how the agent runs', { skip }, () => {
     const patch = await fs.readFile(path.join(home, 'sessions', 'index', 'changes.patch'), 'utf8')
     assert.match(patch, /^\+A {2}staged\.txt$/m, 'the staged file is still staged')
     assert.match(patch, /^\+\?\? loose\.txt$/m, 'the loose file is still untracked')
-    const heads = patch.match(/^\+[0-9a-f]{40}$/gm)
-    assert.equal(heads?.length, 2)
-    assert.equal(heads![0], heads![1])
+    const heads = patch.match(/^\+[0-9a-f]{40}$/gm) ?? []
+    assert.equal(heads.length, 2)
+    assert.equal(heads[0], heads[1])
   })
 
   test('remove asks on a terminal before deleting unpushed work; --yes and no terminal do not ask', async () => {

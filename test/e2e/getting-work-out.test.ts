@@ -5,11 +5,11 @@ import fs from 'node:fs/promises'
 import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
 
-import { execa } from 'execa'
-
 import { dockerSkip } from '../helpers/docker.js'
-import { addOrigin, git, makeRepo, repoState, treeSnapshot, writeFiles } from '../helpers/repo.js'
-import { explain, realm, realmEnv, REALM_BIN, shellQuote, tempDir } from '../helpers/realm.js'
+import { addOrigin, git, hostState, makeRepo, pushedTree, pushElsewhere, remoteTip, repoState, writeFiles } from '../helpers/repo.js'
+import { explain, realm, realmEnv, REALM_BIN, tempDir } from '../helpers/realm.js'
+import { scratchLeft, sessionTree } from '../helpers/session.js'
+import { onTerminal } from '../helpers/terminal.js'
 
 const skip = await dockerSkip()
 
@@ -40,44 +40,6 @@ async function ok(args: string[], cwd: string) {
   const result = await run(args, cwd)
   assert.equal(result.code, 0, explain(result))
   return result
-}
-
-/** The session's final tree, computed independently: its patches applied in order on a clone at its base. */
-async function sessionTree(name: string, root: string): Promise<Record<string, string>> {
-  const dir = path.join(home, 'sessions', name)
-  const meta = JSON.parse(await fs.readFile(path.join(dir, 'session.json'), 'utf8')) as { baseCommit: string }
-  const scratch = path.join(tmp.path, `replay${++counter}`)
-  await git(tmp.path, 'clone', '-q', '--no-checkout', root, scratch)
-  await git(scratch, 'checkout', '-q', meta.baseCommit)
-  for (const file of ['baseline.patch', 'base.patch', 'changes.patch']) {
-    const p = path.join(dir, file)
-    if ((await fs.stat(p).catch(() => undefined))?.size) await git(scratch, 'apply', '--binary', p)
-  }
-  return treeSnapshot(scratch)
-}
-
-/** The tree at origin/<branch>, checked out fresh from the bare repository. */
-async function pushedTree(bare: string, branch: string): Promise<Record<string, string>> {
-  const scratch = path.join(tmp.path, `clone${++counter}`)
-  await git(tmp.path, 'clone', '-q', '--branch', branch, bare, scratch)
-  return treeSnapshot(scratch)
-}
-
-async function remoteTip(bare: string, branch: string): Promise<string> {
-  return (await git(bare, 'for-each-ref', '--format=%(objectname)', `refs/heads/${branch}`)).trim()
-}
-
-async function scratchLeft(): Promise<string[]> {
-  return fs.readdir(path.join(home, 'tmp')).catch(() => [])
-}
-
-/** Host state that push must not change, plus the remote-tracking refs it may. */
-async function hostState(root: string) {
-  const { branches, ...rest } = await repoState(root)
-  const refs = (await git(root, 'for-each-ref', '--format=%(refname) %(objectname)'))
-    .split('\n')
-    .filter((r) => !r.startsWith('refs/remotes/'))
-  return { ...rest, branches, refsOutsideRemotes: refs }
 }
 
 describe('getting work out', { skip }, () => {
@@ -115,7 +77,7 @@ describe('getting work out', { skip }, () => {
     assert.match(pushed.stderr, /pushed [0-9a-f]{12} to origin\/work/)
     assert.match(pushed.stderr, /holds your uncommitted changes/)
 
-    assert.deepEqual(await pushedTree(bare, 'work'), await sessionTree('work', root), "the pushed tree is the session's final tree")
+    assert.deepEqual(await pushedTree(bare, 'work'), await sessionTree(home, 'work', root), "the pushed tree is the session's final tree")
     const log = (await git(bare, 'log', '--format=%s|%an', 'work')).split('\n')
     assert.deepEqual(log, ["realm: session 'work'|Test User", 'realm: uncommitted changes at session start|Test User', 'initial|Test User'])
     // The first commit holds exactly the user's edits.
@@ -124,7 +86,7 @@ describe('getting work out', { skip }, () => {
     const afterPush = await hostState(root)
     assert.deepEqual(afterPush, before, 'working tree, index, HEAD, branches, worktrees and non-remote refs are as before')
     assert.equal(await git(root, 'rev-parse', 'refs/remotes/origin/work'), await remoteTip(bare, 'work'))
-    assert.deepEqual(await scratchLeft(), [], 'no temp directory left behind')
+    assert.deepEqual(await scratchLeft(home), [], 'no temp directory left behind')
     await assert.rejects(fs.access(path.join(root, 'HOOK-RAN')), 'host git hooks must not run')
 
     const meta = JSON.parse(await fs.readFile(path.join(home, 'sessions', 'work', 'session.json'), 'utf8'))
@@ -151,7 +113,7 @@ describe('getting work out', { skip }, () => {
       (await git(root, 'rev-parse', 'main')).trim(),
       'a clean start: one commit on the base',
     )
-    assert.deepEqual(await pushedTree(bare, 'multi'), await sessionTree('multi', root))
+    assert.deepEqual(await pushedTree(bare, 'multi'), await sessionTree(home, 'multi', root))
     assert.deepEqual(await hostState(root), before)
 
     // Nothing new since: the same commit, nothing rewritten.
@@ -179,16 +141,11 @@ describe('getting work out', { skip }, () => {
     assert.equal(await remoteTip(bare, 'main'), mainBefore)
 
     await ok(['push', 'main', '--branch', 'agent/main'], root)
-    assert.deepEqual(await pushedTree(bare, 'agent/main'), await sessionTree('main', root))
+    assert.deepEqual(await pushedTree(bare, 'agent/main'), await sessionTree(home, 'main', root))
     assert.equal(await remoteTip(bare, 'main'), mainBefore)
 
     // Someone pushes to the branch realm created: realm will not overwrite their work either.
-    const other = path.join(tmp.path, `other${++counter}`)
-    await git(tmp.path, 'clone', '-q', '--branch', 'agent/main', bare, other)
-    await writeFiles(other, { 'theirs.txt': 'theirs\n' })
-    await git(other, 'add', '-A')
-    await git(other, 'commit', '-qm', 'theirs')
-    await git(other, 'push', '-q', 'origin', 'agent/main')
+    await pushElsewhere(bare, 'agent/main', { 'theirs.txt': 'theirs\n' }, 'theirs')
     const theirs = await remoteTip(bare, 'agent/main')
     await ok(['resume', 'main', 'echo more >> agent.txt'], root)
     const moved = await run(['push', 'main', '--branch', 'agent/main'], root)
@@ -197,7 +154,7 @@ describe('getting work out', { skip }, () => {
     assert.equal(await remoteTip(bare, 'agent/main'), theirs)
 
     await ok(['push', 'main', '--force'], root)
-    assert.deepEqual(await pushedTree(bare, 'main'), await sessionTree('main', root))
+    assert.deepEqual(await pushedTree(bare, 'main'), await sessionTree(home, 'main', root))
   })
 
   test('a push that fails half way leaves the host and the session as they were', async () => {
@@ -209,7 +166,7 @@ describe('getting work out', { skip }, () => {
     assert.equal(result.code, 1, explain(result))
     assert.match(result.stderr, /^realm: push to gone failed \(nothing was changed there\): .+\n$/)
     assert.deepEqual(await hostState(root), before)
-    assert.deepEqual(await scratchLeft(), [])
+    assert.deepEqual(await scratchLeft(home), [])
     const meta = JSON.parse(await fs.readFile(path.join(home, 'sessions', 'offline', 'session.json'), 'utf8'))
     assert.equal(meta.pushed, undefined)
 
@@ -249,14 +206,14 @@ describe('getting work out', { skip }, () => {
     assert.match(full.stdout, /^Session: 3 files changed/)
     assert.match(full.stdout, /\n--- \/dev\/null\n\+\+\+ b\/hello.txt\n@@ -0,0 \+1,2 @@\n\+hello\n\+again\n/)
     assert.match(full.stdout, /\nBinary file blob.bin added\n/)
-    assert.doesNotMatch(full.stdout, /\x1b\[/, 'no color when stdout is not a terminal')
+    assert.ok(!full.stdout.includes('\x1b['), 'no color when stdout is not a terminal')
 
     const last = await ok(['diff', 'look', '--last'], root)
-    assert.match(last.stdout, /^Latest run: 1 file changed, \+1 -0\n  M hello.txt  \+1\n\n/)
+    assert.match(last.stdout, /^Latest run: 1 file changed, \+1 -0\n {2}M hello.txt {2}\+1\n\n/)
     assert.doesNotMatch(last.stdout, /ci\.yml/)
 
     const colored = await ok(['diff', 'look', '--color', 'always'], root)
-    assert.match(colored.stdout, /\x1b\[32m\+hello/)
+    assert.ok(colored.stdout.includes('\x1b[32m+hello'), colored.stdout)
   })
 
   test('apply without a conflict: only the affected files change, the index does not', async () => {
@@ -282,7 +239,7 @@ describe('getting work out', { skip }, () => {
 
     await ok(['apply', 'ap'], root)
     const after = await repoState(root)
-    const expected = await sessionTree('ap', root)
+    const expected = await sessionTree(home, 'ap', root)
     assert.deepEqual(after.tree, expected, "the working tree is the session's final tree")
     assert.equal(after.index, before.index)
     assert.equal(after.head, before.head)
@@ -316,7 +273,7 @@ describe('getting work out', { skip }, () => {
     await git(r2, 'add', 'a.txt')
     const conflicted = await run(['apply', 'cf'], r2)
     assert.equal(conflicted.code, 1, explain(conflicted))
-    assert.match(conflicted.stderr, /applied with conflicts in 1 file .*\n  U a\.txt\n/)
+    assert.match(conflicted.stderr, /applied with conflicts in 1 file .*\n {2}U a\.txt\n/)
     assert.match(await fs.readFile(path.join(r2, 'a.txt'), 'utf8'), /<<<<<<< ours\nUSER\n=======\nAGENT\n>>>>>>> theirs\n/)
     assert.match(await git(r2, 'status', '--porcelain'), /^UU a\.txt$/m)
     assert.equal(
@@ -331,20 +288,14 @@ describe('getting work out', { skip }, () => {
 
   test('new --remote starts from the remote branch and push fast-forwards it', async () => {
     const { root, bare } = await project()
-    const other = path.join(tmp.path, `other${++counter}`)
-    await git(tmp.path, 'clone', '-q', bare, other)
-    await git(other, 'checkout', '-qb', 'feature')
-    await writeFiles(other, { 'feature.txt': 'their work\n' })
-    await git(other, 'add', '-A')
-    await git(other, 'commit', '-qm', 'feature work')
-    await git(other, 'push', '-q', 'origin', 'feature')
+    await pushElsewhere(bare, 'feature', { 'feature.txt': 'their work\n' }, 'feature work')
     const tip = await remoteTip(bare, 'feature')
 
     await ok(['new', 'feature', '--remote', 'grep -q "their work" feature.txt', 'echo ours >> feature.txt'], root)
     await ok(['push', 'feature'], root)
     const pushed = await remoteTip(bare, 'feature')
     assert.equal((await git(bare, 'rev-parse', `${pushed}^`)).trim(), tip, 'a fast-forward from the tip the session started from')
-    assert.deepEqual(await pushedTree(bare, 'feature'), await sessionTree('feature', root))
+    assert.deepEqual(await pushedTree(bare, 'feature'), await sessionTree(home, 'feature', root))
   })
 
   test('new --remote with a missing branch is a clear error and leaves no session', async () => {
@@ -358,26 +309,20 @@ describe('getting work out', { skip }, () => {
   test('review on a terminal: the summary, then a menu; discard drops only this run', async () => {
     const { root } = await project()
     await ok(['new', 'rev', 'echo kept > kept.txt'], root)
-    const env = { ...realmEnv(home), TERM: 'xterm' }
-    await fs.mkdir(env.HOME!, { recursive: true })
+    const env: Record<string, string | undefined> = { ...realmEnv(home), TERM: 'xterm' }
+    await fs.mkdir(String(env.HOME), { recursive: true })
     // Keys go in only once the menu is up: until then the terminal belongs to the agent's container.
-    const child = execa(
-      'script',
-      ['-qec', [REALM_BIN, 'resume', 'rev', 'echo dropped > dropped.txt'].map(shellQuote).join(' '), '/dev/null'],
-      { cwd: root, env, extendEnv: true, reject: false, timeout: 120_000, stdin: 'pipe' },
-    )
-    let seen = ''
-    child.stdout!.on('data', (chunk: Buffer) => {
-      const before = seen
-      seen += chunk.toString()
-      if (!before.includes('What now') && seen.includes('What now')) child.stdin!.write('\x1b[B\x1b[B\x1b[B\x1b[B\r') // ↓×4: discard
+    const { seen, ...result } = await onTerminal([REALM_BIN, 'resume', 'rev', 'echo dropped > dropped.txt'], {
+      cwd: root,
+      env,
+      prompt: 'What now',
+      keys: '\x1b[B\x1b[B\x1b[B\x1b[B\r', // ↓×4: discard
     })
-    const result = await child
     assert.equal(result.exitCode, 0, seen)
     assert.match(seen, /This run: 1 file changed/)
     assert.match(seen, /discarded this run's changes/)
     assert.deepEqual(
-      Object.keys(await sessionTree('rev', root))
+      Object.keys(await sessionTree(home, 'rev', root))
         .filter((f) => f.endsWith('.txt'))
         .sort(),
       ['a.txt', 'kept.txt'],

@@ -6,7 +6,7 @@ import path from 'node:path'
 
 import { execa } from 'execa'
 
-import { TEST_IMAGE } from './realm.js'
+import { TEST_IMAGE, TEST_NET_IMAGE } from './realm.js'
 
 const IMAGE_DIR = path.resolve(import.meta.dirname, '..', 'image')
 
@@ -43,37 +43,60 @@ function imageInputsHash(): string {
   return hash.digest('hex').slice(0, 12)
 }
 
-/** Builds the test image when it is missing or its inputs changed (labelled with their hash). */
-export async function ensureTestImage(): Promise<void> {
-  if (process.env.REALM_TEST_IMAGE) return
-  const want = imageInputsHash()
-  const have = await execa('docker', ['image', 'inspect', '--format', '{{index .Config.Labels "realm.test.inputs"}}', TEST_IMAGE], {
+/**
+ * The hash of the inputs a test image was built from (its `realm.test.inputs` label), undefined when the
+ * image is missing: a test builds an image again only when this differs from the hash of its inputs now.
+ */
+export async function imageInputs(image: string): Promise<string | undefined> {
+  const result = await execa('docker', ['image', 'inspect', '--format', '{{index .Config.Labels "realm.test.inputs"}}', image], {
     reject: false,
   })
-  if (have.exitCode === 0 && have.stdout.trim() === want) return
+  return result.exitCode === 0 ? result.stdout.trim() : undefined
+}
+
+/** Builds the test image when it is missing or its inputs changed (labelled with their hash). */
+export async function ensureTestImage(): Promise<void> {
+  await ensureNetImage()
+  if (process.env.REALM_TEST_IMAGE) return
+  const want = imageInputsHash()
+  if ((await imageInputs(TEST_IMAGE)) === want) return
   await execa('bash', [path.join(IMAGE_DIR, 'build.sh'), TEST_IMAGE, want], { stdio: 'inherit' })
+}
+
+/** realm's network sidecar image, built from this machine's iptables and tcpdump (test/image/build-net.sh). */
+async function ensureNetImage(): Promise<void> {
+  if (process.env.REALM_TEST_NET_IMAGE) return
+  const script = path.join(IMAGE_DIR, 'build-net.sh')
+  const want = createHash('sha256').update(fs.readFileSync(script)).digest('hex').slice(0, 12)
+  if ((await imageInputs(TEST_NET_IMAGE)) === want) return
+  await execa('bash', [script, TEST_NET_IMAGE, want], { stdio: 'inherit' })
+}
+
+/** Asks `check` every 100 ms until it answers (anything but undefined); fails with `failure` after `timeoutMs`. */
+async function poll<T>(timeoutMs: number, failure: string, check: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    const answer = await check()
+    if (answer !== undefined) return answer
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  throw new Error(failure)
 }
 
 /** The running container of a session's current run (realm names them realm-<session>-<random>). */
 export async function sessionContainer(session: string, timeoutMs = 30_000): Promise<string> {
-  const deadline = Date.now() + timeoutMs
-  while (Date.now() < deadline) {
+  return poll(timeoutMs, `no running container for session ${session}`, async () => {
     const result = await execa('docker', ['ps', '--filter', `name=^realm-${session}-`, '--format', '{{.Names}}'], { reject: false })
-    const name = result.stdout.trim().split('\n')[0]
-    if (name) return name
-    await new Promise((resolve) => setTimeout(resolve, 100))
-  }
-  throw new Error(`no running container for session ${session}`)
+    return result.stdout.trim().split('\n')[0] || undefined
+  })
 }
 
 /** Waits until `path` exists inside the container (the agent got that far). */
 export async function waitInContainer(container: string, file: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (Date.now() < deadline) {
-    if ((await execa('docker', ['exec', container, 'test', '-e', file], { reject: false })).exitCode === 0) return
-    await new Promise((resolve) => setTimeout(resolve, 100))
-  }
-  throw new Error(`${file} never appeared in ${container}`)
+  await poll(timeoutMs, `${file} never appeared in ${container}`, async () => {
+    const result = await execa('docker', ['exec', container, 'test', '-e', file], { reject: false })
+    return result.exitCode === 0 || undefined
+  })
 }
 
 export async function docker(...args: string[]): Promise<string> {

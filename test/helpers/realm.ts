@@ -1,9 +1,13 @@
 // Drives the real bin/realm as a user would, in a private REALM_HOME.
 import fs from 'node:fs/promises'
-import os from 'node:os'
 import path from 'node:path'
 
-import { execa, type Options } from 'execa'
+import { execa, type Result } from 'execa'
+
+import { onTerminal } from './terminal.js'
+
+export { shellQuote } from './terminal.js'
+export { tempDir } from './temp.js'
 
 export const REALM_BIN = path.resolve(import.meta.dirname, '..', '..', 'bin', 'realm')
 
@@ -31,6 +35,7 @@ export function realmEnv(home: string, extra: Record<string, string | undefined>
   return {
     REALM_HOME: home,
     REALM_IMAGE: TEST_IMAGE,
+    REALM_NET_IMAGE: TEST_NET_IMAGE,
     HOME: path.join(home, 'user-home'),
     NO_COLOR: '1',
     GIT_CONFIG_NOSYSTEM: '1',
@@ -41,47 +46,46 @@ export function realmEnv(home: string, extra: Record<string, string | undefined>
 }
 
 export const TEST_IMAGE = process.env.REALM_TEST_IMAGE ?? 'realm-test:latest'
+/** realm's network sidecar for the tests: the same tools as docker/net/Dockerfile, from this machine's binaries */
+export const TEST_NET_IMAGE = process.env.REALM_TEST_NET_IMAGE ?? 'realm-test-net:latest'
 
-export async function realm(args: string[], options: RealmOptions): Promise<RealmResult> {
+/** realm's environment, with the private HOME it names made. */
+async function preparedEnv(options: RealmOptions): Promise<Record<string, string | undefined>> {
   const env = realmEnv(options.home, options.env)
-  await fs.mkdir(env.HOME!, { recursive: true })
-  const common = {
+  if (env.HOME) await fs.mkdir(env.HOME, { recursive: true })
+  return env
+}
+
+/** How every realm child runs: in the test's directory and environment, its output kept as it is. */
+function childOptions(options: RealmOptions, env: Record<string, string | undefined>) {
+  return {
     cwd: options.cwd,
     env,
     extendEnv: true,
     reject: false,
     stripFinalNewline: false,
+    input: options.input ?? '',
     timeout: options.timeout ?? 120_000,
   } as const
-  if (options.tty) return onTerminal(args, common, options.answer ?? '\r', options.prompt ?? 'What now')
-  const result = await execa(REALM_BIN, args, { ...common, input: options.input ?? '' })
-  return { code: result.exitCode ?? -1, stdout: String(result.stdout), stderr: String(result.stderr) }
 }
 
-/**
- * Runs realm under `script`, so it has a terminal. Keys go in only once the review menu is up: until then the
- * terminal belongs to the agent's container, which would swallow them.
- */
-async function onTerminal(args: string[], common: Options, answer: string, prompt: string): Promise<RealmResult> {
-  const child = execa('script', ['-qec', [REALM_BIN, ...args].map(shellQuote).join(' '), '/dev/null'], { ...common, stdin: 'pipe' })
-  let seen = ''
-  child.stdout!.on('data', (chunk: Buffer) => {
-    const before = seen
-    seen += chunk.toString()
-    if (!before.includes(prompt) && seen.includes(prompt)) child.stdin!.write(answer)
-  })
-  const result = await child
-  return { code: result.exitCode ?? -1, stdout: String(result.stdout), stderr: String(result.stderr) }
+function resultOf(result: Result): RealmResult {
+  return { code: result.exitCode ?? (result.signal ? 128 : -1), stdout: String(result.stdout), stderr: String(result.stderr) }
 }
 
-export function shellQuote(word: string): string {
-  return /^[A-Za-z0-9_./=:-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`
-}
-
-/** A fresh temp directory per test, removed afterwards. */
-export async function tempDir(prefix = 'realm-test-'): Promise<{ path: string; cleanup: () => Promise<void> }> {
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), prefix))
-  return { path: await fs.realpath(dir), cleanup: () => fs.rm(dir, { recursive: true, force: true }) }
+export async function realm(args: string[], options: RealmOptions): Promise<RealmResult> {
+  const env = await preparedEnv(options)
+  if (options.tty) {
+    const run = await onTerminal([REALM_BIN, ...args], {
+      cwd: options.cwd,
+      env,
+      prompt: options.prompt ?? 'What now',
+      keys: options.answer ?? '\r',
+      timeout: options.timeout,
+    })
+    return { code: run.exitCode, stdout: run.seen, stderr: run.stderr }
+  }
+  return resultOf(await execa(REALM_BIN, args, childOptions(options, env)))
 }
 
 /** Fails with the child's output, which tests otherwise keep quiet. */
@@ -92,18 +96,9 @@ export function explain(result: RealmResult): string {
 /** Starts bin/realm without waiting for it, for tests that signal or race it. */
 export function startRealm(args: string[], options: RealmOptions) {
   const env = realmEnv(options.home, options.env)
-  return execa(REALM_BIN, args, {
-    cwd: options.cwd,
-    env,
-    extendEnv: true,
-    reject: false,
-    stripFinalNewline: false,
-    input: options.input ?? '',
-    timeout: options.timeout ?? 120_000,
-  })
+  return execa(REALM_BIN, args, childOptions(options, env))
 }
 
 export async function settled(child: ReturnType<typeof startRealm>): Promise<RealmResult> {
-  const result = await child
-  return { code: result.exitCode ?? (result.signal ? 128 : -1), stdout: String(result.stdout), stderr: String(result.stderr) }
+  return resultOf(await child)
 }

@@ -6,7 +6,7 @@ import path from 'node:path'
 import { test } from 'node:test'
 
 import { engineSocket } from '../../lib/container/docker.ts'
-import { parseConfigList } from '../../lib/git/repo.ts'
+import { parseConfigList } from '../../lib/git/settings.ts'
 
 test('git config -z records: keys lowercased, values kept whole, the last one wins', () => {
   const text =

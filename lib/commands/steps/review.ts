@@ -2,6 +2,7 @@
 // so Enter, Esc and Ctrl-C all leave the session exactly as the run saved it.
 import kleur from 'kleur'
 
+import { userMessage } from '../../cli/messages.js'
 import { UserError } from '../../common/errors.js'
 import { acquireLock } from '../../session/lock.js'
 import { updateSession, type Session } from '../../session/store.js'
@@ -48,13 +49,13 @@ export async function reviewAfterRun(session: Session, say: (line: string) => vo
           )
           return
         case 'diff':
-          await (await import('../diff.js')).diffCommand(session.name, {})
+          await (await import('./show-diff.js')).showDiff(session.name, {})
           continue // back to the menu: seeing the diff is how the user decides
         case 'push':
-          await (await import('../push.js')).pushCommand(session.name, {})
+          await (await import('./push-work.js')).pushWork(session.name, {})
           return
         case 'apply':
-          await (await import('../apply.js')).applyCommand(session.name, {})
+          await (await import('./apply-work.js')).applyWork(session.name, {})
           return
         case 'discard':
           await discardLastRun(session)
@@ -64,7 +65,7 @@ export async function reviewAfterRun(session: Session, say: (line: string) => vo
     } catch (error) {
       // A failed action (push rejected, apply blocked) is reported and the menu comes back.
       if (!(error instanceof UserError)) throw error
-      say(`${kleur.red('realm:')} ${error.message}`)
+      say(`${kleur.red('realm:')} ${userMessage(error)}`)
     }
   }
 }

@@ -56,7 +56,7 @@ test('the only writable host mounts are the run directory and what the caller ad
 
 test('an overlay workspace is an anonymous volume, removed with the container', () => {
   const args = planDockerRun(input({ workspace: { kind: 'overlay', upper: '/r/upper', work: '/r/work' } }))
-  const volume = args.find((a) => a.startsWith('type=volume'))!
+  const volume = args.find((a) => a.startsWith('type=volume'))
   assert.equal(
     volume,
     'type=volume,dst=/workspace,volume-driver=local,volume-nocopy=true,volume-opt=type=overlay,volume-opt=device=overlay,"volume-opt=o=lowerdir=/home/u/proj,upperdir=/r/upper,workdir=/r/work"',

@@ -1,0 +1,69 @@
+// The options of the commands that run the agent, declared once: cac gets its help and parsing from this
+// table, and the argument splitter (argv.ts) learns from it which words are realm's and which the agent's.
+import { DEFAULT_IMAGE } from '../container/image.js'
+
+export type RunCommand = 'new' | 'resume'
+
+export interface RunOption {
+  /** as cac takes it: '--image <image>' for an option with a value, '--shell' for a switch */
+  flag: string
+  description: Record<RunCommand, string> | string
+  commands: readonly RunCommand[]
+}
+
+export const RUN_OPTIONS: readonly RunOption[] = [
+  { flag: '--remote', description: 'Start from origin/<name> and push on top of it', commands: ['new'] },
+  {
+    flag: '--project <dir>',
+    description: 'Project directory (default: the first argument that is a directory, else the current directory)',
+    commands: ['new'],
+  },
+  {
+    flag: '--image <image>',
+    description: {
+      new: `Docker image (default: $REALM_IMAGE or ${DEFAULT_IMAGE})`,
+      resume: 'Docker image (default: the one the session started with)',
+    },
+    commands: ['new', 'resume'],
+  },
+  {
+    flag: '--docker-args <args>',
+    description: 'Extra docker run flags, split like a shell would (default: $REALM_DOCKER_ARGS)',
+    commands: ['new', 'resume'],
+  },
+  { flag: '--shell', description: 'Open an interactive shell in the workspace instead of the agent', commands: ['new', 'resume'] },
+  {
+    flag: '--workspace <strategy>',
+    description: 'overlay or copy (default: $REALM_WORKSPACE, else overlay where supported)',
+    commands: ['new', 'resume'],
+  },
+  { flag: '--include-ignored', description: 'With a copy workspace, also copy files git ignores', commands: ['new', 'resume'] },
+  {
+    flag: '--network <mode>',
+    description: 'allowlist, model, open or host (default: $REALM_NETWORK, else allowlist)',
+    commands: ['new', 'resume'],
+  },
+  {
+    flag: '--allow <host[:port]>',
+    description: 'With --network allowlist, also allow this destination (repeatable; also $REALM_ALLOW and ~/.realm/allow)',
+    commands: ['new', 'resume'],
+  },
+  {
+    flag: '--fresh',
+    description: "Start a new agent conversation instead of continuing the session's last one",
+    commands: ['resume'],
+  },
+]
+
+/** The options of `command`, each with its help text for that command. */
+export function runOptions(command: RunCommand): Array<{ flag: string; description: string }> {
+  return RUN_OPTIONS.filter((o) => o.commands.includes(command)).map((o) => ({
+    flag: o.flag,
+    description: typeof o.description === 'string' ? o.description : o.description[command],
+  }))
+}
+
+/** Long option name → whether it takes a value, for the argument splitter. */
+export function optionArity(command: RunCommand): Record<string, boolean> {
+  return Object.fromEntries(runOptions(command).map(({ flag }) => [flag.split(' ')[0], flag.includes(' ')]))
+}
