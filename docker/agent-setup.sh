@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # Sourced by entrypoint.sh just before the agent starts, in the workspace, as the host user.
 # Prepares what the agent needs from its environment. Runs in any image, so every step is best effort and
 # plain POSIX sh.
@@ -21,12 +22,62 @@ if ! id -un >/dev/null 2>&1 && [ -w /etc/passwd ]; then
   fi
 fi
 
-# realm keeps Claude Code's ~/.claude.json in a directory of its own (a file bind mount cannot be replaced
-# by rename, which is how Claude Code saves it). Claude Code resolves the link and writes its temp file next
-# to the target, so each save is an atomic rename inside that directory and outlives the container.
-if [ -d /realm/claude-state ] && [ -f /realm/claude-state/.claude.json ] && [ ! -e "$HOME/.claude.json" ]; then
-  ln -s /realm/claude-state/.claude.json "$HOME/.claude.json" 2>/dev/null
+# Claude Code's configuration: the host's entries (settings, commands, CLAUDE.md, ...) are read-only mounts,
+# copied into HOME (a tmpfs) so the agent may edit its copy, which vanishes with the container; the run's
+# .claude.json and login likewise. Only the session's conversations and todos live on, in the session's own
+# history directory. No run can change what a later run starts with.
+claude_config=/realm/claude-config
+claude_state=/realm/claude-state
+claude_login=/realm/claude-login
+claude_history=/realm/claude-history
+# Every process here counts in the time a run takes to start, so each step is one command at most.
+if [ -d "$claude_history" ] && [ -w "$claude_history" ]; then
+  mkdir -p "$HOME/.claude" "$claude_history/projects" "$claude_history/todos" "$claude_history/file-history" &&
+    ln -s "$claude_history/projects" "$claude_history/todos" "$claude_history/file-history" "$HOME/.claude/" 2>/dev/null
+else
+  mkdir -p "$HOME/.claude"
 fi
+if [ -d "$claude_config" ]; then cp -RL "$claude_config/." "$HOME/.claude/" 2>/dev/null; fi
+if [ -f "$claude_state/.claude.json" ] && [ ! -e "$HOME/.claude.json" ]; then cp "$claude_state/.claude.json" "$HOME/.claude.json"; fi
+if [ -f "$claude_login" ]; then cp "$claude_login" "$HOME/.claude/.credentials.json" && chmod 600 "$HOME/.claude/.credentials.json"; fi
+
+# same A B: whether two files or directory trees hold the same content (git is in every image realm runs).
+same() { git diff --no-index --quiet -- "$1" "$2" >/dev/null 2>&1; }
+
+# absent PATH: nothing at all is at PATH. Only then does the handback write there: whatever the agent put in its
+# place stays, and realm refuses it; and nothing here ever opens a FIFO or follows a link the agent made.
+absent() { [ ! -e "$1" ] && [ ! -L "$1" ]; }
+
+# claude_handback OUT: after the agent (and everything it left running) has ended, what realm may keep of
+# Claude Code's state (its .claude.json, a login that changed), and a list of the configuration entries the
+# agent changed in its copy, into OUT. realm reads them as untrusted input: it keeps only answers and a login,
+# and reports the list. realm reads them only after `done`, so they need no temp file.
+claude_handback() {
+  out=$1
+  if [ -f "$HOME/.claude.json" ] && absent "$out/claude.json"; then cp "$HOME/.claude.json" "$out/claude.json"; fi
+  login="$HOME/.claude/.credentials.json"
+  if [ -f "$login" ] && absent "$out/claude-login.json" && ! { [ -f "$claude_login" ] && same "$login" "$claude_login"; }; then
+    cp "$login" "$out/claude-login.json"
+  fi
+  absent "$out/claude-changes" || return 0
+  {
+    for entry in "$HOME/.claude"/* "$HOME/.claude"/.[!.]*; do
+      [ -e "$entry" ] || [ -L "$entry" ] || continue
+      name=${entry##*/}
+      case $name in projects | todos | file-history | .credentials.json) continue ;; esac
+      if [ -e "$claude_config/$name" ]; then
+        same "$entry" "$claude_config/$name" || printf 'changed %s\n' "$name"
+      else
+        printf 'added %s\n' "$name"
+      fi
+    done
+    for entry in "$claude_config"/* "$claude_config"/.[!.]*; do
+      [ -e "$entry" ] || continue
+      name=${entry##*/}
+      [ -e "$HOME/.claude/$name" ] || [ -L "$HOME/.claude/$name" ] || printf 'removed %s\n' "$name"
+    done
+  } >"$out/claude-changes"
+}
 
 # Claude Code refuses --dangerously-skip-permissions as root unless told it is in a sandbox. A host user who
 # is root gets a root container; that container is realm's sandbox, which is what IS_SANDBOX declares.

@@ -1,16 +1,22 @@
 // Turning a finished (or interrupted) run's output directory into session files — only once they are
-// verified to apply on the session's baseline, and all together or not at all.
+// verified to apply on the session's baseline, and all together or not at all. The output directory is
+// untrusted input (see outputs.ts): what is stored is the patch git makes on the host from the verified trees.
 import fs from 'node:fs/promises'
 import path from 'node:path'
 
 import type { FileUpdate } from '../session/transaction.js'
 import { UserError, isDiskFull } from '../common/errors.js'
-import { nonEmptyFile, pathExists } from '../common/files.js'
-import { PatchDoesNotApply, verifyPatches } from '../git/repo.js'
+import { PatchDoesNotApply } from '../git/trees.js'
+import { withScratch } from '../git/scratch.js'
+import { keepClaudeState } from '../container/claude-config.js'
 import { hostEdits as findHostEdits } from './host-edits.js'
+import { claudeSeedDir, hostExcludesFile, hostRunDir } from './host-run.js'
+import { readRunOutputs, RunOutputRefused } from './outputs.js'
+import type { RunMode } from './protocol.js'
+import { regeneratePatches } from './regenerate.js'
 import { patchPath, updateSession, type Session } from '../session/store.js'
 
-export type RunMode = 'new' | 'resume'
+export type { RunMode }
 
 export interface SaveResult {
   /** saved: the run's final patch; recovered: its last snapshot (the run did not finish); not-started: the
@@ -25,12 +31,20 @@ export interface SaveResult {
   problem?: string
   /** the agent finished but its work could not be captured (the session's disk was full, say) */
   captureFailed?: boolean
+  /** what the agent changed in its copy of Claude Code's configuration (never kept), one line per item */
+  configChanges: string[]
 }
 
 export async function saveRun(session: Session, runDir: string, mode: RunMode, root: string, now = new Date()): Promise<SaveResult> {
   try {
-    return await save(session, runDir, mode, root, now)
+    return await withScratch((scratch) => save(session, runDir, scratch, mode, root, now))
   } catch (error) {
+    if (error instanceof RunOutputRefused) {
+      // Nothing of a refused run is kept, and it is not tried again by the next command on the session.
+      await fs.rm(runDir, { recursive: true, force: true })
+      await fs.rm(hostRunDir(session), { recursive: true, force: true })
+      throw error
+    }
     if (!isDiskFull(error)) throw error
     // Every session update is a transaction, so the earlier files are untouched; the run directory stays
     // for the next attempt (any command on the session retries the save).
@@ -42,50 +56,54 @@ export async function saveRun(session: Session, runDir: string, mode: RunMode, r
   }
 }
 
-async function save(session: Session, runDir: string, mode: RunMode, root: string, now: Date): Promise<SaveResult> {
-  const out = (name: string) => path.join(runDir, name)
-  if (!(await pathExists(out('ready')))) return { status: 'not-started', hostEdits: [] }
+async function save(session: Session, runDir: string, scratch: string, mode: RunMode, root: string, now: Date): Promise<SaveResult> {
+  // Every output is read (and refused, if need be) before anything of the run is used.
+  const outputs = await readRunOutputs(runDir, scratch, mode)
+  if (!outputs.ready) return { status: 'not-started', hostEdits: [], configChanges: [] }
+  const { exitCode, changes } = outputs
+  const status = outputs.finished ? 'saved' : 'recovered'
+  const captureFailed = !outputs.captured && exitCode !== undefined
   // Runs beside the verification below: both are git processes reading the repository.
-  const hostEditsFound = findHostEdits(root, runDir)
+  const hostEditsFound = findHostEdits(root, {
+    index: outputs.lowerIndex,
+    agentPaths: outputs.agentPaths,
+    excludesFile: hostExcludesFile(session),
+  })
+  const earlier =
+    mode === 'new'
+      ? []
+      : [await patchPath(session, 'base.patch'), await patchPath(session, 'changes.patch')].filter((p): p is string => p !== undefined)
+  const baseline = mode === 'new' ? outputs.baseline : await patchPath(session, 'baseline.patch')
+  const regenerated = path.join(scratch, 'regenerated')
+  await fs.mkdir(regenerated)
 
-  const codeText = await fs.readFile(out('exit_code'), 'utf8').catch(() => undefined)
-  const exitCode = codeText === undefined ? undefined : Number(codeText.trim())
-  const finished = await pathExists(out('changes.patch'))
-  const patchFile = finished ? out('changes.patch') : (await pathExists(out('snapshot.patch'))) ? out('snapshot.patch') : undefined
-  const status = finished ? 'saved' : 'recovered'
-
-  const baseline = mode === 'new' ? await nonEmptyFile(out('baseline.patch')) : await patchPath(session, 'baseline.patch')
-  const base = mode === 'new' ? undefined : await nonEmptyFile(out('base.patch'))
-  const changes = patchFile && (await nonEmptyFile(patchFile))
-
+  let patches: Awaited<ReturnType<typeof regeneratePatches>>
   let hostEdits: string[]
   try {
-    ;[hostEdits] = await Promise.all([
+    ;[hostEdits, patches] = await Promise.all([
       hostEditsFound,
-      verifyPatches(
-        root,
-        session.meta.baseCommit,
-        [baseline, base, changes].filter((p): p is string => p !== undefined),
-      ),
+      regeneratePatches(root, session.meta.baseCommit, { baseline, earlier, changes }, regenerated),
     ])
   } catch (error) {
     hostEdits = await hostEditsFound
     if (!(error instanceof PatchDoesNotApply)) throw error
-    // Keep the raw patch where the user can find it; the session's earlier patches stay as they were.
+    // Keep the patch where the user can find it: the bytes realm read from the output directory (its private
+    // copy), never anything else. The session's earlier patches stay as they were.
     const keptAt = path.join(session.dir, 'failed', `${now.toISOString().replace(/[:.]/g, '-')}-${path.basename(error.patch)}`)
     await fs.mkdir(path.dirname(keptAt), { recursive: true })
     await fs.copyFile(error.patch, keptAt)
-    return { status: 'unverified', exitCode, hostEdits, keptAt, problem: error.detail }
+    return { status: 'unverified', exitCode, hostEdits, keptAt, problem: error.detail, configChanges: [] }
   }
 
   const place = (file: string | undefined): FileUpdate => (file ? { copyFrom: file } : { remove: true })
-  const updates: Record<string, FileUpdate> = { 'changes.patch': place(changes) }
-  if (mode === 'new') updates['baseline.patch'] = place(baseline)
+  const updates: Record<string, FileUpdate> = { 'changes.patch': place(patches.changes) }
+  if (mode === 'new') updates['baseline.patch'] = place(patches.baseline)
   else {
-    updates['base.patch'] = place(base)
+    updates['base.patch'] = place(patches.base)
     updates.resumed_at = { data: `${now.toISOString()}\n` }
   }
   await updateSession(session, updates)
   if (mode === 'resume') session.resumedAt = now.toISOString()
-  return { status, exitCode, hostEdits, captureFailed: !patchFile && exitCode !== undefined }
+  const configChanges = keepClaudeState(outputs.claude, claudeSeedDir(session))
+  return { status, exitCode, hostEdits, captureFailed, configChanges }
 }

@@ -9,10 +9,11 @@ import { after, before, describe, test } from 'node:test'
 
 import { execa } from 'execa'
 
-import { startFakeAnthropic, type FakeAnthropic } from '../claude/fake-anthropic.js'
-import { dockerSkip } from '../helpers/docker.js'
+import { type FakeAnthropic, type MessagesBody, type RecordedRequest, startFakeAnthropic } from '../claude/fake-anthropic.js'
+import { dockerSkip, imageInputs } from '../helpers/docker.js'
 import { makeRepo, repoState } from '../helpers/repo.js'
-import { explain, realm, tempDir } from '../helpers/realm.js'
+import { explain, realm, TEST_NET_IMAGE, tempDir } from '../helpers/realm.js'
+import { PLACEHOLDERS } from '../../lib/net/broker.js'
 
 const skip = await dockerSkip()
 
@@ -47,12 +48,12 @@ const SCRIPT = [
 ]
 
 /** Everything the agent's tool calls printed, as Claude Code sent it back in its requests. */
-function toolOutputs(requests: Array<{ body: any }>): string {
+function toolOutputs(requests: Array<{ body: MessagesBody }>): string {
   const texts: string[] = []
   for (const request of requests) {
-    for (const message of request.body?.messages ?? []) {
+    for (const message of request.body.messages ?? []) {
       if (!Array.isArray(message.content)) continue
-      for (const part of message.content) {
+      for (const part of message.content as Array<{ type?: string; content?: unknown } | null>) {
         if (part?.type !== 'tool_result') continue
         texts.push(typeof part.content === 'string' ? part.content : JSON.stringify(part.content))
       }
@@ -75,10 +76,7 @@ async function ensureClaudeImage(): Promise<void> {
   const certs = await extraCaCerts()
   const dockerfile = await fs.readFile(path.join(ROOT, 'docker', 'Dockerfile'))
   const want = createHash('sha256').update(dockerfile).update(certs).update(BASE_IMAGE).digest('hex').slice(0, 12)
-  const have = await execa('docker', ['image', 'inspect', '--format', '{{index .Config.Labels "realm.test.inputs"}}', IMAGE], {
-    reject: false,
-  })
-  if (have.exitCode === 0 && have.stdout.trim() === want) return
+  if ((await imageInputs(IMAGE)) === want) return
   const build = await execa(
     'docker',
     [
@@ -100,8 +98,8 @@ async function ensureClaudeImage(): Promise<void> {
 }
 
 /** The userID Claude Code keeps in ~/.claude.json, as it reports it in each request's metadata. */
-function userIdOf(body: any): string | undefined {
-  const raw = body?.metadata?.user_id
+function userIdOf(body: MessagesBody): string | undefined {
+  const raw = body.metadata?.user_id
   if (typeof raw !== 'string') return undefined
   try {
     const parsed = JSON.parse(raw)
@@ -130,8 +128,10 @@ describe('the real Claude Code in the default image', { skip, timeout: 30 * 60_0
         REALM_IMAGE: IMAGE,
         ANTHROPIC_BASE_URL: fake.url,
         ANTHROPIC_API_KEY: 'sk-ant-dummy-realm-test',
-        // The stand-in listens on the host's loopback; nothing but it is needed, so nothing else is tried.
-        REALM_DOCKER_ARGS: '--network host -e CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1',
+        // The default network policy: the container reaches the stand-in (on the host's loopback) only through
+        // realm's broker, which holds the key. Nothing else is needed, so nothing else is tried.
+        REALM_DOCKER_ARGS: '-e CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1',
+        REALM_NET_IMAGE: TEST_NET_IMAGE,
       }
     },
     { timeout: 30 * 60_000 },
@@ -152,15 +152,21 @@ describe('the real Claude Code in the default image', { skip, timeout: 30 * 60_0
     })
     console.log(`# first run: ${Date.now() - started} ms`)
     assert.equal(result.code, 0, `${explain(result)}\n--- requests\n${fake.requests.map((r) => `${r.method} ${r.path}`).join('\n')}`)
-    const output = JSON.parse(result.stdout.trim().split('\n').pop()!)
+    const output = JSON.parse(result.stdout.trim().split('\n').at(-1) ?? '')
     assert.equal(output.result, 'Done: wrote hello.txt.', result.stdout)
 
-    // The agent's requests went to the stand-in, streamed, with the dummy key, and its tool results came back.
+    // The agent's requests went to the stand-in through the broker, streamed, and its tool results came back. The
+    // container held only the placeholder: the broker put the real key in on the host.
     const agent = fake.agentRequests()
     assert.ok(agent.length >= 3, `three agent turns, got ${agent.length}`)
     assert.equal(agent[0].headers['x-api-key'], 'sk-ant-dummy-realm-test')
+    assert.ok(!JSON.stringify(agent.map((r) => r.body)).includes('sk-ant-dummy-realm-test'), 'the key never reached the agent')
+    assert.ok(
+      fake.requests.every((r) => r.headers['x-api-key'] !== PLACEHOLDERS.ANTHROPIC_API_KEY),
+      'no placeholder got through',
+    )
     assert.equal(agent[0].body.stream, true)
-    assert.ok(agent[0].body.tools.some((t: any) => t.name === 'Write'))
+    assert.ok(agent[0].body.tools?.some((t) => t.name === 'Write'))
     // The commit the agent made carries the user's git identity from the host.
     assert.match(toolOutputs(agent), /author: Test User <test@example\.com>/)
 
@@ -170,41 +176,71 @@ describe('the real Claude Code in the default image', { skip, timeout: 30 * 60_0
     assert.ok(patch.includes(`+${CONTENT.trimEnd()}`), patch)
     assert.deepEqual(await repoState(project), before, 'the project is only ever read')
 
-    // What the run left for the next one: its settings in ~/.claude, its state in realm's .claude.json.
+    // The settings the agent wrote stayed in its container: reported, never written to the host; the state
+    // realm keeps (Claude Code's identity, onboarding answers) is in realm's own directory.
     const userHome = path.join(home, 'user-home')
-    assert.deepEqual(JSON.parse(await fs.readFile(path.join(userHome, '.claude', 'settings.json'), 'utf8')), {
-      model: MODEL,
-      apiKeyHelper: `echo ${HELPER_KEY}`,
-    })
-    const state = JSON.parse(await fs.readFile(path.join(home, 'claude', '.claude.json'), 'utf8'))
-    assert.ok(Object.keys(state).length > 0, 'Claude Code saved its state through the link')
+    assert.match(result.stderr, /realm: the agent added ~\/\.claude\/settings\.json in its copy of Claude Code's configuration/)
+    await assert.rejects(fs.stat(path.join(userHome, '.claude', 'settings.json')), "the host's ~/.claude is never written")
     await assert.rejects(fs.stat(path.join(userHome, '.claude.json')), "the host's ~/.claude.json is never written")
+    const state = JSON.parse(await fs.readFile(path.join(home, 'claude', '.claude.json'), 'utf8'))
+    assert.ok(typeof state.userID === 'string', `realm keeps Claude Code's identity: ${JSON.stringify(state)}`)
+    assert.equal(state.apiKeyHelper, undefined)
   })
 
-  test('a second run sees the state and settings the first one left', { timeout: 5 * 60_000 }, async () => {
+  test("a second session gets realm's kept state but none of the settings the first run's agent wrote", {
+    timeout: 5 * 60_000,
+  }, async () => {
     const firstRun = fake.agentRequests()
     const before = fake.requests.length
     const started = Date.now()
-    // No key in the environment this time: the login the first run set up is the only credential.
-    const result = await realm(['new', 'second', '--', '-p', `Create ${FILE} again`], {
-      cwd: project,
-      home,
-      env: { ...env, ANTHROPIC_API_KEY: undefined },
-      timeout: 4 * 60_000,
-    })
+    const result = await realm(['new', 'second', '--', '-p', `Create ${FILE} again`], { cwd: project, home, env, timeout: 4 * 60_000 })
     console.log(`# second run: ${Date.now() - started} ms`)
     assert.equal(result.code, 0, explain(result))
-    assert.doesNotMatch(result.stderr, /no Claude credential/, 'realm sees the login too, and does not warn')
     const secondRun = fake.agentRequests().filter((r) => fake.requests.indexOf(r) >= before)
     assert.ok(secondRun.length > 0)
-    // Settings: the model the first run put in ~/.claude/settings.json is the one the second run asks for.
-    assert.equal(firstRun[0].body.model === MODEL, false, 'the first run started with the default model')
-    assert.equal(secondRun[0].body.model, MODEL)
-    // Login: the API key helper the first run configured is what authenticates the second.
-    assert.equal(secondRun[0].headers['x-api-key'] ?? secondRun[0].headers.authorization, HELPER_KEY)
+    // Settings: the model and the API key helper the first run's agent configured did not persist.
+    assert.notEqual(secondRun[0].body.model, MODEL)
+    assert.equal(secondRun[0].headers['x-api-key'], 'sk-ant-dummy-realm-test')
+    assert.notEqual(secondRun[0].headers.authorization, HELPER_KEY)
+    // A conversation of its own: nothing of the first session's.
+    assert.doesNotMatch(JSON.stringify(secondRun[0].body.messages), /Create hello\.txt"/)
     // State: the identity Claude Code created in ~/.claude.json on its first start is the one it reuses.
     const firstId = userIdOf(firstRun[0].body)
     assert.ok(firstId, `a user id in ${JSON.stringify(firstRun[0].body.metadata)}`)
     assert.equal(userIdOf(secondRun[0].body), firstId)
+  })
+
+  /** The agent requests made after `from` requests had been recorded. */
+  const requestsSince = (from: number) => fake.agentRequests().filter((r) => fake.requests.indexOf(r) >= from)
+  const carriesPrompt = (request: RecordedRequest, prompt: string) => JSON.stringify(request.body.messages).includes(prompt)
+
+  test("a resume continues the session's own conversation; --fresh starts a new one", { timeout: 8 * 60_000 }, async () => {
+    // `-- --continue` picks this session's last conversation, not the one the other session had since.
+    let from = fake.requests.length
+    let result = await realm(['resume', 'first', '--', '--continue', '-p', 'And now?'], { cwd: project, home, env, timeout: 4 * 60_000 })
+    assert.equal(result.code, 0, explain(result))
+    let requests = requestsSince(from)
+    assert.ok(carriesPrompt(requests[0], `Create ${FILE}`), `the first run's messages: ${JSON.stringify(requests[0].body.messages)}`)
+    assert.ok(!carriesPrompt(requests[0], `Create ${FILE} again`), "never the other session's")
+
+    // By default a resume continues: the first request carries the earlier runs' messages.
+    from = fake.requests.length
+    result = await realm(['resume', 'first', '-p', 'more tests'], { cwd: project, home, env, timeout: 4 * 60_000 })
+    assert.equal(result.code, 0, explain(result))
+    requests = requestsSince(from)
+    assert.ok(
+      carriesPrompt(requests[0], `Create ${FILE}`) && carriesPrompt(requests[0], 'more tests'),
+      JSON.stringify(requests[0].body.messages),
+    )
+
+    from = fake.requests.length
+    result = await realm(['resume', 'first', '--fresh', '-p', 'start over'], { cwd: project, home, env, timeout: 4 * 60_000 })
+    assert.equal(result.code, 0, explain(result))
+    requests = requestsSince(from)
+    assert.ok(!carriesPrompt(requests[0], `Create ${FILE}`), JSON.stringify(requests[0].body.messages))
+
+    // remove deletes the session's history with it.
+    assert.equal((await realm(['remove', 'first', '--yes'], { cwd: project, home, env })).code, 0)
+    await assert.rejects(fs.stat(path.join(home, 'sessions', 'first')))
   })
 })

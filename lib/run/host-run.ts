@@ -1,0 +1,87 @@
+// The directories of a run besides its output directory, none of which the container can write:
+// - run-host/: host-only state (state.json, realm's own copy of the excludes file), never mounted but for its
+//   claude-seed/ (the run's .claude.json, read-only);
+// - input/: the session's patches as realm wrote them, handed to the container read-only, fresh each run, so
+//   the container sees nothing else of the session (no failed/, checksums or metadata).
+import { constants } from 'node:fs'
+import fs from 'node:fs/promises'
+import path from 'node:path'
+
+import { errorCode } from '../common/errors.js'
+import { readTextOrUndefined } from '../common/files.js'
+import { PATCH_FILES, type Session } from '../session/store.js'
+import { OUT, type RunMode } from './protocol.js'
+import type { Strategy } from './workspace.js'
+
+const STATE_FILE = 'state.json'
+
+/** What state.json records while a run is under way, so a later command can recover it (see recover.ts). */
+export interface RunState {
+  container: string
+  mode: RunMode
+  strategy: Strategy
+  pid: number
+  startedAt: string
+}
+
+export function hostRunDir(session: Pick<Session, 'dir'>): string {
+  return path.join(session.dir, 'run-host')
+}
+
+/** The run's .claude.json, made afresh by container/claude-config.ts (read-only in the container). */
+export function claudeSeedDir(session: Pick<Session, 'dir'>): string {
+  return path.join(hostRunDir(session), 'claude-seed')
+}
+
+/** The session's own Claude Code conversations and todos, kept until the session is removed. */
+export function claudeHistoryDir(session: Pick<Session, 'dir'>): string {
+  return path.join(session.dir, 'claude-history')
+}
+
+export function sessionInputDir(session: Pick<Session, 'dir'>): string {
+  return path.join(session.dir, 'input')
+}
+
+/** realm's copy of the excludes file it sent the container (host-edits reads it; the container's could be anything). */
+export function hostExcludesFile(session: Pick<Session, 'dir'>): string {
+  return path.join(hostRunDir(session), OUT.globalExcludes)
+}
+
+/** Records the run's state and realm's copy of the excludes file, before the container starts. */
+export async function writeRunState(session: Pick<Session, 'dir'>, state: RunState, excludes: string): Promise<void> {
+  await fs.mkdir(hostRunDir(session), { recursive: true })
+  await fs.writeFile(path.join(hostRunDir(session), STATE_FILE), JSON.stringify(state))
+  await fs.writeFile(hostExcludesFile(session), excludes)
+}
+
+/** The state of the session's run under way or interrupted; undefined when there is none (or a half-written one). */
+export async function readRunState(session: Pick<Session, 'dir'>): Promise<RunState | undefined> {
+  const text = readTextOrUndefined(path.join(hostRunDir(session), STATE_FILE))
+  try {
+    const state = JSON.parse(text ?? '') as RunState
+    return typeof state?.container === 'string' && (state.mode === 'new' || state.mode === 'resume') ? state : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * Fills input/ afresh with the session's patch files. Hard links cost nothing and stay as they are when realm
+ * later replaces a session file (every write is a rename); a copy is the fallback where links are not allowed.
+ */
+export async function fillSessionInput(session: Pick<Session, 'dir'>): Promise<string> {
+  const input = sessionInputDir(session)
+  await fs.rm(input, { recursive: true, force: true })
+  await fs.mkdir(input, { recursive: true })
+  for (const file of PATCH_FILES) {
+    const from = path.join(session.dir, file)
+    const to = path.join(input, file)
+    try {
+      await fs.link(from, to)
+    } catch (error) {
+      if (errorCode(error) === 'ENOENT') continue
+      await fs.copyFile(from, to, constants.COPYFILE_EXCL)
+    }
+  }
+  return input
+}
