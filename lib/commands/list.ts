@@ -1,72 +1,52 @@
-import fs from 'node:fs'
-import path from 'node:path'
-
+import { hasRunDir, interruptedPatchBytes, interruptedRun } from '../run/pending.js'
+import { sessionDir } from '../session/layout.js'
+import { listSessions, type ListedSession } from '../session/listing.js'
 import { listSessionNames } from '../session/store.js'
-import { sessionDir } from '../common/paths.js'
 
-export interface ListedSession {
-  name: string
-  project: string
-  created: string
-  patchBytes: number
-}
-
-function read(file: string): string {
-  try {
-    return fs.readFileSync(file, 'utf8').trim()
-  } catch {
-    return '?'
-  }
-}
-
-function size(file: string): number {
-  try {
-    return fs.statSync(file).size
-  } catch {
-    return 0
-  }
-}
-
-/**
- * Reads only the small files a listing needs: no git, no Docker. Synchronous on purpose: for hundreds of
- * sessions, thousands of tiny promise-based reads cost several times more than reading them in a loop.
- */
-export function listSessions(names: string[]): ListedSession[] {
-  return names.map((name) => {
-    const dir = sessionDir(name)
-    return {
-      name,
-      project: read(path.join(dir, 'project_dir')),
-      created: read(path.join(dir, 'created_at')),
-      patchBytes: size(path.join(dir, 'base.patch')) + size(path.join(dir, 'changes.patch')),
-    }
-  })
-}
-
-export function humanSize(bytes: number): string {
+function humanSize(bytes: number): string {
   if (bytes < 1024) return `${bytes}B`
   if (bytes < 1024 * 1024) return `${Math.ceil(bytes / 1024)}KB`
   return `${(bytes / 1024 / 1024).toFixed(1)}MB`
 }
 
-export function renderTable(sessions: ListedSession[]): string {
+function patchCell(s: ListedSession): string {
+  if (s.unsaved && s.unsaved.patchBytes === s.patchBytes) return `yes (${humanSize(s.patchBytes)}, interrupted run not yet saved)`
+  if (s.unsaved) return `yes (${humanSize(s.patchBytes)}, ${humanSize(s.unsaved.patchBytes)} of it from an interrupted run not yet saved)`
+  return s.patchBytes ? `yes (${humanSize(s.patchBytes)})` : 'no'
+}
+
+function renderTable(sessions: ListedSession[]): string {
   const rows = [
     ['NAME', 'PROJECT', 'CREATED', 'PATCH'],
-    ...sessions.map((s) => [
-      s.name,
-      s.project,
-      s.created.replace(/\.\d+Z$/, 'Z'),
-      s.patchBytes ? `yes (${humanSize(s.patchBytes)})` : 'no',
-    ]),
+    ...sessions.map((s) => [s.name, s.project, s.created.replace(/\.\d+Z$/, 'Z'), patchCell(s)]),
   ]
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)))
   return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]))).join('  ')).join('\n')
 }
 
+/**
+ * Adds the work of an interrupted run that no command has saved yet (list only reads, so it shows it rather
+ * than save it). Only sessions with a run directory are looked at: the rest cost nothing more.
+ */
+async function withUnsaved(listed: ListedSession): Promise<ListedSession> {
+  const dir = sessionDir(listed.name)
+  if (!(await hasRunDir(dir))) return listed
+  const run = await interruptedRun(dir)
+  if (!run) return listed
+  const bytes = await interruptedPatchBytes(run)
+  return { ...listed, patchBytes: listed.patchBytes + bytes, unsaved: { patchBytes: bytes, final: run.final } }
+}
+
 export async function listCommand(options: { json?: boolean }): Promise<number> {
-  const sessions = listSessions(await listSessionNames())
+  const sessions = await Promise.all(listSessions(await listSessionNames()).map(withUnsaved))
   if (options.json) process.stdout.write(`${JSON.stringify(sessions, null, 2)}\n`)
   else if (sessions.length === 0) process.stdout.write('No sessions found.\n')
   else process.stdout.write(`${renderTable(sessions)}\n`)
+  const unsaved = sessions.filter((s) => s.unsaved).map((s) => s.name)
+  if (unsaved.length > 0 && !options.json) {
+    process.stderr.write(
+      `realm: ${unsaved.map((n) => `'${n}'`).join(', ')} ${unsaved.length === 1 ? 'has' : 'have'} an interrupted run not yet saved — the next 'realm resume', 'apply' or 'push' of the session saves it\n`,
+    )
+  }
   return 0
 }

@@ -4,10 +4,12 @@ import fs from 'node:fs/promises'
 import path from 'node:path'
 
 import { UserError } from '../common/errors.js'
-import { diffTrees, git, sessionTrees, withScratch } from '../git/repo.js'
-import { parsePatch, type FilePatch } from '../patch/parse.js'
+import { withScratch } from '../git/scratch.js'
+import { diffTreesToFile, sessionTrees } from '../git/trees.js'
+import { appliesCleanly, applyToWorktree, unmergedPaths, unprotectedEdits } from '../git/worktree.js'
+import { type FileChange, type FilePatch, filePatchOfSection, splitSectionBytes } from '../patch/parse.js'
 import { patchPath, type Session } from '../session/store.js'
-import { runPatches } from '../session/patches.js'
+import { runPatches, withSessionPatch } from '../session/patches.js'
 
 export type ApplyResult =
   | { status: 'applied'; files: FilePatch[]; method: 'clean' | '3way' }
@@ -15,62 +17,43 @@ export type ApplyResult =
   | { status: 'would-apply'; files: FilePatch[]; method: 'clean' | '3way' }
 
 /** Paths the patch reads or writes in the working tree. */
-export function touchedPaths(files: FilePatch[]): string[] {
-  return [...new Set(files.flatMap((f) => [f.oldPath, f.path]))]
-}
-
-// Paths are literal: a file named `*.txt` must not match every text file.
-const LITERAL = { GIT_LITERAL_PATHSPECS: '1' }
-
-/**
- * Touched paths whose working-tree content differs from the index (unstaged edits) or that exist untracked.
- * A 3-way merge works from the index, so these are exactly the edits it could not protect.
- */
-export async function unprotectedEdits(root: string, paths: string[]): Promise<string[]> {
-  if (paths.length === 0) return []
-  const modified = await git(root, ['diff', '--name-only', '-z', '--no-renames', '--no-ext-diff', '--', ...paths], { env: LITERAL })
-  const untracked = await git(root, ['ls-files', '--others', '-z', '--', ...paths], { env: LITERAL })
-  return [...new Set([...String(modified.stdout).split('\0'), ...String(untracked.stdout).split('\0')].filter(Boolean))].sort()
-}
-
-async function unmergedPaths(root: string, paths: string[]): Promise<string[]> {
-  const result = await git(root, ['diff', '--name-only', '-z', '--diff-filter=U', '--', ...paths], { env: LITERAL })
-  return String(result.stdout).split('\0').filter(Boolean)
+export function touchedPaths(files: readonly FileChange[]): string[] {
+  const paths = new Set<string>()
+  for (const f of files) paths.add(f.oldPath).add(f.path)
+  return [...paths]
 }
 
 /**
- * The session's change from its baseline as one patch file in `scratch`. With `objects: 'repository'` the
- * blobs on both sides are written into the user's object store: a 3-way merge records them in the index
- * (conflict stages), and an index entry must never point at an object that is deleted with the scratch dir.
+ * The session's change as a patch whose preimages are all in the user's object store, for a 3-way merge: it
+ * records them in the index (conflict stages), and an index entry must never point at an object that is deleted
+ * with a scratch dir. A single run patch on a clean start qualifies as it is (its preimages are the base commit's);
+ * otherwise the runs are folded with the blobs of both sides written into the repository.
  */
-async function writeCombinedPatch(session: Session, scratch: string, objects: 'scratch' | 'repository'): Promise<string> {
-  const dir = path.join(scratch, objects)
-  await fs.mkdir(dir)
-  const baseline = await patchPath(session, 'baseline.patch')
-  const trees = await sessionTrees(session.projectDir, dir, session.meta.baseCommit, baseline, await runPatches(session), objects)
-  const file = path.join(dir, 'session.patch')
-  await fs.writeFile(file, await diffTrees(session.projectDir, trees.builder.env, trees.baseline, trees.final))
+async function mergeablePatch(session: Session, plain: string, scratch: string): Promise<string> {
+  const [baseline, runs] = await Promise.all([patchPath(session, 'baseline.patch'), runPatches(session)])
+  if (runs.length === 1 && !baseline) return plain
+  const trees = await sessionTrees(session.projectDir, scratch, session.meta.baseCommit, baseline, runs, 'repository', true)
+  const file = path.join(scratch, 'merge.patch')
+  await diffTreesToFile(session.projectDir, trees.builder.env, trees.baseline, trees.final, file)
   return file
-}
-
-async function applies(root: string, patch: string): Promise<boolean> {
-  return (await git(root, ['apply', '--check', '--binary', patch], { reject: false })).exitCode === 0
 }
 
 export async function applySession(session: Session, options: { check?: boolean } = {}): Promise<ApplyResult> {
   const root = session.projectDir
   if ((await runPatches(session)).length === 0) throw new UserError(`session '${session.name}' has no changes to apply`)
-  return withScratch(async (scratch) => {
-    const plain = await writeCombinedPatch(session, scratch, 'scratch')
-    const files = parsePatch(await fs.readFile(plain, 'utf8'))
-    if (files.length === 0) throw new UserError(`session '${session.name}' has no changes to apply (its runs cancel out)`)
-
+  return withSessionPatch(session, async (plain) => {
+    // The session has a run, so there is a patch file (empty when the runs cancel out).
+    if (!plain) throw new UserError(`session '${session.name}' has no changes to apply`)
+    const patch = plain
     // First choice: the patch fits the working tree as it is. Only the files it names change; the index does not.
-    if (await applies(root, plain)) {
-      if (options.check) return { status: 'would-apply', files, method: 'clean' }
-      await git(root, ['apply', '--binary', plain])
-      return { status: 'applied', files, method: 'clean' }
-    }
+    // git checks every file before it writes any, so a patch that does not fit leaves the tree as it was, and
+    // the check need not run on its own first; reading the patch for the summary runs alongside.
+    const [files, clean] = await Promise.all([
+      fs.readFile(patch).then((bytes) => splitSectionBytes(bytes).map(filePatchOfSection)),
+      options.check ? appliesCleanly(root, patch) : applyToWorktree(root, patch, 'clean').then((r) => r.ok),
+    ])
+    if (files.length === 0) throw new UserError(`session '${session.name}' has no changes to apply (its runs cancel out)`)
+    if (clean) return { status: options.check ? 'would-apply' : 'applied', files, method: 'clean' }
 
     // The user moved on: merge 3-way from the index. git refuses files with unstaged edits only with a cryptic
     // "does not match index", and would not know an untracked file at all; name them and say what to do.
@@ -82,17 +65,13 @@ export async function applySession(session: Session, options: { check?: boolean 
     }
     if (options.check) return { status: 'would-apply', files, method: '3way' }
 
-    const merged = await writeCombinedPatch(session, scratch, 'repository')
-    const result = await git(root, ['apply', '--3way', '--binary', merged], { reject: false })
+    const merged = await withScratch(async (scratch) => {
+      const mergeable = await mergeablePatch(session, patch, scratch)
+      return applyToWorktree(root, mergeable, '3way')
+    })
     const conflicts = await unmergedPaths(root, touchedPaths(files))
     if (conflicts.length) return { status: 'conflicts', files, conflicts }
-    if (result.exitCode !== 0) {
-      const reason =
-        String(result.stderr)
-          .split('\n')
-          .find((l) => l.startsWith('error:')) ?? `git apply exited ${result.exitCode}`
-      throw new UserError(`cannot apply the session's changes (nothing was changed): ${reason.replace(/^error:\s*/, '')}`)
-    }
+    if (!merged.ok) throw new UserError(`cannot apply the session's changes (nothing was changed): ${merged.reason}`)
     return { status: 'applied', files, method: '3way' }
   })
 }

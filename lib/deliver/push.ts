@@ -1,12 +1,18 @@
 // `realm push`: the session as commits on top of the commit it started from, pushed to a branch. Built in a
 // private index (no checkout, no worktree), so the cost follows the patch and the user's working tree, index,
 // HEAD and branches are never involved. The repository gains objects and the remote-tracking ref, nothing else.
+import path from 'node:path'
+
 import { UserError } from '../common/errors.js'
-import { git, readGitSettings, sessionTrees, withScratch } from '../git/repo.js'
+import { pushRef } from '../git/push.js'
+import { withScratch } from '../git/scratch.js'
+import { identityEnv, readGitSettings } from '../git/settings.js'
+import { commitTree, diffTreesToFile, sessionTrees } from '../git/trees.js'
+import type { PatchSummary } from '../patch/summary.js'
 import { patchDigest } from '../session/pushed.js'
 import { remoteUrl } from '../git/remote.js'
 import { patchPath, updateSession, type Session } from '../session/store.js'
-import { runPatches } from '../session/patches.js'
+import { runPatches, summarizePatch } from '../session/patches.js'
 
 export interface PushOptions {
   remote: string
@@ -21,6 +27,8 @@ export interface PushResult {
   /** what the remote branch pointed at before, when realm knew */
   replaced?: string
   upToDate: boolean
+  /** what the pushed commit changes, from the session's baseline */
+  summary: PatchSummary
 }
 
 /** What the remote branch must point at for realm to overwrite it: '' means it must not exist yet. */
@@ -31,32 +39,30 @@ export function expectedRemoteTip(meta: Session['meta'], remote: string, branch:
   return ''
 }
 
-async function identityEnv(root: string): Promise<Record<string, string>> {
-  const { name, email } = (await readGitSettings(root)).identity
-  if (!name || !email) {
+/** The user's own identity for realm's commits: pushed work is theirs, so no stand-in name will do. */
+async function committer(root: string): Promise<Record<string, string>> {
+  const { identity } = await readGitSettings(root)
+  if (!identity.name || !identity.email) {
     throw new UserError(
       "git has no user.name/user.email for this project — set them (git config --global user.name '…'; git config --global user.email '…') and push again",
     )
   }
-  return { GIT_AUTHOR_NAME: name, GIT_AUTHOR_EMAIL: email, GIT_COMMITTER_NAME: name, GIT_COMMITTER_EMAIL: email }
+  return identityEnv(identity)
 }
 
 /** Makes the session's commits in the repository's object store and returns the tip. */
 async function makeCommits(session: Session, scratch: string): Promise<{ commit: string; baselineCommit?: string }> {
   const root = session.projectDir
-  const [baseline, runs, identity] = await Promise.all([patchPath(session, 'baseline.patch'), runPatches(session), identityEnv(root)])
-  const trees = await sessionTrees(root, scratch, session.meta.baseCommit, baseline, runs, 'repository')
-  const commitTree = async (tree: string, parent: string, message: string) =>
-    String(
-      (await git(root, ['commit-tree', '--no-gpg-sign', '-p', parent, '-m', message, tree], { env: { ...trees.builder.env, ...identity } }))
-        .stdout,
-    ).trim()
+  const [baseline, runs, identity] = await Promise.all([patchPath(session, 'baseline.patch'), runPatches(session), committer(root)])
+  const trees = await sessionTrees(root, scratch, session.meta.baseCommit, baseline, runs, 'repository', true)
+  const commit = (tree: string, parent: string, message: string) =>
+    commitTree(root, { ...trees.builder.env, ...identity }, tree, parent, message)
 
   let parent = session.meta.baseCommit
   let baselineCommit: string | undefined
   // The user's uncommitted work goes in its own commit, so a reviewer sees what was theirs and what the agent's.
   if (baseline) {
-    baselineCommit = await commitTree(
+    baselineCommit = await commit(
       trees.baseline,
       parent,
       `realm: uncommitted changes at session start\n\nThe working tree of ${root} when session '${session.name}' started.`,
@@ -64,12 +70,12 @@ async function makeCommits(session: Session, scratch: string): Promise<{ commit:
     parent = baselineCommit
   }
   if (trees.final === trees.baseline) throw new UserError(`session '${session.name}' has nothing to push: its runs changed nothing`)
-  const commit = await commitTree(
+  const tip = await commit(
     trees.final,
     parent,
     `realm: session '${session.name}'\n\nThe agent's work from realm session '${session.name}'.`,
   )
-  return { commit, baselineCommit }
+  return { commit: tip, baselineCommit }
 }
 
 export async function pushSession(session: Session, options: PushOptions): Promise<PushResult> {
@@ -82,46 +88,37 @@ export async function pushSession(session: Session, options: PushOptions): Promi
   const expected = expectedRemoteTip(session.meta, options.remote, options.branch)
   const pushedBefore = session.meta.pushed
 
+  // A single run patch is the pushed change as it is: read it while the commit is made and pushed.
+  const early = runs.length === 1 ? summarizePatch(runs[0]) : undefined
+  early?.catch(() => undefined) // awaited below; a failure must not go unhandled before then
+
   return withScratch(async (scratch) => {
     // Nothing changed since the last push to the same place: push the same commit again (a no-op if the remote
     // still has it), instead of a new commit that differs only in its date.
     const same = pushedBefore && pushedBefore.digest === digest && expected === pushedBefore.commit
     const made = same ? { commit: pushedBefore.commit } : await makeCommits(session, scratch)
-    const target = `refs/heads/${options.branch}`
-    const args = [
-      'push',
-      '--porcelain', // one status line per ref, stable to read
-      '--no-verify', // the user's pre-push hook must not run on realm's behalf (hooksPath is off too)
-      '--no-follow-tags', // push.followTags in the user's config would push their tags along
-      '--recurse-submodules=no', // push.recurseSubmodules could push submodule commits
-      '--no-signed',
-      options.force ? '--force' : `--force-with-lease=${target}:${expected}`, // replace only what realm expects to find
-      options.remote,
-      `${made.commit}:${target}`,
-    ]
-    // Reaching the remote needs the user's own configuration: credentials, ssh command, insteadOf.
-    const result = await git(root, args, { reject: false, isolated: false })
-    const output = `${result.stdout}\n${result.stderr}`
-    if (result.exitCode !== 0) {
-      if (/\[rejected\][^\n]*(stale info|fetch first|non-fast-forward)/.test(output)) throw foreignBranch(options, expected)
-      const line =
-        String(result.stderr)
-          .split('\n')
-          .find((l) => /^(fatal|error|remote):/.test(l) && !/failed to push some refs/.test(l)) ??
-        String(result.stderr)
-          .split('\n')
-          .find((l) => l.trim()) ??
-        `git push exited ${result.exitCode}`
-      throw new UserError(`push to ${options.remote} failed (nothing was changed there): ${line.replace(/^(fatal|error):\s*/, '')}`)
-    }
-    const upToDate = /\[up to date\]/.test(output)
+    const pushed = await pushRef(root, options.remote, made.commit, options.branch, expected, options.force)
+    if (pushed.status === 'tip-moved') throw foreignBranch(options, expected)
+    if (pushed.status === 'failed') throw new UserError(`push to ${options.remote} failed (nothing was changed there): ${pushed.reason}`)
+    const upToDate = pushed.status === 'up-to-date'
     await updateSession(
       session,
       {},
       { ...session.meta, pushed: { remote: options.remote, branch: options.branch, commit: made.commit, digest } },
     )
-    return { ...made, upToDate, replaced: expected || undefined }
+    const summary = early ? await early : await pushedSummary(root, made.commit, scratch)
+    return { ...made, upToDate, replaced: expected || undefined, summary }
   })
+}
+
+/**
+ * What the pushed commit of several runs changes: the diff between it and its parent (the baseline), both in
+ * the repository by now, so nothing is built twice.
+ */
+async function pushedSummary(root: string, commit: string, scratch: string): Promise<PatchSummary> {
+  const file = path.join(scratch, 'pushed.patch')
+  await diffTreesToFile(root, {}, `${commit}^`, commit, file)
+  return summarizePatch(file)
 }
 
 function foreignBranch(options: PushOptions, expected: string): UserError {

@@ -3,7 +3,7 @@
 import { parsePatch as parseHunks } from 'diff'
 import kleur from 'kleur'
 
-import type { FilePatch } from './parse.js'
+import { type FilePatch, parseSectionHeader } from './parse.js'
 
 /** Where the text hunks of a file section start: git's headers (diff --git, modes, renames) come before. */
 function splitHeader(text: string): { header: string[]; body: string } {
@@ -30,7 +30,7 @@ function colorLine(line: string): string {
 
 /** Hunks as the `diff` package reads them; a body it cannot read is shown as it is rather than not at all. */
 function renderHunks(body: string): string[] {
-  let parsed
+  let parsed: ReturnType<typeof parseHunks>
   try {
     parsed = parseHunks(body)
   } catch {
@@ -40,12 +40,17 @@ function renderHunks(body: string): string[] {
       .map((l) => (l.startsWith('@@') ? kleur.cyan(l) : l.startsWith('--- ') || l.startsWith('+++ ') ? kleur.bold(l) : colorLine(l)))
   }
   const out: string[] = []
-  if (body.startsWith('--- ')) out.push(...body.split('\n', 2).map((l) => kleur.bold(l)))
-  for (const hunk of parsed[0]?.hunks ?? []) out.push(kleur.cyan(hunkHeader(hunk)), ...hunk.lines.map(colorLine))
+  if (body.startsWith('--- ')) for (const l of body.split('\n', 2)) out.push(kleur.bold(l))
+  // One push per line: spreading a hunk of a few hundred thousand lines into push() overflows the stack.
+  for (const hunk of parsed[0]?.hunks ?? []) {
+    out.push(kleur.cyan(hunkHeader(hunk)))
+    for (const line of hunk.lines) out.push(colorLine(line))
+  }
   return out
 }
 
-function renderFile(file: FilePatch): string[] {
+/** One file's section as lines for a terminal or a pager; colors follow kleur.enabled. */
+export function renderFile(file: FilePatch): string[] {
   const { header, body } = splitHeader(file.text)
   const out = header.map((l) => kleur.bold(l))
   if (file.binary) {
@@ -58,6 +63,11 @@ function renderFile(file: FilePatch): string[] {
   }
   if (!body.trim()) return out
   return [...out, ...renderHunks(body)]
+}
+
+/** One file's section of a patch, as text, rendered (see renderFile). */
+export function renderSection(text: string): string[] {
+  return renderFile(parseSectionHeader(text))
 }
 
 /** The whole patch as lines for a terminal or a pager; colors follow kleur.enabled. */

@@ -2,40 +2,29 @@
 // A missed flag is worse than an extra one: when a rule cannot tell, it flags.
 import kleur from 'kleur'
 
-import type { FilePatch } from './parse.js'
+import type { FileChange, FilePatch } from './parse.js'
 
 // Paths are matched in lower case: on macOS and Windows `.VSCode/tasks.json` *is* `.vscode/tasks.json`.
-const RULES: Array<{ test: (path: string) => boolean; why: string }> = [
+const RULES: Array<{ pattern: RegExp; why: string }> = [
+  { pattern: /(^|\/)\.(husky|githooks|lefthook)\/|(^|\/)(\.?lefthook(-local)?\.ya?ml|\.pre-commit-config\.yaml)$/, why: 'git hook' },
+  { pattern: /(^|\/)\.gitattributes$/, why: 'git attributes (filters, diff drivers)' },
+  { pattern: /^\.gitmodules$/, why: 'submodules' },
+  { pattern: /(^|\/)\.vscode\/(tasks|settings|launch)\.json$/, why: 'editor tasks/settings' },
+  { pattern: /(^|\/)\.devcontainer(\/|\.json$)/, why: 'dev container commands' },
+  { pattern: /(^|\/)\.claude\/settings[^/]*\.json$|(^|\/)\.mcp\.json$/, why: 'agent settings' },
+  { pattern: /^\.github\/(workflows|actions)\//, why: 'CI workflow' },
   {
-    test: (p) => /(^|\/)\.(husky|githooks|lefthook)\//.test(p) || /(^|\/)(\.?lefthook(-local)?\.ya?ml|\.pre-commit-config\.yaml)$/.test(p),
-    why: 'git hook',
-  },
-  { test: (p) => /(^|\/)\.gitattributes$/.test(p), why: 'git attributes (filters, diff drivers)' },
-  { test: (p) => p === '.gitmodules', why: 'submodules' },
-  { test: (p) => /(^|\/)\.vscode\/(tasks|settings|launch)\.json$/.test(p), why: 'editor tasks/settings' },
-  { test: (p) => /(^|\/)\.devcontainer(\/|\.json$)/.test(p), why: 'dev container commands' },
-  { test: (p) => /(^|\/)\.claude\/settings[^/]*\.json$/.test(p) || /(^|\/)\.mcp\.json$/.test(p), why: 'agent settings' },
-  { test: (p) => p.startsWith('.github/workflows/') || p.startsWith('.github/actions/'), why: 'CI workflow' },
-  {
-    test: (p) =>
-      /(^|\/)\.gitlab-ci\.ya?ml$/.test(p) ||
-      p.startsWith('.gitlab/') ||
-      p.startsWith('.circleci/') ||
-      p === 'jenkinsfile' ||
-      p === '.travis.yml' ||
-      p === 'azure-pipelines.yml' ||
-      p === 'bitbucket-pipelines.yml' ||
-      p.startsWith('.buildkite/') ||
-      p === '.drone.yml' ||
-      p === '.cirrus.yml' ||
-      p === 'appveyor.yml' ||
-      /^\.woodpecker(\.ya?ml$|\/)/.test(p),
+    pattern:
+      /(^|\/)\.gitlab-ci\.ya?ml$|^\.gitlab\/|^\.circleci\/|^jenkinsfile$|^\.travis\.yml$|^azure-pipelines\.yml$|^bitbucket-pipelines\.yml$|^\.buildkite\/|^\.drone\.yml$|^\.cirrus\.yml$|^appveyor\.yml$|^\.woodpecker(\.ya?ml$|\/)/,
     why: 'CI definition',
   },
-  { test: (p) => /(^|\/)\.envrc$/.test(p), why: 'direnv script' },
-  { test: (p) => /(^|\/)(gnu)?makefile$/.test(p) || p.endsWith('.mk'), why: 'Makefile' },
-  { test: (p) => /(^|\/)(\.npmrc|\.yarnrc(\.yml)?)$/.test(p), why: 'package manager config (can run code on install)' },
+  { pattern: /(^|\/)\.envrc$/, why: 'direnv script' },
+  { pattern: /(^|\/)(gnu)?makefile$|\.mk$/, why: 'Makefile' },
+  { pattern: /(^|\/)(\.npmrc|\.yarnrc(\.yml)?)$/, why: 'package manager config (can run code on install)' },
 ]
+
+// All the rules in one pattern: a patch of 10,000 files tests each path once, not once per rule.
+const ANY_RULE = new RegExp(RULES.map((r) => `(?:${r.pattern.source})`).join('|'))
 
 // Top-level package.json keys that never hold scripts: a changed line with one of these keys is harmless even
 // when the hunk does not show which object it is in.
@@ -58,9 +47,14 @@ function inScripts(lines: string[], index: number): boolean {
   return !(key && PLAIN_KEYS.has(key)) // cannot tell from the hunk: flag it
 }
 
+/** Whether `path` is a package manifest, the one kind of file whose flags depend on its text (see touchesScripts). */
+export function isManifest(path: string): boolean {
+  return /(^|\/)package\.json$/i.test(path)
+}
+
 /** package.json files whose "scripts" section the change touches (install scripts run on `npm install`). */
 export function touchesScripts(file: FilePatch): boolean {
-  if (!/(^|\/)package\.json$/i.test(file.path)) return false
+  if (!isManifest(file.path)) return false
   if (file.kind === 'added' || file.kind === 'deleted') return /"scripts"\s*:/.test(file.text)
   // A moved or copied manifest puts its scripts somewhere new, and a pure rename shows no content.
   if (file.kind === 'renamed' || file.kind === 'copied') return true
@@ -76,20 +70,32 @@ export interface RiskFlag {
   why: string
 }
 
-export function riskFlags(files: FilePatch[]): RiskFlag[] {
+/** The flags of one file's change. */
+export function fileRiskFlags(file: FilePatch): RiskFlag[] {
+  return changeRiskFlags(file, () => file.text)
+}
+
+/** The flags of one file's change; `text` gives its section's text, and is asked for only for a manifest. */
+export function changeRiskFlags(file: FileChange, text: () => string): RiskFlag[] {
   const flags: RiskFlag[] = []
-  for (const file of files) {
-    for (const p of new Set([file.oldPath, file.path])) {
-      const rule = RULES.find((r) => r.test(p.toLowerCase()))
-      if (rule) flags.push({ path: p, why: rule.why })
-    }
-    if (touchesScripts(file)) flags.push({ path: file.path, why: 'package.json scripts' })
-  }
+  pathFlag(file.oldPath, flags)
+  if (file.path !== file.oldPath) pathFlag(file.path, flags)
+  if (isManifest(file.path) && touchesScripts({ ...file, text: text() })) flags.push({ path: file.path, why: 'package.json scripts' })
   return flags
 }
 
-export function riskLines(files: FilePatch[]): string[] {
-  const flags = riskFlags(files)
+function pathFlag(path: string, flags: RiskFlag[]): void {
+  const lower = path.toLowerCase()
+  const rule = ANY_RULE.test(lower) ? RULES.find((r) => r.pattern.test(lower)) : undefined
+  if (rule) flags.push({ path, why: rule.why })
+}
+
+export function riskFlags(files: readonly FilePatch[]): RiskFlag[] {
+  return files.flatMap(fileRiskFlags)
+}
+
+/** The warning for `flags`: nothing when there are none. */
+export function flagLines(flags: readonly RiskFlag[]): string[] {
   if (flags.length === 0) return []
   return [
     kleur
@@ -99,4 +105,8 @@ export function riskLines(files: FilePatch[]): string[] {
       ),
     ...flags.map((f) => kleur.red(`  ! ${f.path} (${f.why})`)),
   ]
+}
+
+export function riskLines(files: readonly FilePatch[]): string[] {
+  return flagLines(riskFlags(files))
 }

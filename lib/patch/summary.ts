@@ -1,12 +1,13 @@
 // Rendering a run's result for people: what changed in this run and in the whole session, and what next.
 import kleur from 'kleur'
 
-import { describePath, patchStat, type FilePatch } from './parse.js'
+import { changeOfSection, describePath, type FileChange, patchStat } from './parse.js'
+import { changeRiskFlags, type RiskFlag } from './risk.js'
 import type { SaveResult } from '../run/save.js'
 
 const KIND_LETTER = { added: 'A', deleted: 'D', modified: 'M', renamed: 'R', copied: 'C' } as const
 
-export function counts(file: FilePatch): string {
+export function counts(file: FileChange): string {
   if (file.binary) return 'binary'
   const parts: string[] = []
   if (file.added || !file.removed) parts.push(kleur.green(`+${file.added}`))
@@ -15,16 +16,34 @@ export function counts(file: FilePatch): string {
   return parts.join(' ')
 }
 
-export function statLine(label: string, files: FilePatch[]): string {
+export function statLine(label: string, files: readonly FileChange[]): string {
   const stat = patchStat(files)
   if (stat.files === 0) return `${label}: no changes`
   return `${label}: ${stat.files} file${stat.files === 1 ? '' : 's'} changed, ${kleur.green(`+${stat.added}`)} ${kleur.red(`-${stat.removed}`)}`
 }
 
-export function fileLines(files: FilePatch[], limit = 30): string[] {
+export function fileLines(files: readonly FileChange[], limit = 30): string[] {
   const lines = files.slice(0, limit).map((f) => `  ${KIND_LETTER[f.kind]} ${describePath(f)}  ${counts(f)}`)
   if (files.length > limit) lines.push(`  … and ${files.length - limit} more (realm diff --stat)`)
   return lines
+}
+
+/** What the summary lines say about a patch: its files' changes and risk flags, none of its text. */
+export interface PatchSummary {
+  files: FileChange[]
+  flags: RiskFlag[]
+}
+
+/** Builds a PatchSummary from a patch's sections (as bytes), one at a time, keeping none of them. */
+export class PatchSummaryBuilder {
+  readonly summary: PatchSummary = { files: [], flags: [] }
+
+  add(section: Buffer): void {
+    const change = changeOfSection(section)
+    this.summary.files.push(change)
+    // Only a manifest's flags need its text: decoding every section would cost more than all the rest.
+    for (const flag of changeRiskFlags(change, () => section.toString('utf8'))) this.summary.flags.push(flag)
+  }
 }
 
 export interface RunSummaryInput {
@@ -33,8 +52,8 @@ export interface RunSummaryInput {
   /** how the workspace was made, and whether ignored files were in it */
   workspace: string
   save: SaveResult
-  run: FilePatch[]
-  session: FilePatch[]
+  run: readonly FileChange[]
+  session: readonly FileChange[]
   riskLines: string[]
 }
 

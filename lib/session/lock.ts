@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import fs from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
@@ -13,8 +14,6 @@ interface LockInfo {
 }
 
 export interface Lock {
-  /** Set when the previous holder died without releasing the lock. */
-  stale?: LockInfo
   release(): Promise<void>
 }
 
@@ -28,20 +27,34 @@ async function readLock(file: string): Promise<LockInfo | undefined> {
 }
 
 /**
+ * Whether another live realm process holds the session's lock (one on another host counts as live: realm cannot
+ * tell). Synchronous and read-only, for readers that decide what to show.
+ */
+export function heldByAnotherProcess(sessionDir: string): boolean {
+  let info: LockInfo
+  try {
+    info = JSON.parse(readFileSync(path.join(sessionDir, 'lock'), 'utf8')) as LockInfo
+  } catch {
+    return false // no lock, or one half-written by a holder that crashed while writing it
+  }
+  if (typeof info.pid !== 'number') return false
+  if (info.host !== os.hostname()) return true
+  return info.pid !== process.pid && processAlive(info.pid)
+}
+
+/**
  * Takes the session's lock for `command`. A lock whose process is gone (on this host) is taken over and
- * reported as `stale`, so the caller can finish what that process left behind.
+ * the caller then finishes what that process left behind (see openSession).
  */
 export async function acquireLock(sessionDir: string, sessionName: string, command: string): Promise<Lock> {
   const file = path.join(sessionDir, 'lock')
   const mine: LockInfo = { pid: process.pid, command, host: os.hostname(), startedAt: new Date().toISOString() }
-  let stale: LockInfo | undefined
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
       const handle = await fs.open(file, 'wx')
       await handle.writeFile(JSON.stringify(mine))
       await handle.close()
       return {
-        stale,
         release: async () => {
           const holder = await readLock(file)
           if (holder?.pid === process.pid) await fs.rm(file, { force: true })
@@ -56,7 +69,6 @@ export async function acquireLock(sessionDir: string, sessionName: string, comma
         `session '${sessionName}' is in use by 'realm ${holder.command}' (pid ${holder.pid}${holder.host !== mine.host ? ` on ${holder.host}` : ''}, since ${holder.startedAt}) — wait for it to finish`,
       )
     }
-    stale = holder ?? stale
     // Move the dead holder's lock aside instead of deleting it: if another process took the lock over in the
     // meantime, what we moved is its fresh lock, and it goes straight back.
     const aside = `${file}.stale.${process.pid}`

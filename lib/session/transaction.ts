@@ -1,30 +1,9 @@
-import { randomBytes } from 'node:crypto'
+import { existsSync, statSync } from 'node:fs'
 import fs from 'node:fs/promises'
 import path from 'node:path'
 
-import { errorCode } from '../common/errors.js'
-
-function tempName(file: string): string {
-  return path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(4).toString('hex')}.tmp`)
-}
-
-/** Replaces `file` with `data` so that a reader sees the old content or the new, never a part. */
-export async function writeFileAtomic(file: string, data: string | Buffer): Promise<void> {
-  const temp = tempName(file)
-  try {
-    const handle = await fs.open(temp, 'wx')
-    try {
-      await handle.writeFile(data)
-      await handle.sync()
-    } finally {
-      await handle.close()
-    }
-    await fs.rename(temp, file)
-  } catch (error) {
-    await fs.rm(temp, { force: true })
-    throw error
-  }
-}
+import { UserError, errorCode } from '../common/errors.js'
+import { readTextOrUndefined, writeFileAtomic } from '../common/files.js'
 
 /** A file's new content: literal data, or a copy of another file. */
 export type FileUpdate = { data: string | Buffer } | { copyFrom: string } | { remove: true }
@@ -76,4 +55,115 @@ async function finishTransaction(dir: string): Promise<void> {
   }
   for (const name of removals) await fs.rm(path.join(dir, name), { force: true })
   await fs.rm(staging, { recursive: true, force: true })
+}
+
+/** Every commit writes a new generation, so that a reader can tell whether a commit happened while it read. */
+export const GENERATION = 'generation'
+
+// A reader that keeps meeting commits gives up rather than return a set it could not check.
+const READ_ATTEMPTS = 50
+
+/** Where each of `files` is in the committed state, and what a reader must see unchanged afterwards. */
+interface ResolvedSet {
+  paths: Record<string, string | undefined>
+  generation: string
+  /** the READY marker of a committed transaction still being renamed into place, if there was one */
+  ready: string | undefined
+}
+
+function readGeneration(dir: string): string {
+  return readTextOrUndefined(path.join(dir, GENERATION)) ?? ''
+}
+
+/** Which READY marker is there: a later transaction's marker is a new file, with a new inode or change time. */
+function readyId(dir: string): string | undefined {
+  const stat = statSync(path.join(dir, TXN, READY), { bigint: true, throwIfNoEntry: false })
+  return stat && `${stat.ino}:${stat.ctimeNs}`
+}
+
+function readReady(dir: string): string[] | undefined {
+  const text = readTextOrUndefined(path.join(dir, TXN, READY))
+  try {
+    return text === undefined ? undefined : (JSON.parse(text) as string[])
+  } catch {
+    return undefined // written atomically, so never half; a hand edit counts as no transaction
+  }
+}
+
+/**
+ * The committed state's paths: what a READY transaction holds counts even before it is renamed into place (its
+ * writer may still be doing that, or may have died); a transaction still being staged is not part of it yet.
+ * Synchronous: these are a few stat calls, and `realm list` does this for every session.
+ */
+function resolveSet(dir: string, files: readonly string[]): ResolvedSet {
+  const generation = readGeneration(dir)
+  const ready = readyId(dir)
+  const removals = ready === undefined ? undefined : readReady(dir)
+  const paths: Record<string, string | undefined> = {}
+  for (const file of files) {
+    const staged = removals ? path.join(dir, TXN, file) : undefined
+    if (staged && existsSync(staged)) paths[file] = staged
+    else if (removals?.includes(file)) paths[file] = undefined
+    else paths[file] = existsSync(path.join(dir, file)) ? path.join(dir, file) : undefined
+  }
+  return { paths, generation, ready }
+}
+
+/**
+ * Whether what was read from `set` is one committed state. A commit that began and ended meanwhile changed the
+ * generation. One that is still renaming files into place has a READY marker the set did not know of: some
+ * files read may be its new ones and others the old ones, while the generation file itself (renamed in no
+ * particular order) may not have changed yet.
+ */
+function unchangedSince(dir: string, set: ResolvedSet): boolean {
+  return readGeneration(dir) === set.generation && readyId(dir) === set.ready
+}
+
+function readFailedOnRace(error: unknown): boolean {
+  // A staged file renamed into place between resolving the set and reading it.
+  return errorCode(error) === 'ENOENT'
+}
+
+function tooBusy(dir: string): Error {
+  return new UserError(`the session in ${dir} was written to continuously while realm read it — try again`)
+}
+
+/**
+ * Reads files of `dir` as one consistent, committed set, without a lock and without writing (see resolveSet),
+ * reading the set again if a commit happened meanwhile. `read` gets each file's current path, or undefined when
+ * the file does not exist; it must take what it needs (bytes, or a hard link) before returning.
+ */
+export async function readConsistent<T>(
+  dir: string,
+  files: readonly string[],
+  read: (paths: Record<string, string | undefined>) => Promise<T>,
+): Promise<T> {
+  for (let attempt = 0; attempt < READ_ATTEMPTS; attempt++) {
+    const set = resolveSet(dir, files)
+    let result: T
+    try {
+      result = await read(set.paths)
+    } catch (error) {
+      if (readFailedOnRace(error)) continue
+      throw error
+    }
+    if (unchangedSince(dir, set)) return result
+  }
+  throw tooBusy(dir)
+}
+
+/** readConsistent for readers that must stay synchronous (`realm list`). */
+export function readConsistentSync<T>(dir: string, files: readonly string[], read: (paths: Record<string, string | undefined>) => T): T {
+  for (let attempt = 0; attempt < READ_ATTEMPTS; attempt++) {
+    const set = resolveSet(dir, files)
+    let result: T
+    try {
+      result = read(set.paths)
+    } catch (error) {
+      if (readFailedOnRace(error)) continue
+      throw error
+    }
+    if (unchangedSince(dir, set)) return result
+  }
+  throw tooBusy(dir)
 }

@@ -4,7 +4,7 @@ import { describe, test } from 'node:test'
 import kleur from 'kleur'
 
 import { parsePatch, type FilePatch } from '../../lib/patch/parse.ts'
-import { riskFlags, riskLines, touchesScripts } from '../../lib/patch/risk.ts'
+import { changeRiskFlags, flagLines, riskFlags, riskLines, touchesScripts } from '../../lib/patch/risk.ts'
 
 kleur.enabled = false
 
@@ -131,5 +131,26 @@ describe('package.json scripts', () => {
   test('riskFlags reports it with the file', () => {
     const file = packageJson('@@ -1,3 +1,3 @@\n   "scripts": {\n-    "x": "a"\n+    "x": "b"\n   },\n')
     assert.deepEqual(riskFlags([file]), [{ path: 'package.json', why: 'package.json scripts' }])
+  })
+})
+
+describe('flags of a change whose text is read only when needed', () => {
+  test('the text is asked for only for a manifest, and the flags are the same', () => {
+    const manifest = packageJson('@@ -1,3 +1,3 @@\n   "scripts": {\n-    "x": "a"\n+    "x": "b"\n   },\n')
+    for (const file of [modified('Makefile'), modified('src/a.ts'), modified('.github/workflows/ci.yml'), manifest]) {
+      let asked = 0
+      const flags = changeRiskFlags(file, () => {
+        asked++
+        return file.text
+      })
+      assert.deepEqual(flags, riskFlags([file]))
+      assert.equal(asked, file === manifest ? 1 : 0, file.path)
+    }
+  })
+
+  test('a rename is judged by both of its paths', () => {
+    const [file] = parsePatch('diff --git a/.envrc b/envrc.txt\nsimilarity index 100%\nrename from .envrc\nrename to envrc.txt\n')
+    assert.deepEqual(riskFlags([file]), [{ path: '.envrc', why: 'direnv script' }])
+    assert.deepEqual(flagLines(riskFlags([file])), riskLines([file]))
   })
 })

@@ -3,9 +3,10 @@ import { describe, test } from 'node:test'
 
 import kleur from 'kleur'
 
-import { parsePatch } from '../../lib/patch/parse.ts'
-import { renderDiff } from '../../lib/patch/render.ts'
-import { counts, fileLines, statLine } from '../../lib/patch/summary.ts'
+import { parsePatch, splitSectionBytes, splitSections } from '../../lib/patch/parse.ts'
+import { renderDiff, renderSection } from '../../lib/patch/render.ts'
+import { flagLines, riskLines } from '../../lib/patch/risk.ts'
+import { counts, fileLines, PatchSummaryBuilder, statLine } from '../../lib/patch/summary.ts'
 
 kleur.enabled = false
 
@@ -119,5 +120,37 @@ describe('rendered diff', () => {
     } finally {
       kleur.enabled = false
     }
+  })
+})
+
+describe('a summary built a section at a time, from bytes', () => {
+  const RISKY = `${PATCH}diff --git a/package.json b/package.json\nindex 7777777..8888888 100644\n--- a/package.json\n+++ b/package.json\n@@ -1,3 +1,3 @@\n {\n   "scripts": {\n-    "test": "a"\n+    "test": "b"\n`
+  const builder = new PatchSummaryBuilder()
+  for (const section of splitSectionBytes(Buffer.from(RISKY))) builder.add(section)
+  const files = parsePatch(RISKY)
+
+  test('says what the whole patch parsed at once says', () => {
+    assert.equal(statLine('Session', builder.summary.files), statLine('Session', files))
+    assert.deepEqual(fileLines(builder.summary.files, Infinity), fileLines(files, Infinity))
+    assert.deepEqual(flagLines(builder.summary.flags), riskLines(files))
+    assert.equal(builder.summary.flags.length, 1, 'the package.json scripts')
+  })
+
+  test('keeps no section text', () => {
+    assert.ok(builder.summary.files.every((f) => !('text' in f)))
+  })
+})
+
+describe('rendering a section at a time', () => {
+  test('draws what rendering the parsed files draws', () => {
+    assert.deepEqual(splitSections(PATCH).flatMap(renderSection), renderDiff(parsePatch(PATCH)))
+  })
+
+  test('a hunk of 300,000 lines renders (nothing spreads it into a call)', () => {
+    const lines = 300_000
+    const text = `diff --git a/huge b/huge\nnew file mode 100644\nindex 0000000..1111111\n--- /dev/null\n+++ b/huge\n@@ -0,0 +1,${lines} @@\n${'+line\n'.repeat(lines)}`
+    const out = renderSection(text)
+    assert.equal(out.length, 3 + 2 + 1 + lines) // diff --git, new file mode, index; ---, +++; the hunk header
+    assert.equal(out.at(-1), '+line')
   })
 })

@@ -1,0 +1,99 @@
+// The session's change for a person to read: diffstat, risk flags, then the colored diff through a pager.
+// A patch can be tens of megabytes: it is read twice, a section at a time (once for the summary at the top, once
+// for the diff), and written out as it is rendered, so memory holds a section, not the patch.
+import kleur from 'kleur'
+
+import { say } from '../../cli/output.js'
+import { openPaged, type Paged } from '../../cli/pager.js'
+import { UserError } from '../../common/errors.js'
+import { renderSection } from '../../patch/render.js'
+import { flagLines } from '../../patch/risk.js'
+import { fileLines, statLine } from '../../patch/summary.js'
+import { interruptedMark, withInterruptedRun } from '../../run/pending.js'
+import { readNotice } from '../../session/notice.js'
+import { type PendingRun, withPatchReader, withSessionPatch } from '../../session/patches.js'
+import { loadSession, patchPath, type Session } from '../../session/store.js'
+
+export interface DiffOptions {
+  stat?: boolean
+  last?: boolean
+  color?: string
+}
+
+/** --color: always, never, or auto (a terminal on stdout and no NO_COLOR). */
+export function useColor(option: string | undefined, env = process.env, tty = Boolean(process.stdout.isTTY)): boolean {
+  const when = option ?? 'auto'
+  if (when === 'always') return true
+  if (when === 'never') return false
+  if (when !== 'auto') throw new UserError(`--color must be always, never or auto (got '${when}')`)
+  return tty && env.NO_COLOR === undefined && env.TERM !== 'dumb'
+}
+
+// Output goes out in pieces of about this size: few enough writes to be cheap, small enough to start at once.
+const WRITE_BYTES = 256 * 1024
+
+/** Lines gathered into pieces of WRITE_BYTES for `out`; `add` resolves false once the reader is gone. */
+function lineWriter(out: Paged) {
+  let pending: string[] = []
+  let size = 0
+  const flush = async () => {
+    if (pending.length === 0) return true
+    const text = `${pending.join('\n')}\n`
+    pending = []
+    size = 0
+    return out.write(text)
+  }
+  return {
+    async add(lines: readonly string[]): Promise<boolean> {
+      for (const line of lines) {
+        pending.push(line)
+        size += line.length + 1
+      }
+      return size < WRITE_BYTES || flush()
+    },
+    flush,
+  }
+}
+
+export async function showDiff(name: string, options: DiffOptions): Promise<number> {
+  kleur.enabled = useColor(options.color)
+  // Read-only, so no lock: patch files are replaced atomically, and a diff is allowed while the agent runs.
+  const session = await loadSession(name)
+  // An interrupted run's work is shown too, marked: diff only reads, so saving it is left to a lock holder.
+  return withInterruptedRun(session, async (interrupted) => {
+    // What an earlier command left for the user; the next command holding the lock removes it.
+    for (const line of readNotice(session) ?? []) say(line)
+    if (interrupted) say(interruptedMark(name, interrupted))
+    return showPatches(session, name, options, interrupted)
+  })
+}
+
+async function showPatches(session: Session, name: string, options: DiffOptions, interrupted: PendingRun | undefined): Promise<number> {
+  const show = async (file: string | undefined) =>
+    withPatchReader(file, async (patch) => {
+      const summary = patch ? await patch.summary() : { files: [], flags: [] }
+      if (summary.files.length === 0) {
+        say(`realm: ${options.last ? 'the latest run of' : 'session'} '${name}' changed nothing`)
+        return 0
+      }
+      const out = await openPaged()
+      try {
+        const lines = lineWriter(out)
+        const label = options.last ? 'Latest run' : 'Session'
+        let reading = await lines.add([statLine(label, summary.files), ...fileLines(summary.files, Infinity), ...flagLines(summary.flags)])
+        if (reading && patch && !options.stat) {
+          reading = await lines.add([''])
+          for await (const batch of patch.sections()) {
+            for (const section of batch) if (reading) reading = await lines.add(renderSection(section.toString('utf8')))
+            if (!reading) break // the reader quit (closed the pager): stop quietly
+          }
+        }
+        await lines.flush()
+      } finally {
+        await out.close()
+      }
+      return 0
+    })
+  if (options.last) return show(interrupted ? interrupted.patch : await patchPath(session, 'changes.patch'))
+  return withSessionPatch(session, show, interrupted)
+}
