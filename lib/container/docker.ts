@@ -1,24 +1,12 @@
-// The only module that talks to Docker. What to run is planned by docker-plan.ts; this module runs it.
+// The only module that talks to Docker. What to run is planned by plan.ts; this module runs it.
 import { readFileSync } from 'node:fs'
 import http from 'node:http'
 import os from 'node:os'
 import path from 'node:path'
 
-import { execa } from 'execa'
+import { execa, type Result } from 'execa'
 
-import { UserError, errorCode } from '../common/errors.js'
-
-export const DEFAULT_IMAGE = 'realm:latest'
-
-function firstLine(text: string): string {
-  return (
-    text
-      .trim()
-      .split('\n')
-      .find((line) => line.trim())
-      ?.trim() ?? ''
-  )
-}
+import { errorCode, firstLine, UserError } from '../common/errors.js'
 
 /** Turns docker's complaint about the engine into what the user should do about it. */
 function engineError(stderr: string): UserError {
@@ -71,7 +59,7 @@ export async function imageExists(image: string): Promise<boolean> {
     if (status === 200) return true
     if (status === 404) return false
   }
-  let result
+  let result: Result<{ reject: false }>
   try {
     result = await execa('docker', ['image', 'inspect', '--format', '{{.Id}}', image], { reject: false })
   } catch (error) {
@@ -102,9 +90,12 @@ export async function buildImage(tag: string, context: string, buildArgs: string
   }
 }
 
-/** Runs `docker <args>` attached to realm's terminal and resolves to its exit code. */
-export async function runAttached(args: string[]): Promise<number> {
-  const result = await execa('docker', args, { stdio: 'inherit', reject: false })
+/**
+ * Runs `docker <args>` attached to realm's terminal and resolves to its exit code. `env`: values the docker
+ * client reads for `-e NAME` flags, kept out of its argv and so out of the host's process list.
+ */
+export async function runAttached(args: string[], env: Record<string, string> = {}): Promise<number> {
+  const result = await execa('docker', args, { stdio: 'inherit', reject: false, env })
   if (result.exitCode === undefined) {
     if (errorCode(result) === 'ENOENT') throw new UserError('docker is not installed — install Docker Engine and try again')
     return 128 + 9 // killed by a signal

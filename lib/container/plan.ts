@@ -1,4 +1,6 @@
 // Pure planning of the `docker run` command line: no process is started here, so every flag is unit-tested.
+// Where things go inside the container is the host↔container protocol's business (lib/run/protocol.ts).
+import { ENV, MOUNT } from '../run/protocol.js'
 
 export type WorkspacePlan = { kind: 'copy' } | { kind: 'overlay'; upper: string; work: string }
 
@@ -30,9 +32,9 @@ export interface RunPlanInput {
   command: string[]
 }
 
-export const WORKSPACE_DIR = '/workspace'
-export const HOME_DIR = '/realm/home'
-export const REALM_LIB = '/realm/lib'
+// container/agent-env.ts reads these two here.
+export const WORKSPACE_DIR = MOUNT.workspace
+export const HOME_DIR = MOUNT.home
 
 /** docker's --mount value is CSV: a field with a comma or quote must be quoted, quotes doubled. */
 export function csvField(field: string): string {
@@ -61,10 +63,10 @@ export function planDockerRun(input: RunPlanInput): string[] {
   if (input.user) args.push('--user', `${input.user.uid}:${input.user.gid}`)
   // realm's entrypoint, injected at run time so any image with sh and git works
   args.push('--entrypoint', 'sh')
-  args.push(...bind({ source: input.realmLib, target: REALM_LIB, readonly: true }))
-  args.push(...bind({ source: input.projectRoot, target: '/realm/project', readonly: true }))
-  args.push(...bind({ source: input.sessionDir, target: '/realm/session', readonly: true }))
-  args.push(...bind({ source: input.runDir, target: '/realm/out', readonly: false }))
+  args.push(...bind({ source: input.realmLib, target: MOUNT.lib, readonly: true }))
+  args.push(...bind({ source: input.projectRoot, target: MOUNT.project, readonly: true }))
+  args.push(...bind({ source: input.sessionDir, target: MOUNT.session, readonly: true }))
+  args.push(...bind({ source: input.runDir, target: MOUNT.out, readonly: false }))
   if (input.workspace.kind === 'overlay') {
     const { upper, work } = input.workspace
     // An anonymous volume, so `--rm` removes it with the container even if realm itself is killed.
@@ -79,25 +81,25 @@ export function planDockerRun(input: RunPlanInput): string[] {
       `volume-opt=${options}`,
     ]
     args.push('--mount', fields.map(csvField).join(','))
-    args.push(...bind({ source: upper, target: '/realm/upper', readonly: true }))
+    args.push(...bind({ source: upper, target: MOUNT.upper, readonly: true }))
   } else {
     // tmpfs: a checkout of tens of thousands of files lands in memory in a fraction of a second
     args.push('--tmpfs', `${WORKSPACE_DIR}:rw,exec,mode=1777`)
   }
   args.push('--tmpfs', `${HOME_DIR}:rw,exec,mode=1777`)
   // realm's own git directory: its objects and indexes live in memory and vanish with the container
-  args.push('--tmpfs', '/realm/git:rw,mode=1777')
+  args.push('--tmpfs', `${MOUNT.git}:rw,mode=1777`)
   for (const mount of input.mounts) args.push(...bind(mount))
   const env: Record<string, string> = {
     ...input.env,
     HOME: HOME_DIR,
-    REALM_WORKSPACE: input.workspace.kind,
-    REALM_WORKSPACE_DIR: WORKSPACE_DIR,
+    [ENV.workspace]: input.workspace.kind,
+    [ENV.workspaceDir]: WORKSPACE_DIR,
   }
   for (const [name, value] of Object.entries(env)) args.push('-e', `${name}=${value}`)
   for (const name of input.passEnv) args.push('-e', name)
   args.push('-w', WORKSPACE_DIR)
   args.push(...input.extraArgs)
-  args.push(input.image, `${REALM_LIB}/entrypoint.sh`, ...input.command)
+  args.push(input.image, `${MOUNT.lib}/entrypoint.sh`, ...input.command)
   return args
 }

@@ -1,20 +1,26 @@
 // One run of the agent: prepare the run directory, start the container, forward interruptions as a graceful
 // stop, then save what the run produced into the session.
 import { randomBytes } from 'node:crypto'
-import fs from 'node:fs/promises'
+import fs, { constants } from 'node:fs/promises'
 import path from 'node:path'
 
-import { claudeMounts, identityEnv, passedEnv } from '../container/agent-env.js'
+import { AGENT_IDENTITY, passedEnv } from '../container/agent-env.js'
+import { claudeMounts } from '../container/claude-config.js'
 import { planDockerRun } from '../container/plan.js'
-import { containerRunning, runAttached, stopContainer, waitForContainer } from '../container/docker.js'
+import { runAttached, stopContainer, waitForContainer } from '../container/docker.js'
 import { UserError, errorCode } from '../common/errors.js'
 import { pathExists, watchForFile } from '../common/files.js'
-import type { GitSettings } from '../git/repo.js'
+import { type GitSettings, identityEnv } from '../git/settings.js'
 import { dockerDir } from '../common/paths.js'
+import { ENV, MOUNT, OUT } from './protocol.js'
 import { saveRun, type RunMode, type SaveResult } from './save.js'
+import { claudeHistoryDir, claudeSeedDir, fillSessionInput, hostRunDir, type RunState, sessionInputDir, writeRunState } from './host-run.js'
+import { readRunError } from './outputs.js'
 import type { Session } from '../session/store.js'
 import { trace, traceEnabled } from '../common/trace.js'
 import { rememberOverlayUnsupported, type StrategyChoice, type Strategy } from './workspace.js'
+import type { Egress } from '../net/egress.js'
+import type { BlockedAttempt } from '../net/proxy.js'
 
 export interface RunOptions {
   session: Session
@@ -33,6 +39,8 @@ export interface RunOptions {
   /** progress lines for the user (core modules never print) */
   notify: (line: string) => void
   env?: NodeJS.ProcessEnv
+  /** the run's network (broker, proxy, sidecar), being set up since the caller's checks began; none: docker's default */
+  network?: Promise<Egress>
 }
 
 export interface RunOutcome {
@@ -40,14 +48,8 @@ export interface RunOutcome {
   save: SaveResult
   strategy: Strategy
   includeIgnored: boolean
-}
-
-interface RunState {
-  container: string
-  mode: RunMode
-  strategy: Strategy
-  pid: number
-  startedAt: string
+  /** the connections the network policy refused */
+  blocked?: BlockedAttempt[]
 }
 
 export function runDir(session: Pick<Session, 'dir'>): string {
@@ -70,9 +72,11 @@ export async function removeTree(dir: string): Promise<void> {
   }
 }
 
-async function cleanUp(session: Session): Promise<void> {
+export async function cleanUp(session: Session): Promise<void> {
   await removeTree(runDir(session))
   await removeTree(layersDir(session))
+  await removeTree(sessionInputDir(session))
+  await removeTree(hostRunDir(session))
 }
 
 /**
@@ -83,7 +87,7 @@ async function startContainer(
   options: RunOptions,
   strategy: Strategy,
   onDone: () => void,
-): Promise<{ exitCode: number; container: string; stopped: boolean }> {
+): Promise<{ exitCode: number; container: string; stopped: boolean; networkError?: unknown }> {
   const { session, root } = options
   const env = options.env ?? process.env
   const out = runDir(session)
@@ -98,8 +102,9 @@ async function startContainer(
   const container = `realm-${session.name}-${randomBytes(3).toString('hex')}`
   const state: RunState = { container, mode: options.mode, strategy, pid: process.pid, startedAt: new Date().toISOString() }
   const { excludes, identity } = await options.gitSettings
-  await fs.writeFile(path.join(out, 'state.json'), JSON.stringify(state))
-  await fs.writeFile(path.join(out, 'global-excludes'), excludes)
+  const network = await networkArgs(options.network)
+  await writeRunState(session, state, excludes)
+  await fs.writeFile(path.join(out, OUT.globalExcludes), excludes)
 
   const argv = planDockerRun({
     image: options.image,
@@ -107,24 +112,26 @@ async function startContainer(
     tty: options.tty,
     user: process.getuid && process.getgid ? { uid: process.getuid(), gid: process.getgid() } : undefined,
     projectRoot: root,
-    sessionDir: session.dir,
+    sessionDir: await fillSessionInput(session),
     runDir: out,
     realmLib: dockerDir(),
     workspace: strategy === 'overlay' ? { kind: 'overlay', upper, work } : { kind: 'copy' },
     env: {
-      REALM_MODE: options.mode,
-      REALM_BASE: session.meta.baseCommit,
-      ...(session.meta.branch ? { REALM_BRANCH: session.meta.branch } : {}),
-      ...(session.meta.subdir ? { REALM_SUBDIR: session.meta.subdir } : {}),
-      ...(options.includeIgnored ? { REALM_INCLUDE_IGNORED: '1' } : {}),
+      [ENV.mode]: options.mode,
+      [ENV.base]: session.meta.baseCommit,
+      ...(session.meta.branch ? { [ENV.branch]: session.meta.branch } : {}),
+      ...(session.meta.subdir ? { [ENV.subdir]: session.meta.subdir } : {}),
+      ...(options.includeIgnored ? { [ENV.includeIgnored]: '1' } : {}),
       // A `new --remote` session starts from the remote branch's tip alone, not from the user's checkout.
-      ...(options.mode === 'new' && session.meta.remote ? { REALM_CLEAN_START: '1' } : {}),
-      ...identityEnv(identity),
-      ...(traceEnabled() ? { REALM_TRACE: '1' } : {}),
+      ...(options.mode === 'new' && session.meta.remote ? { [ENV.cleanStart]: '1' } : {}),
+      ...identityEnv(identity, AGENT_IDENTITY),
+      ...(traceEnabled() ? { [ENV.trace]: '1' } : {}),
+      ...(network.join ? { [ENV.netWait]: '1' } : {}),
+      ...network.env,
     },
-    passEnv: passedEnv(env, options.tty),
-    mounts: claudeMounts(),
-    extraArgs: options.dockerArgs,
+    passEnv: [...passedEnv(env, options.tty), ...Object.keys(network.secretEnv)],
+    mounts: claudeMounts({ seedDir: claudeSeedDir(session), historyDir: claudeHistoryDir(session) }),
+    extraArgs: [...network.dockerArgs, ...options.dockerArgs],
     command: options.command,
   })
 
@@ -138,13 +145,15 @@ async function startContainer(
   }
   const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const
   for (const signal of signals) process.on(signal, onSignal)
-  const done = watchForFile(out, 'done')
+  const done = watchForFile(out, OUT.done)
   void done.appeared.then(onDone)
   try {
     trace('docker run')
-    const exitCode = await runAttached(argv)
+    const running = runAttached(argv, network.secretEnv)
+    const guarded = guardNetwork(network.join, container, out, running)
+    const exitCode = await running
     trace('docker exited')
-    return { exitCode, container, stopped }
+    return { exitCode, container, stopped, networkError: await guarded }
   } finally {
     done.close()
     for (const signal of signals) process.off(signal, onSignal)
@@ -153,10 +162,66 @@ async function startContainer(
 
 /** Whether the session's current run got as far as starting the agent (its output is then worth keeping). */
 export async function agentStarted(session: Session): Promise<boolean> {
-  return pathExists(path.join(runDir(session), 'ready'))
+  return pathExists(path.join(runDir(session), OUT.ready))
 }
 
+/**
+ * Closes the network of the run's container once that runs, then tells its entrypoint (OUT.netReady), which
+ * starts the agent only then. Meanwhile the entrypoint prepares the workspace on an open network, which is
+ * acceptable: only realm's own code runs in the container before the marker. A network that cannot be closed
+ * stops the container at once (the agent never ran). Resolves to the error to report, if any.
+ */
+async function guardNetwork(join: Egress['join'], container: string, out: string, gone: Promise<unknown>): Promise<unknown> {
+  if (!join) return undefined
+  try {
+    if (!(await join(container, gone))) return undefined
+    await createMarker(path.join(out, OUT.netReady))
+    trace('network closed')
+    return undefined
+  } catch (error) {
+    await stopContainer(container, 0)
+    return error
+  }
+}
+
+/**
+ * Creates an empty file where none is: the output directory is the container's to write too, and O_EXCL with
+ * O_NOFOLLOW makes a planted file or symlink fail the run rather than lead realm's write elsewhere.
+ */
+async function createMarker(file: string): Promise<void> {
+  try {
+    const handle = await fs.open(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644)
+    await handle.close()
+  } catch (error) {
+    throw new UserError(`cannot tell the container that its network is closed (${errorCode(error) ?? 'error'} on ${file}) — try again`)
+  }
+}
+
+/** The run's network flags and environment (the broker and the proxy are up; the sidecar joins later). */
+async function networkArgs(network: Promise<Egress> | undefined): Promise<Pick<Egress, 'dockerArgs' | 'env' | 'secretEnv' | 'join'>> {
+  if (!network) return { dockerArgs: [], env: {}, secretEnv: {} }
+  const egress = await network
+  trace('network ready')
+  return egress
+}
+
+/** Runs the agent on the run's network, which is closed afterwards: the broker's token then opens nothing. */
 export async function runAgent(options: RunOptions): Promise<RunOutcome> {
+  const outcome = await runAndSave(options).catch(async (error: unknown) => {
+    await closeNetwork(options.network)
+    throw error
+  })
+  return { ...outcome, blocked: await closeNetwork(options.network) }
+}
+
+async function closeNetwork(network: Promise<Egress> | undefined): Promise<BlockedAttempt[]> {
+  const egress = await network?.catch(() => undefined)
+  if (!egress) return []
+  await egress.close()
+  return egress.blocked()
+}
+
+async function runAndSave(options: RunOptions): Promise<RunOutcome> {
   let strategy = options.strategy.strategy
   const out = runDir(options.session)
   // Saved once: early when the entrypoint says it is done, else after docker has exited.
@@ -165,9 +230,10 @@ export async function runAgent(options: RunOptions): Promise<RunOutcome> {
   const saveEarly = () => void save().catch(() => undefined) // its outcome is read below
   let started = await startContainer(options, strategy, saveEarly)
   if (
-    !(await pathExists(path.join(out, 'ready'))) &&
-    !(await pathExists(path.join(out, 'error'))) &&
+    !(await pathExists(path.join(out, OUT.ready))) &&
+    !(await pathExists(path.join(out, OUT.error))) &&
     started.exitCode === 125 &&
+    !started.networkError &&
     strategy === 'overlay' &&
     !options.strategy.forced
   ) {
@@ -178,58 +244,22 @@ export async function runAgent(options: RunOptions): Promise<RunOutcome> {
     )
     strategy = 'copy'
     started = await startContainer(options, strategy, saveEarly)
-    if (await pathExists(path.join(out, 'ready'))) await rememberOverlayUnsupported('the Docker engine could not mount an overlay volume')
+    if (await pathExists(path.join(out, OUT.ready))) await rememberOverlayUnsupported('the Docker engine could not mount an overlay volume')
   }
   // If realm was interrupted, or docker's client went away first, the container may still be capturing.
-  if (started.stopped || !(await pathExists(path.join(out, 'exit_code')))) await waitForContainer(started.container)
+  if (started.stopped || !(await pathExists(path.join(out, OUT.exitCode)))) await waitForContainer(started.container)
 
-  const error = await fs.readFile(path.join(out, 'error'), 'utf8').catch(() => undefined)
   const saved = await save()
   if (saved.status === 'not-started') {
-    await cleanUp(options.session)
+    const error = await readRunError(out).finally(() => cleanUp(options.session))
     // The entrypoint names session files by their container path; the user knows them by the host path.
     if (error)
-      throw new UserError(`the workspace could not be prepared: ${error.trim().replaceAll('/realm/session/', `${options.session.dir}/`)}`)
+      throw new UserError(`the workspace could not be prepared: ${error.trim().replaceAll(`${MOUNT.session}/`, `${options.session.dir}/`)}`)
+    if (started.networkError) throw started.networkError
     throw new UserError(
       `docker could not start the container (exit ${started.exitCode}) — see docker's message above; check --image and REALM_DOCKER_ARGS`,
     )
   }
   if (saved.status !== 'unverified') await cleanUp(options.session)
   return { exitCode: saved.exitCode ?? started.exitCode, save: saved, strategy, includeIgnored: options.includeIgnored }
-}
-
-/**
- * Stops the container of a run whose realm process died, if it still runs, and waits until it is gone (its
- * entrypoint captures on the way out). Returns the run's recorded state, undefined when there is none.
- */
-export async function stopLeftoverContainer(session: Pick<Session, 'dir'>, seconds = 10): Promise<RunState | undefined> {
-  const text = await fs.readFile(path.join(runDir(session), 'state.json'), 'utf8').catch(() => undefined)
-  let state: RunState
-  try {
-    state = JSON.parse(text ?? '') as RunState
-  } catch {
-    return undefined
-  }
-  if (await containerRunning(state.container)) {
-    await stopContainer(state.container, seconds)
-    await waitForContainer(state.container)
-  }
-  return state
-}
-
-/**
- * Finishes a run whose realm process died (kill -9, a closed laptop): stops its container if it is still
- * running, waits for the entrypoint's final capture, and saves it. Undefined when there was no such run.
- */
-export async function recoverRun(session: Session, root: string): Promise<(SaveResult & { mode: RunMode }) | undefined> {
-  const out = runDir(session)
-  // No state, or a half-written one: realm died while setting the run up, so the agent never started.
-  const state = await stopLeftoverContainer(session)
-  if (!state) {
-    await cleanUp(session)
-    return undefined
-  }
-  const save = await saveRun(session, out, state.mode, root)
-  if (save.status !== 'unverified') await cleanUp(session)
-  return { ...save, mode: state.mode }
 }

@@ -14,6 +14,13 @@ import { explain, realm, settled, startRealm, tempDir } from '../helpers/realm.j
 
 const skip = await dockerSkip()
 
+/** A session file the test expects to exist. */
+async function readSaved(file: string): Promise<string> {
+  const text = await read(file)
+  assert.ok(text !== undefined, `${file} exists`)
+  return text
+}
+
 async function read(file: string): Promise<string | undefined> {
   return fs.readFile(file, 'utf8').catch(() => undefined)
 }
@@ -28,7 +35,7 @@ describe('no work lost', { skip }, () => {
   async function sessionWithHistory(name: string): Promise<{ base: string | undefined; changes: string }> {
     const first = await realm(['new', name, 'echo earlier > earlier.txt'], { cwd: project, home })
     assert.equal(first.code, 0, explain(first))
-    return { base: await read(sessionFile(name, 'base.patch')), changes: (await read(sessionFile(name, 'changes.patch')))! }
+    return { base: await read(sessionFile(name, 'base.patch')), changes: await readSaved(sessionFile(name, 'changes.patch')) }
   }
 
   test('docker kill: realm saves the last snapshot before it exits', async () => {
@@ -40,7 +47,7 @@ describe('no work lost', { skip }, () => {
     const result = await settled(child)
     assert.notEqual(result.code, 0, explain(result))
     assert.match(result.stderr, /did not finish; its last snapshot was saved/)
-    assert.match((await read(sessionFile('killed', 'changes.patch')))!, /\+work/)
+    assert.match(await readSaved(sessionFile('killed', 'changes.patch')), /\+work/)
   })
 
   for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const)
@@ -54,7 +61,7 @@ describe('no work lost', { skip }, () => {
       const result = await settled(child)
       assert.match(result.stderr, /stopping the agent and saving its work/, explain(result))
       assert.doesNotMatch(result.stderr, /last snapshot/, 'a graceful stop makes a final capture')
-      assert.match((await read(sessionFile(name, 'changes.patch')))!, /\+late/)
+      assert.match(await readSaved(sessionFile(name, 'changes.patch')), /\+late/)
       assert.equal(await read(sessionFile(name, 'base.patch')), history.changes, 'earlier work moved into base.patch intact')
       assert.equal((await docker('ps', '-aq', '--filter', `name=^realm-${name}-`)).trim(), '', 'no container left')
     })
@@ -69,7 +76,7 @@ describe('no work lost', { skip }, () => {
     const next = await realm(['resume', 'nine', 'test -f finished.txt'], { cwd: project, home })
     assert.equal(next.code, 0, explain(next))
     assert.match(next.stderr, /recovered the interrupted run of 'nine' \(its final capture\)/)
-    assert.match((await read(sessionFile('nine', 'base.patch')))!, /\+finished/)
+    assert.match(await readSaved(sessionFile('nine', 'base.patch')), /\+finished/)
   })
 
   test('docker stop: the entrypoint captures before exiting', async () => {
@@ -79,7 +86,7 @@ describe('no work lost', { skip }, () => {
     await docker('stop', container)
     const result = await settled(child)
     assert.doesNotMatch(result.stderr, /last snapshot/, explain(result))
-    assert.match((await read(sessionFile('stopped', 'changes.patch')))!, /\+stopped/)
+    assert.match(await readSaved(sessionFile('stopped', 'changes.patch')), /\+stopped/)
   })
 
   test('a second command on a session in use is refused, naming the holder; other sessions run side by side', async () => {
@@ -110,7 +117,7 @@ describe('no work lost', { skip }, () => {
     await sessionWithHistory('trunc')
     await realm(['resume', 'trunc', 'echo more >> earlier.txt'], { cwd: project, home })
     const file = sessionFile('trunc', 'base.patch')
-    const text = (await read(file))!
+    const text = await readSaved(file)
     await fs.writeFile(file, text.slice(0, Math.floor(text.length / 2)))
     const damaged = await read(file)
     const before = await read(sessionFile('trunc', 'changes.patch'))
@@ -134,7 +141,7 @@ describe('no work lost', { skip }, () => {
     )
   })
 
-  test('secrets reach the container by name, never in the process list', async () => {
+  test('the key never reaches the container (a placeholder does) nor any process list', async () => {
     const secret = `sk-test-${process.pid}-secret`
     const child = startRealm(['new', 'secret', 'echo "$ANTHROPIC_API_KEY" > key.txt', 'touch /tmp/marker', 'sleep 2'], {
       cwd: project,
@@ -146,7 +153,9 @@ describe('no work lost', { skip }, () => {
     const ps = await execa('ps', ['-eo', 'args'])
     assert.ok(!ps.stdout.includes(secret), 'the key must not appear in any command line')
     assert.equal((await settled(child)).code, 0)
-    assert.match((await read(sessionFile('secret', 'changes.patch')))!, new RegExp(`\\+${secret}`))
+    const patch = (await read(sessionFile('secret', 'changes.patch'))) ?? ''
+    assert.ok(patch.includes('+sk-ant-api03-realm-placeholder'), 'the agent sees the placeholder')
+    assert.ok(!patch.includes(secret), 'the real key stays on the host')
   })
 })
 

@@ -10,8 +10,8 @@ here="$(cd "$(dirname "$0")" && pwd)"
 root="$(mktemp -d)"
 trap 'rm -rf "$root"' EXIT
 
-bins=(sh bash git env sleep find xargs sed grep awk mawk kill ps timeout)
-bins+=($(dpkg -L coreutils | grep -E '^/(usr/)?bin/' | xargs -n1 basename))
+bins=(sh bash git env sleep find xargs sed grep awk mawk kill ps timeout curl)
+mapfile -t -O "${#bins[@]}" bins < <(dpkg -L coreutils | grep -E '^/(usr/)?bin/' | xargs -n1 basename)
 
 copy_with_libs() {
   local src="$1"

@@ -1,0 +1,109 @@
+// What realm needs to know about the Docker engine to enforce a network policy: whether it can (a rootless
+// engine cannot: its bridge lives in a namespace of its own), and how a container reaches realm's process on
+// the host. Asked on the engine's socket when realm can (milliseconds), else through the docker CLI.
+import http from 'node:http'
+import os from 'node:os'
+
+import { execa } from 'execa'
+
+import { engineSocket } from '../container/docker.js'
+
+export type EngineFacts =
+  /** a Linux engine: containers on the default bridge reach the host at the bridge's gateway address */
+  | { kind: 'linux'; gateway: string }
+  /** Docker Desktop: the engine runs in a VM; containers reach the host's loopback at host.docker.internal */
+  | { kind: 'desktop' }
+  | { kind: 'unsupported'; why: string }
+
+/** The name Docker Desktop gives the host inside containers; its proxies forward it to the host's loopback. */
+export const DESKTOP_HOST = 'host.docker.internal'
+
+function getJson(socket: string, urlPath: string): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const request = http.get({ socketPath: socket, path: urlPath, timeout: 3000 }, (response) => {
+      let text = ''
+      response.setEncoding('utf8')
+      response.on('data', (chunk) => (text += chunk))
+      response.on('end', () => {
+        try {
+          if (response.statusCode !== 200) throw new Error(`status ${response.statusCode}`)
+          resolve(JSON.parse(text))
+        } catch (error) {
+          reject(error)
+        }
+      })
+    })
+    request.on('timeout', () => request.destroy(new Error('timeout')))
+    request.on('error', reject)
+  })
+}
+
+async function cliJson(args: string[]): Promise<unknown> {
+  const result = await execa('docker', [...args, '--format', '{{json .}}'], { reject: false })
+  if (result.exitCode !== 0) throw new Error(result.stderr.split('\n')[0] || 'docker failed')
+  return JSON.parse(result.stdout)
+}
+
+/** The parts of the engine's /info that matter here. */
+export interface EngineInfo {
+  SecurityOptions?: unknown
+  OSType?: string
+  OperatingSystem?: string
+}
+
+/** The parts of the default bridge network (/networks/bridge) that matter here. */
+export interface BridgeNetwork {
+  IPAM?: { Config?: Array<{ Subnet?: string; Gateway?: string }> | null }
+  Options?: Record<string, string> | null
+}
+
+/** Classifies the engine from its /info and its default bridge network (pure, for tests). */
+export function classifyEngine(info: EngineInfo, bridge: BridgeNetwork): EngineFacts {
+  const options: unknown[] = Array.isArray(info?.SecurityOptions) ? info.SecurityOptions : []
+  if (options.some((o) => /name=rootless/.test(String(o)))) {
+    return {
+      kind: 'unsupported',
+      why: "a rootless Docker engine keeps its bridge in a namespace of its own, where realm's rules cannot reach the host",
+    }
+  }
+  if (info?.OSType && info.OSType !== 'linux') return { kind: 'unsupported', why: `the engine runs ${info.OSType} containers` }
+  if (/docker desktop/i.test(String(info?.OperatingSystem ?? ''))) return { kind: 'desktop' }
+  const gateway = bridgeGateway(bridge)
+  if (!gateway) return { kind: 'unsupported', why: "the engine's default bridge network has no IPv4 gateway" }
+  return { kind: 'linux', gateway }
+}
+
+const IPV4 = /^(\d+)\.(\d+)\.(\d+)\.(\d+)$/
+
+/**
+ * The bridge's gateway: as configured, else the address of the bridge's interface on this machine, else the
+ * first address of its subnet (which is what Docker gives the default bridge, whose IPAM names no gateway).
+ */
+function bridgeGateway(bridge: BridgeNetwork, interfaces = os.networkInterfaces()): string | undefined {
+  const configs = Array.isArray(bridge?.IPAM?.Config) ? bridge.IPAM.Config : []
+  const configured = configs.map((c) => c?.Gateway).find((g) => typeof g === 'string' && IPV4.test(g))
+  if (configured) return configured
+  const name = bridge?.Options?.['com.docker.network.bridge.name']
+  const own = typeof name === 'string' ? interfaces[name]?.find((i) => i.family === 'IPv4')?.address : undefined
+  if (own) return own
+  const subnet = configs.map((c) => /^(\d+\.\d+\.\d+\.)(\d+)\/(\d+)$/.exec(String(c?.Subnet ?? ''))).find(Boolean)
+  return subnet ? `${subnet[1]}${Number(subnet[2]) + 1}` : undefined
+}
+
+export async function engineFacts(): Promise<EngineFacts> {
+  const socket = engineSocket()
+  try {
+    if (socket) {
+      const [info, bridge] = await Promise.all([getJson(socket, '/info'), getJson(socket, '/networks/bridge')])
+      return classifyEngine(info as EngineInfo, bridge as BridgeNetwork)
+    }
+  } catch {
+    // fall through to the CLI, which says what is wrong in its own words
+  }
+  try {
+    const [info, bridge] = await Promise.all([cliJson(['info']), cliJson(['network', 'inspect', 'bridge'])])
+    return classifyEngine(info as EngineInfo, (Array.isArray(bridge) ? bridge[0] : bridge) as BridgeNetwork)
+  } catch (error) {
+    return { kind: 'unsupported', why: `cannot ask the engine about its network (${(error as Error).message})` }
+  }
+}

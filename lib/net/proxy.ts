@@ -1,0 +1,210 @@
+// realm's egress proxy, in realm's own process on the host: the agent's HTTP_PROXY / HTTPS_PROXY. It answers
+// only requests carrying the run's token, lets through only destinations of the allowlist, resolves names
+// itself and connects to the very address it checked (so a name cannot be re-resolved to somewhere else), and
+// never connects to the host, its networks or its neighbours unless the user allowed that exact address.
+// CONNECT tunnels (https, and anything else a client tunnels) and plain http requests in absolute form.
+import { timingSafeEqual } from 'node:crypto'
+import dns from 'node:dns/promises'
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
+import net from 'node:net'
+import type { Duplex } from 'node:stream'
+
+import { restrictedReason } from './addresses.js'
+import { type AllowEntry, isAllowed } from './policy.js'
+
+/** A connection the policy refused: where the agent tried to go, and what would allow it. */
+export interface BlockedAttempt {
+  /** `host` (ports 80 and 443 left out) or `host:port` */
+  destination: string
+  /** the --allow value that would let it through */
+  allow: string
+  why: string
+}
+
+export interface ProxyOptions {
+  /** the address to listen on (the container's way to the host) */
+  listen: string
+  token: string
+  allow: readonly AllowEntry[]
+  /** destinations that are realm's own (the broker), let through whatever their address */
+  own?: ReadonlyArray<{ host: string; port: number }>
+  onBlocked: (attempt: BlockedAttempt) => void
+  /** how names are resolved (tests give their own) */
+  lookup?: (host: string) => Promise<string[]>
+}
+
+export interface Listener {
+  port: number
+  close(): Promise<void>
+}
+
+/** `http://realm:<token>@<host>:<port>`, the value of the container's HTTP(S)_PROXY. */
+export function proxyUrl(host: string, port: number, token: string): string {
+  return `http://realm:${token}@${host.includes(':') ? `[${host}]` : host}:${port}`
+}
+
+function authorized(header: string | undefined, token: string): boolean {
+  const match = /^basic\s+(\S+)$/i.exec(header ?? '')
+  if (!match) return false
+  const given = Buffer.from(match[1], 'base64')
+  const want = Buffer.from(`realm:${token}`)
+  return given.length === want.length && timingSafeEqual(given, want)
+}
+
+async function systemLookup(host: string): Promise<string[]> {
+  return (await dns.lookup(host, { all: true, verbatim: true })).map((entry) => entry.address)
+}
+
+function label(host: string, port: number): string {
+  const shown = host.includes(':') ? `[${host}]` : host
+  return port === 443 || port === 80 ? shown : `${shown}:${port}`
+}
+
+/** Where to connect for `host:port`, or the attempt to report. */
+async function decide(options: ProxyOptions, host: string, port: number): Promise<{ address: string } | { blocked: BlockedAttempt }> {
+  const name = host.toLowerCase().replace(/^\[|\]$/g, '')
+  if (options.own?.some((own) => own.host === name && own.port === port)) return { address: name }
+  const destination = label(name, port)
+  const exact = `${net.isIPv6(name) ? `[${name}]` : name}:${port}`
+  if (!isAllowed(options.allow, name, port)) {
+    return { blocked: { destination, allow: port === 443 || port === 80 ? label(name, port) : exact, why: 'not in the allowlist' } }
+  }
+  let addresses: string[]
+  try {
+    addresses = net.isIP(name) ? [name] : await (options.lookup ?? systemLookup)(name)
+  } catch {
+    return { blocked: { destination, allow: exact, why: 'the name does not resolve' } }
+  }
+  // One restricted address is enough to refuse: the name may be made to resolve to it next time. An address
+  // the user allowed exactly, with this port, is theirs to reach.
+  for (const address of addresses) {
+    const why = isAllowed(options.allow, address, port) ? undefined : restrictedReason(address)
+    if (why) {
+      const shown = net.isIPv6(address) ? `[${address}]` : address
+      return { blocked: { destination, allow: `${shown}:${port}`, why: `${name === address ? 'it is' : `it resolves to`} ${why}` } }
+    }
+  }
+  if (addresses.length === 0) return { blocked: { destination, allow: exact, why: 'the name does not resolve' } }
+  return { address: addresses[0] }
+}
+
+/** host and port of CONNECT's `host:port` or `[v6]:port`. */
+function authority(target: string): { host: string; port: number } | undefined {
+  const match = /^(\[[^\]]+\]|[^:[\]]+):(\d{1,5})$/.exec(target)
+  if (!match) return undefined
+  const port = Number(match[2])
+  return port > 0 && port < 65536 ? { host: match[1], port } : undefined
+}
+
+function refuse(socket: Duplex, status: string, text: string): void {
+  socket.end(
+    `HTTP/1.1 ${status}\r\ncontent-type: text/plain\r\ncontent-length: ${Buffer.byteLength(text)}\r\nconnection: close\r\n\r\n${text}`,
+  )
+}
+
+function refusalText(attempt: BlockedAttempt): string {
+  return `realm: ${attempt.destination} is blocked (${attempt.why}) — allow it with --allow ${attempt.allow}\n`
+}
+
+// Hop-by-hop headers, and the proxy's own, are not forwarded.
+const HOP = new Set([
+  'proxy-authorization',
+  'proxy-connection',
+  'connection',
+  'keep-alive',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+])
+
+export async function startProxy(options: ProxyOptions): Promise<Listener> {
+  const sockets = new Set<Duplex>()
+  const track = (socket: Duplex) => {
+    sockets.add(socket)
+    socket.on('close', () => sockets.delete(socket))
+    socket.on('error', () => socket.destroy())
+  }
+  const server = http.createServer()
+  server.on('connection', track)
+
+  server.on('connect', async (req: http.IncomingMessage, client: Duplex, head: Buffer) => {
+    track(client)
+    if (!authorized(req.headers['proxy-authorization'], options.token)) {
+      refuse(client, '407 Proxy Authentication Required', 'realm: this proxy needs the run token\n')
+      return
+    }
+    const target = authority(req.url ?? '')
+    if (!target) return refuse(client, '400 Bad Request', 'realm: CONNECT needs host:port\n')
+    const decision = await decide(options, target.host, target.port)
+    if ('blocked' in decision) {
+      options.onBlocked(decision.blocked)
+      return refuse(client, '403 Forbidden', refusalText(decision.blocked))
+    }
+    const upstream = net.connect({ host: decision.address, port: target.port })
+    track(upstream)
+    upstream.once('connect', () => {
+      client.write('HTTP/1.1 200 Connection Established\r\n\r\n')
+      if (head.length) upstream.write(head)
+      upstream.pipe(client)
+      client.pipe(upstream)
+    })
+    upstream.once('error', () => refuse(client, '502 Bad Gateway', `realm: cannot connect to ${label(target.host, target.port)}\n`))
+    client.once('close', () => upstream.destroy())
+    upstream.once('close', () => client.destroy())
+  })
+
+  server.on('request', async (req, res) => {
+    if (!authorized(req.headers['proxy-authorization'], options.token)) {
+      res.writeHead(407, { 'proxy-authenticate': 'Basic realm="realm"', 'content-type': 'text/plain' })
+      res.end('realm: this proxy needs the run token\n')
+      return
+    }
+    let url: URL
+    try {
+      url = new URL(req.url ?? '')
+      if (url.protocol !== 'http:') throw new Error('not http')
+    } catch {
+      res.writeHead(400, { 'content-type': 'text/plain' }).end('realm: a proxy request names an absolute http:// URL\n')
+      return
+    }
+    const port = Number(url.port || 80)
+    const decision = await decide(options, url.hostname, port)
+    if ('blocked' in decision) {
+      options.onBlocked(decision.blocked)
+      res.writeHead(403, { 'content-type': 'text/plain' }).end(refusalText(decision.blocked))
+      return
+    }
+    const headers: http.OutgoingHttpHeaders = {}
+    for (const [name, value] of Object.entries(req.headers)) if (!HOP.has(name) && value !== undefined) headers[name] = value
+    headers.host = url.host
+    const upstream = http.request({ host: decision.address, port, method: req.method, path: `${url.pathname}${url.search}`, headers })
+    upstream.on('response', (response) => {
+      const back: http.OutgoingHttpHeaders = {}
+      for (const [name, value] of Object.entries(response.headers)) if (!HOP.has(name) && value !== undefined) back[name] = value
+      res.writeHead(response.statusCode ?? 502, back)
+      response.pipe(res)
+    })
+    upstream.on('error', () => {
+      if (!res.headersSent) res.writeHead(502, { 'content-type': 'text/plain' })
+      res.end(`realm: cannot reach ${url.host}\n`)
+    })
+    req.pipe(upstream)
+  })
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(0, options.listen, () => resolve())
+  })
+  // Listening alone does not keep realm running: a command that fails before its run still exits.
+  server.unref()
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy()
+        server.close(() => resolve())
+      }),
+  }
+}

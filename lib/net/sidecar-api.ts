@@ -1,0 +1,131 @@
+// The sidecar through the engine's API on its socket, when realm can reach it there (engine.ts engineSocket).
+// The sidecar's start lies on the path to the agent's start, and here creating, attaching to and starting it
+// costs a few milliseconds each where every docker CLI call costs tens. The container is the one sidecar-plan.ts
+// describes (sidecarSpec); its stdin is this process's attach connection, so when realm closes it or
+// dies the engine closes the sidecar's stdin (StdinOnce), as `docker run -i` does when its client goes.
+import http from 'node:http'
+import type { Socket } from 'node:net'
+import { PassThrough } from 'node:stream'
+
+interface Answer {
+  status: number
+  body: string
+}
+
+function call(socket: string, method: string, urlPath: string, body?: unknown): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const data = body === undefined ? undefined : JSON.stringify(body)
+    const request = http.request(
+      {
+        socketPath: socket,
+        method,
+        path: urlPath,
+        timeout: 30_000,
+        headers: data === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) },
+      },
+      (response) => {
+        let text = ''
+        response.setEncoding('utf8')
+        response.on('data', (chunk: string) => {
+          if (text.length < 4000) text += chunk
+        })
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, body: text }))
+      },
+    )
+    request.on('timeout', () => request.destroy(new Error('the engine did not answer')))
+    request.on('error', reject)
+    request.end(data)
+  })
+}
+
+/** The engine's own words for a failed call. */
+function refusal(what: string, answer: Answer): Error {
+  let message = answer.body.trim()
+  try {
+    message = String((JSON.parse(answer.body) as { message?: unknown }).message ?? message)
+  } catch {
+    // not JSON: the text as it came
+  }
+  return new Error(`${what}: ${message || `status ${answer.status}`}`)
+}
+
+export async function createContainer(socket: string, name: string, spec: Record<string, unknown>): Promise<void> {
+  const answer = await call(socket, 'POST', `/containers/create?name=${encodeURIComponent(name)}`, spec)
+  if (answer.status !== 201) throw refusal('cannot create the sidecar', answer)
+}
+
+export async function startContainer(socket: string, name: string): Promise<void> {
+  const answer = await call(socket, 'POST', `/containers/${encodeURIComponent(name)}/start`)
+  if (answer.status !== 204 && answer.status !== 304) throw refusal('cannot start the sidecar', answer)
+}
+
+export async function removeContainer(socket: string, name: string): Promise<void> {
+  await call(socket, 'DELETE', `/containers/${encodeURIComponent(name)}?force=1`).catch(() => undefined)
+}
+
+/** Whether the container runs now; undefined while it does not exist yet. */
+export async function containerRunning(socket: string, name: string): Promise<boolean | undefined> {
+  const answer = await call(socket, 'GET', `/containers/${encodeURIComponent(name)}/json`)
+  if (answer.status === 404) return undefined
+  if (answer.status !== 200) throw refusal('cannot inspect the container', answer)
+  return (JSON.parse(answer.body) as { State?: { Running?: boolean } }).State?.Running === true
+}
+
+interface Attached {
+  /** the container's stdout */
+  stdout: PassThrough
+  /** the container's stderr */
+  stderr: PassThrough
+  /** the attach connection: its end is the container's stdin's end */
+  connection: Socket
+}
+
+/** Attaches to the container's stdin, stdout and stderr (before its start, so that no line is lost). */
+export function attachContainer(socket: string, name: string): Promise<Attached> {
+  return new Promise((resolve, reject) => {
+    const request = http.request({
+      socketPath: socket,
+      method: 'POST',
+      path: `/containers/${encodeURIComponent(name)}/attach?stream=1&stdin=1&stdout=1&stderr=1`,
+      headers: { connection: 'Upgrade', upgrade: 'tcp' },
+    })
+    request.on('upgrade', (_response, connection: Socket, head: Buffer) => {
+      const stdout = new PassThrough()
+      const stderr = new PassThrough()
+      const demux = demultiplexer(stdout, stderr)
+      demux(head)
+      connection.on('data', demux)
+      connection.on('close', () => {
+        stdout.end()
+        stderr.end()
+      })
+      connection.on('error', () => undefined) // its close follows
+      resolve({ stdout, stderr, connection })
+    })
+    request.on('response', (response) => {
+      response.resume()
+      reject(new Error(`cannot attach to the sidecar: status ${response.statusCode}`))
+    })
+    request.on('error', reject)
+    request.end()
+  })
+}
+
+/**
+ * The engine's stream of a container without a terminal: frames of an 8-byte header (the stream, 1 for stdout
+ * or 2 for stderr, then the length in bytes, big-endian, at offset 4) and the bytes themselves.
+ */
+function demultiplexer(stdout: PassThrough, stderr: PassThrough): (chunk: Buffer) => void {
+  let pending: Buffer = Buffer.alloc(0)
+  return (chunk) => {
+    pending = pending.length ? Buffer.concat([pending, chunk]) : chunk
+    while (pending.length >= 8) {
+      const size = pending.readUInt32BE(4)
+      if (pending.length < 8 + size) break
+      const payload = pending.subarray(8, 8 + size)
+      if (pending[0] === 2) stderr.write(payload)
+      else if (pending[0] === 1) stdout.write(payload)
+      pending = pending.subarray(8 + size)
+    }
+  }
+}

@@ -1,0 +1,294 @@
+// The egress policy against the real engine: a reachability matrix under each --network mode, the blocked
+// summary, the agent's lack of NET_ADMIN / NET_RAW, a sidecar that cannot set its rules, and what happens to the
+// network when realm is killed.
+// The "outside" is a host of this test's own: a network namespace on 198.18.0.2 (a benchmarking range, not
+// private) behind a veth pair; nothing leaves the machine. The "host service" listens on 0.0.0.0.
+import assert from 'node:assert/strict'
+import { randomBytes } from 'node:crypto'
+import fs from 'node:fs/promises'
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
+import os from 'node:os'
+import { after, before, describe, test } from 'node:test'
+
+import { execa } from 'execa'
+
+import { dockerSkip, sessionContainer } from '../helpers/docker.js'
+import { useProject } from '../helpers/fixture.js'
+import { PLACEHOLDERS } from '../../lib/net/broker.js'
+import { explain, realm, startRealm, TEST_IMAGE } from '../helpers/realm.js'
+
+const dockerProblem = await dockerSkip()
+const skip = dockerProblem || (process.getuid?.() !== 0 ? 'SKIPPED: the network matrix makes a network namespace, which needs root' : false)
+if (skip && process.env.CI && !dockerProblem) throw new Error(String(skip))
+
+const id = randomBytes(3).toString('hex')
+const NS = `realm-e2e-out-${id}`
+const VETH = `rlmo${id}`
+const OUTSIDE = '198.18.0.2'
+const OUTSIDE_NAME = `outside-${id}.realm-e2e.test`
+const BLOCKED_NAME = `blocked-${id}.realm-e2e.test`
+const HOSTS_LINE = `${OUTSIDE} ${OUTSIDE_NAME} ${BLOCKED_NAME} # realm e2e ${id}`
+
+/** The host's own non-Docker IPv4 address, where a service on 0.0.0.0 also answers. */
+function hostAddress(): string {
+  for (const [name, list] of Object.entries(os.networkInterfaces())) {
+    if (name === 'lo' || name.startsWith('docker') || name.startsWith('veth') || name.startsWith('rlmo')) continue
+    const v4 = list?.find((e) => e.family === 'IPv4' && !e.internal)
+    if (v4) return v4.address
+  }
+  throw new Error('no host address')
+}
+
+async function gateway(): Promise<string> {
+  const { stdout } = await execa('docker', ['network', 'inspect', 'bridge', '--format', '{{json .IPAM.Config}}'])
+  const subnet = (JSON.parse(stdout) as Array<{ Subnet: string; Gateway?: string }>)[0]
+  return subnet.Gateway ?? subnet.Subnet.replace(/\.0\/\d+$/, '.1')
+}
+
+describe('the network policy', { skip, timeout: 10 * 60_000 }, () => {
+  let fx: { project: string; home: string }
+  useProject(undefined, (f) => (fx = f))
+  let service: http.Server
+  let api: http.Server
+  let servicePort: number
+  let apiKeys: Array<string | undefined>
+  let apiUrl: string
+  let gw: string
+  let hostIp: string
+  let outsideServer: ReturnType<typeof execa> | undefined
+
+  before(async () => {
+    service = http.createServer((_req, res) => res.end('host-service\n'))
+    await new Promise<void>((resolve) => service.listen(0, '0.0.0.0', resolve))
+    servicePort = (service.address() as AddressInfo).port
+    apiKeys = []
+    api = http.createServer((req, res) => {
+      apiKeys.push(req.headers['x-api-key'] as string | undefined)
+      res.end('model-api\n')
+    })
+    await new Promise<void>((resolve) => api.listen(0, '127.0.0.1', resolve))
+    apiUrl = `http://127.0.0.1:${(api.address() as AddressInfo).port}`
+    gw = await gateway()
+    hostIp = hostAddress()
+    // The outside host: a namespace with one address and a web server on port 8080.
+    const ip = (...args: string[]) => execa('ip', args)
+    await ip('netns', 'add', NS)
+    await ip('link', 'add', VETH, 'type', 'veth', 'peer', 'name', `${VETH}p`)
+    await ip('link', 'set', `${VETH}p`, 'netns', NS)
+    await ip('addr', 'add', '198.18.0.1/30', 'dev', VETH)
+    await ip('link', 'set', VETH, 'up')
+    await ip('-n', NS, 'addr', 'add', `${OUTSIDE}/30`, 'dev', `${VETH}p`)
+    await ip('-n', NS, 'link', 'set', `${VETH}p`, 'up')
+    await ip('-n', NS, 'link', 'set', 'lo', 'up')
+    await ip('-n', NS, 'route', 'add', 'default', 'via', '198.18.0.1')
+    outsideServer = execa(
+      'ip',
+      ['netns', 'exec', NS, process.execPath, '-e', "require('http').createServer((q,s)=>s.end('outside\\n')).listen(8080,'0.0.0.0')"],
+      {
+        reject: false,
+      },
+    )
+    // The proxy resolves names on the host, as it would with real DNS.
+    await fs.appendFile('/etc/hosts', `${HOSTS_LINE}\n`)
+    for (let i = 0; i < 50; i++) {
+      const up = await execa('curl', ['-s', '-m', '1', `http://${OUTSIDE}:8080/`], { reject: false })
+      if (up.stdout.includes('outside')) break
+      await new Promise((r) => setTimeout(r, 100))
+    }
+  })
+
+  after(async () => {
+    const hosts = await fs.readFile('/etc/hosts', 'utf8')
+    await fs.writeFile(
+      '/etc/hosts',
+      hosts
+        .split('\n')
+        .filter((l) => !l.endsWith(`# realm e2e ${id}`))
+        .join('\n'),
+    )
+    outsideServer?.kill()
+    await execa('ip', ['link', 'del', VETH], { reject: false })
+    await execa('ip', ['netns', 'del', NS], { reject: false })
+    service?.close()
+    api?.close()
+  })
+
+  /** The agent's probes: each prints `name=<http status>` (000: no connection). */
+  function probes(mode: string): string {
+    const direct = (name: string, url: string) =>
+      `printf '${name}=%s\\n' "$(curl -s -o /dev/null -m 4 --noproxy '*' -w '%{http_code}' ${url})"`
+    const proxied = (name: string, url: string) =>
+      `printf '${name}=%s\\n' "$(curl -s -o /dev/null -m 6 --proxy "$HTTP_PROXY" --noproxy '' -w '%{http_code}' ${url})"`
+    const host = mode === 'host' ? '127.0.0.1' : hostIp
+    return [
+      direct('host-service', `http://${host}:${servicePort}/`),
+      direct('gateway', `http://${gw}:${servicePort}/`),
+      direct('outside', `http://${OUTSIDE}:8080/`),
+      direct('model-api', '-H "x-api-key: $ANTHROPIC_API_KEY" "$ANTHROPIC_BASE_URL/v1/ping"'),
+      'if [ -n "$HTTP_PROXY" ]; then',
+      proxied('proxy-allowed-name', `http://${OUTSIDE_NAME}:8080/`),
+      proxied('proxy-allowed-tunnel', `-p http://${OUTSIDE_NAME}:8080/`),
+      proxied('proxy-other-name', `http://${BLOCKED_NAME}:8080/`),
+      proxied('proxy-loopback', `http://127.0.0.1:${servicePort}/`),
+      proxied('proxy-localhost', `http://localhost:${servicePort}/`),
+      proxied('proxy-private', `-p http://${gw}:${servicePort}/`),
+      'fi',
+      `grep -E '^Cap(Eff|Bnd)' /proc/self/status`,
+      // The real key, anywhere in the container: its environment, every process's, every file.
+      `printf 'sentinel-env=%s\\n' "$(env | grep -c sk-real-SENTINEL)"`,
+      `printf 'sentinel-environ=%s\\n' "$(cat /proc/[0-9]*/environ 2>/dev/null | tr '\\0' '\\n' | grep -c sk-real-SENTINEL)"`,
+      `printf 'sentinel-files=%s\\n' "$(grep -rlsF sk-real-SENTINEL / --exclude-dir=proc --exclude-dir=sys | wc -l)"`,
+      `printf 'placeholder=%s\\n' "$ANTHROPIC_API_KEY"`,
+    ].join('\n')
+  }
+
+  async function runMode(mode: string) {
+    const result = await realm(['new', `net-${mode}`, '--network', mode, '--allow', `${OUTSIDE_NAME}:8080`, '--', probes(mode)], {
+      cwd: fx.project,
+      home: fx.home,
+      env: { ANTHROPIC_BASE_URL: apiUrl, ANTHROPIC_API_KEY: 'sk-real-SENTINEL', REALM_TRACE: '1' },
+      timeout: 120_000,
+    })
+    assert.equal(result.code, 0, explain(result))
+    const seen = Object.fromEntries(
+      [...result.stdout.matchAll(/^([a-z-]+)=(\d{3})$/gm)].map((m) => [m[1], m[2] === '200' ? 'open' : 'closed']),
+    )
+    console.log(`# ${mode}: ${JSON.stringify(seen)}`)
+    return { result, seen }
+  }
+
+  const OPEN_NETWORK = { 'host-service': 'open', gateway: 'open', outside: 'open', 'model-api': 'open' }
+  const CLOSED = { 'host-service': 'closed', gateway: 'closed', outside: 'closed', 'model-api': 'open' }
+
+  test('allowlist: only the broker and the proxy; the proxy lets through the allowed name alone', async () => {
+    const { result, seen } = await runMode('allowlist')
+    assert.deepEqual(seen, {
+      ...CLOSED,
+      'proxy-allowed-name': 'open',
+      'proxy-allowed-tunnel': 'open',
+      'proxy-other-name': 'closed',
+      'proxy-loopback': 'closed',
+      'proxy-localhost': 'closed',
+      'proxy-private': 'closed',
+    })
+    // The agent cannot change the rules or go around them: no NET_ADMIN (bit 12), no NET_RAW (bit 13).
+    for (const [, mask] of result.stdout.matchAll(/^Cap(?:Eff|Bnd):\s+([0-9a-f]+)$/gm))
+      assert.equal(BigInt(`0x${mask}`) & 0x3000n, 0n, mask)
+    for (const where of ['env', 'environ', 'files']) assert.match(result.stdout, new RegExp(`^sentinel-${where}=0$`, 'm'), where)
+    assert.match(result.stdout, new RegExp(`^placeholder=${PLACEHOLDERS.ANTHROPIC_API_KEY}$`, 'm'))
+    assert.ok(apiKeys.length > 0 && apiKeys.every((k) => k === 'sk-real-SENTINEL'), 'the model API got the real key from the broker')
+    const summary = result.stderr.split('\n').find((l) => l.startsWith('realm: blocked '))
+    assert.ok(summary, result.stderr)
+    // Seven attempts: three direct ones (the sidecar's), four through the proxy; the line names the first five.
+    assert.match(summary, /^realm: blocked 7 connections: .* — allow with --allow \S+$/)
+    const traced = [...result.stderr.matchAll(/^realm-trace \d+ blocked (\S+)$/gm)].map((m) => m[1])
+    const parts = [
+      `${hostIp}:${servicePort}`,
+      `${gw}:${servicePort}`,
+      `${OUTSIDE}:8080`,
+      `${BLOCKED_NAME}:8080`,
+      `127.0.0.1:${servicePort}`,
+    ]
+    for (const part of [...parts, `localhost:${servicePort}`])
+      assert.ok(traced.includes(part), `REALM_TRACE shows ${part}: ${traced.join(', ')}`)
+  })
+
+  test('model: the broker only; the proxy allows nothing, not even --allow', async () => {
+    const { seen } = await runMode('model')
+    assert.deepEqual(seen, {
+      ...CLOSED,
+      'proxy-allowed-name': 'closed',
+      'proxy-allowed-tunnel': 'closed',
+      'proxy-other-name': 'closed',
+      'proxy-loopback': 'closed',
+      'proxy-localhost': 'closed',
+      'proxy-private': 'closed',
+    })
+  })
+
+  test('open: the network is really reachable (so the closed results above are the policy), the key still stays out', async () => {
+    const { result, seen } = await runMode('open')
+    assert.deepEqual(seen, OPEN_NETWORK)
+    assert.match(result.stdout, /^sentinel-env=0$/m)
+    assert.ok(apiKeys.at(-1) === 'sk-real-SENTINEL')
+    assert.doesNotMatch(result.stderr, /realm: blocked/)
+  })
+
+  test("host: the host's own network, the broker on its loopback", async () => {
+    const { result, seen } = await runMode('host')
+    assert.deepEqual(seen, OPEN_NETWORK)
+    assert.match(result.stdout, /^sentinel-env=0$/m)
+    assert.ok(apiKeys.at(-1) === 'sk-real-SENTINEL')
+  })
+
+  test('--network in REALM_DOCKER_ARGS is refused, naming the realm option', async () => {
+    const result = await realm(['new', 'net-conflict', '--', 'true'], {
+      cwd: fx.project,
+      home: fx.home,
+      env: { REALM_DOCKER_ARGS: '--network host' },
+    })
+    assert.equal(result.code, 1)
+    assert.match(
+      result.stderr,
+      /^realm: REALM_DOCKER_ARGS: '--network' conflicts with realm's network policy — use realm's own --network host .* --network open/m,
+    )
+  })
+
+  test('a sidecar that cannot set its rules refuses the run, and the agent never starts', async () => {
+    // The agent's image as the sidecar: it has sh but no iptables, so the sidecar's script fails at once.
+    const result = await realm(['new', 'net-no-rules', '--', 'echo AGENT-RAN; touch agent-ran'], {
+      cwd: fx.project,
+      home: fx.home,
+      env: { REALM_NET_IMAGE: TEST_IMAGE },
+    })
+    assert.equal(result.code, 1, explain(result))
+    assert.match(result.stderr, /^realm: the network policy cannot be enforced on this engine: .* — run with --network open/m)
+    assert.doesNotMatch(result.stdout + result.stderr, /AGENT-RAN/)
+  })
+
+  test("realm killed mid-run: the sidecar goes with it, and closes even realm's ports behind it", async () => {
+    const child = startRealm(['new', 'net-killed', '--', 'sleep 60'], { cwd: fx.project, home: fx.home, env: {} })
+    const container = await sessionContainer('net-killed')
+    const id = (await execa('docker', ['inspect', '--format', '{{.Id}}', container])).stdout
+    // The sidecar: the container that joined the agent's network namespace.
+    let sidecar = ''
+    for (let i = 0; i < 100 && !sidecar; i++) {
+      const ids = (await execa('docker', ['ps', '-q', '--no-trunc', '--filter', 'name=^realm-net-'])).stdout.split('\n').filter(Boolean)
+      for (const candidate of ids) {
+        const mode = (await execa('docker', ['inspect', '--format', '{{.HostConfig.NetworkMode}}', candidate], { reject: false })).stdout
+        if (mode === `container:${container}` || mode === `container:${id}`) sidecar = candidate
+      }
+      if (!sidecar) await new Promise((r) => setTimeout(r, 100))
+    }
+    assert.ok(sidecar, 'a realm-net- container joined the agent')
+    // Where the proxy listened, as the agent was told.
+    const env = JSON.parse((await execa('docker', ['inspect', '--format', '{{json .Config.Env}}', container])).stdout) as string[]
+    const proxy = new URL(String(env.find((e) => e.startsWith('HTTP_PROXY='))?.slice('HTTP_PROXY='.length)))
+    child.kill('SIGKILL')
+    const started = Date.now()
+    let gone = false
+    while (Date.now() - started < 20_000 && !gone) {
+      gone = (await execa('docker', ['inspect', sidecar], { reject: false })).exitCode !== 0
+      if (!gone) await new Promise((r) => setTimeout(r, 200))
+    }
+    console.log(`# sidecar gone ${Date.now() - started} ms after realm was killed`)
+    assert.ok(gone, 'the sidecar ended when realm died')
+    // Whatever listens on the proxy's old address now (realm is gone), the agent cannot reach it; a container
+    // of its own on the bridge can, so the closed result is the rules'.
+    const squatter = http.createServer((_req, res) => res.end('squatter\n'))
+    await new Promise<void>((resolve) => squatter.listen(Number(proxy.port), proxy.hostname, resolve))
+    try {
+      const url = `http://${proxy.hostname}:${proxy.port}/`
+      const curl = ['curl', '-s', '-o', '/dev/null', '-m', '3', '--noproxy', '*', '-w', '%{http_code}', url]
+      const agent = await execa('docker', ['exec', container, ...curl], { reject: false })
+      assert.equal(agent.stdout, '000', "the agent cannot reach what took realm's port")
+      const other = await execa('docker', ['run', '--rm', TEST_IMAGE, ...curl], { reject: false })
+      assert.equal(other.stdout, '200', 'a container of its own reaches it')
+    } finally {
+      squatter.close()
+      await execa('docker', ['rm', '-f', container], { reject: false })
+      await child.catch(() => undefined)
+    }
+  })
+})

@@ -1,0 +1,177 @@
+// The broker and the proxy as the container meets them, with real sockets on loopback: the token is required,
+// the placeholder becomes the real credential only on the way out, server-sent events arrive one by one, and
+// the proxy lets through only what the allowlist names, never the host's own addresses unless allowed exactly.
+import assert from 'node:assert/strict'
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
+import net from 'node:net'
+import { after, before, test } from 'node:test'
+
+import { brokerUrl, PLACEHOLDERS, startBroker } from '../../lib/net/broker.ts'
+import { parseAllowEntry } from '../../lib/net/policy.ts'
+import { type BlockedAttempt, startProxy } from '../../lib/net/proxy.ts'
+
+let upstream: http.Server
+let upstreamPort: number
+const seen: http.IncomingHttpHeaders[] = []
+
+before(async () => {
+  upstream = http.createServer((req, res) => {
+    seen.push(req.headers)
+    if (req.url?.startsWith('/base/v1/stream')) {
+      // Three events, 150 ms apart: a buffering broker would deliver them all at once at the end.
+      res.writeHead(200, { 'content-type': 'text/event-stream' })
+      let n = 0
+      const timer = setInterval(() => {
+        res.write(`event: tick\ndata: ${n}\n\n`)
+        if (++n === 3) {
+          clearInterval(timer)
+          res.end()
+        }
+      }, 150)
+      return
+    }
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ path: req.url, method: req.method }))
+  })
+  await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve))
+  upstreamPort = (upstream.address() as AddressInfo).port
+})
+after(() => upstream.close())
+
+async function get(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
+  const response = await fetch(url, { headers })
+  return { status: response.status, body: await response.text() }
+}
+
+test('the broker: token in the path, placeholder swapped for the real key, path and method forwarded', async () => {
+  const broker = await startBroker({
+    listen: '127.0.0.1',
+    token: 'tok',
+    upstream: `http://127.0.0.1:${upstreamPort}/base`,
+    credentials: { ANTHROPIC_API_KEY: 'sk-real-SENTINEL' },
+  })
+  try {
+    const base = brokerUrl('127.0.0.1', broker.port, 'tok')
+    seen.length = 0
+    const ok = await get(`${base}/v1/messages?beta=true`, { 'x-api-key': PLACEHOLDERS.ANTHROPIC_API_KEY })
+    assert.equal(ok.status, 200)
+    assert.deepEqual(JSON.parse(ok.body), { path: '/base/v1/messages?beta=true', method: 'GET' })
+    assert.equal(seen[0]['x-api-key'], 'sk-real-SENTINEL')
+    // Any other value (a key helper's, the user's own) passes as it is: the broker only swaps its placeholder.
+    await get(`${base}/v1/x`, { 'x-api-key': 'sk-from-helper' })
+    assert.equal(seen[1]['x-api-key'], 'sk-from-helper')
+    // No token, a wrong one, or one that is only a prefix: nothing reaches the upstream.
+    for (const url of [
+      `http://127.0.0.1:${broker.port}/v1/messages`,
+      `http://127.0.0.1:${broker.port}/tok2/v1/messages`,
+      `http://127.0.0.1:${broker.port}/to/v1`,
+    ]) {
+      assert.equal((await get(url, { 'x-api-key': PLACEHOLDERS.ANTHROPIC_API_KEY })).status, 404, url)
+    }
+    assert.equal(seen.length, 2)
+  } finally {
+    await broker.close()
+  }
+})
+
+test('the broker: an OAuth token travels as a bearer; events stream as they come', async () => {
+  const broker = await startBroker({
+    listen: '127.0.0.1',
+    token: 'tok',
+    upstream: `http://127.0.0.1:${upstreamPort}/base`,
+    credentials: { CLAUDE_CODE_OAUTH_TOKEN: 'oat-real' },
+  })
+  try {
+    seen.length = 0
+    const response = await fetch(`${brokerUrl('127.0.0.1', broker.port, 'tok')}/v1/stream`, {
+      headers: { authorization: `Bearer ${PLACEHOLDERS.CLAUDE_CODE_OAUTH_TOKEN}` },
+    })
+    const arrivals: number[] = []
+    const started = Date.now()
+    assert.ok(response.body, 'a streamed body')
+    for await (const chunk of response.body) if (String(Buffer.from(chunk)).includes('tick')) arrivals.push(Date.now() - started)
+    assert.equal(seen[0].authorization, 'Bearer oat-real')
+    assert.ok(arrivals.length >= 2, `events arrived in ${arrivals.length} piece(s)`)
+    assert.ok(arrivals[arrivals.length - 1] - arrivals[0] >= 200, `spread ${arrivals.join(', ')} ms`)
+  } finally {
+    await broker.close()
+  }
+})
+
+/** A raw CONNECT through the proxy: the status line it answers. */
+function connect(port: number, target: string, auth?: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1', () => {
+      socket.write(
+        `CONNECT ${target} HTTP/1.1\r\nHost: ${target}\r\n${auth ? `Proxy-Authorization: Basic ${Buffer.from(auth).toString('base64')}\r\n` : ''}\r\n`,
+      )
+    })
+    socket.once('data', (data) => {
+      resolve(String(data).split('\r\n')[0])
+      socket.destroy()
+    })
+    socket.on('error', reject)
+  })
+}
+
+test('the proxy: the token is required; allowed names pass; restricted addresses need an exact --allow', async () => {
+  const blocked: BlockedAttempt[] = []
+  const names: Record<string, string[]> = {
+    'public.example': ['198.18.0.2'],
+    'sneaky.example': ['127.0.0.1'],
+    'upstream.example': ['127.0.0.1'],
+  }
+  const proxy = await startProxy({
+    listen: '127.0.0.1',
+    token: 'ptok',
+    allow: ['public.example', 'sneaky.example', `upstream.example:${upstreamPort}`, `127.0.0.1:${upstreamPort}`, '10.0.0.9:5432'].map((e) =>
+      parseAllowEntry(e, 'test'),
+    ),
+    onBlocked: (attempt) => blocked.push(attempt),
+    lookup: async (host) => names[host] ?? Promise.reject(new Error('ENOTFOUND')),
+  })
+  try {
+    const auth = 'realm:ptok'
+    assert.match(await connect(proxy.port, 'public.example:443'), / 407 /)
+    assert.match(await connect(proxy.port, 'public.example:443', 'realm:wrong'), / 407 /)
+    assert.match(await connect(proxy.port, 'not-allowed.example:443', auth), / 403 /)
+    assert.match(await connect(proxy.port, 'sneaky.example:443', auth), / 403 /, 'a name that resolves to loopback')
+    assert.match(await connect(proxy.port, `127.0.0.1:${upstreamPort + 1}`, auth), / 403 /)
+    assert.match(
+      await connect(proxy.port, `upstream.example:${upstreamPort}`, auth),
+      / 200 /,
+      'an allowed name, resolving to an address allowed exactly',
+    )
+    assert.match(await connect(proxy.port, `127.0.0.1:${upstreamPort}`, auth), / 200 /, 'the exact address the user allowed')
+    assert.deepEqual(
+      blocked.map((b) => [b.destination, b.allow]),
+      [
+        ['not-allowed.example', 'not-allowed.example'],
+        ['sneaky.example', '127.0.0.1:443'],
+        [`127.0.0.1:${upstreamPort + 1}`, `127.0.0.1:${upstreamPort + 1}`],
+      ],
+    )
+    // A plain http request in absolute form, through to the allowed address.
+    const body = await new Promise<string>((resolve, reject) => {
+      http
+        .get(
+          {
+            host: '127.0.0.1',
+            port: proxy.port,
+            path: `http://127.0.0.1:${upstreamPort}/plain`,
+            headers: { 'proxy-authorization': `Basic ${Buffer.from(auth).toString('base64')}` },
+          },
+          (res) => {
+            let text = ''
+            res.on('data', (c) => (text += c))
+            res.on('end', () => resolve(text))
+          },
+        )
+        .on('error', reject)
+    })
+    assert.deepEqual(JSON.parse(body), { path: '/plain', method: 'GET' })
+    assert.equal(seen.at(-1)?.['proxy-authorization'], undefined, 'the proxy token never travels on')
+  } finally {
+    await proxy.close()
+  }
+})

@@ -1,0 +1,171 @@
+// The egress policy's pure parts: modes, allow entries, matching, restricted addresses, refused docker flags,
+// the sidecar's log lines and the summary the user reads.
+import assert from 'node:assert/strict'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { test } from 'node:test'
+
+import { UserError } from '../../lib/common/errors.ts'
+import { restrictedReason } from '../../lib/net/addresses.ts'
+import { checkDockerArgs } from '../../lib/net/docker-args.ts'
+import { classifyEngine } from '../../lib/net/engine.ts'
+import { allowList, isAllowed, parseAllowEntry, parseNetworkMode, PRESET } from '../../lib/net/policy.ts'
+import { blockedSummary } from '../../lib/net/report.ts'
+import { parseBlockedLine } from '../../lib/net/sidecar.ts'
+import { planSidecar, sidecarSpec } from '../../lib/net/sidecar-plan.ts'
+
+test('the mode defaults to allowlist; anything else unknown is refused in one line naming the source', () => {
+  assert.equal(parseNetworkMode(undefined, '--network'), 'allowlist')
+  assert.equal(parseNetworkMode('host', '--network'), 'host')
+  assert.throws(() => parseNetworkMode('none', 'REALM_NETWORK'), /REALM_NETWORK must be one of allowlist, model, open, host, not 'none'/)
+})
+
+test('allow entries: names, ports, wildcards, addresses; bad ones are refused', () => {
+  assert.deepEqual(parseAllowEntry('Example.COM', 'x'), { host: 'example.com' })
+  assert.deepEqual(parseAllowEntry('example.com:8443', 'x'), { host: 'example.com', port: 8443 })
+  assert.deepEqual(parseAllowEntry('[::1]:5432', 'x'), { host: '::1', port: 5432 })
+  assert.deepEqual(parseAllowEntry('10.0.0.5:5432', 'x'), { host: '10.0.0.5', port: 5432 })
+  assert.deepEqual(parseAllowEntry('*.example.org', 'x'), { host: '*.example.org' })
+  assert.throws(
+    () => parseAllowEntry('exa mple', '--allow'),
+    (e: unknown) => e instanceof UserError && /--allow: 'exa mple'/.test(e.message),
+  )
+  assert.throws(() => parseAllowEntry('example.com:99999', '--allow'), /no valid port/)
+  assert.throws(() => parseAllowEntry('http://example.com', '--allow'), UserError)
+})
+
+test('matching: a name without a port allows 80 and 443 only; a wildcard covers subdomains, not the name itself', () => {
+  const list = [parseAllowEntry('example.com', 'x'), parseAllowEntry('db.internal:5432', 'x'), parseAllowEntry('*.cdn.net', 'x')]
+  assert.ok(isAllowed(list, 'EXAMPLE.com.', 443))
+  assert.ok(isAllowed(list, 'example.com', 80))
+  assert.ok(!isAllowed(list, 'example.com', 22))
+  assert.ok(!isAllowed(list, 'evil-example.com', 443))
+  assert.ok(!isAllowed(list, 'example.com.evil.net', 443))
+  assert.ok(isAllowed(list, 'db.internal', 5432))
+  assert.ok(!isAllowed(list, 'db.internal', 443))
+  assert.ok(isAllowed(list, 'a.b.cdn.net', 443))
+  assert.ok(!isAllowed(list, 'cdn.net', 443))
+})
+
+test('the allowlist: preset + --allow + REALM_ALLOW + the user file; model mode allows nothing; a project file never counts', () => {
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'realm-net-'))
+  try {
+    fs.writeFileSync(path.join(home, 'allow'), '# mine\nfile.example:8080\n')
+    const env = { REALM_HOME: home, REALM_ALLOW: 'env.example, other.example' }
+    const list = allowList('allowlist', { flags: ['flag.example'], env })
+    for (const host of ['flag.example', 'env.example', 'other.example', 'registry.npmjs.org', 'github.com'])
+      assert.ok(isAllowed(list, host, 443), host)
+    assert.ok(isAllowed(list, 'file.example', 8080))
+    assert.equal(list.length, PRESET.length + 4)
+    assert.deepEqual(allowList('model', { flags: ['flag.example'], env }), [])
+    assert.throws(() => allowList('model', { flags: ['exa$mple'], env }), /--allow/)
+  } finally {
+    fs.rmSync(home, { recursive: true, force: true })
+  }
+})
+
+test('restricted addresses: loopback, private, link-local, CGNAT, mapped, the host own; public ones pass', () => {
+  for (const address of [
+    '127.0.0.1',
+    '10.1.2.3',
+    '172.17.0.1',
+    '192.168.1.1',
+    '169.254.169.254',
+    '100.64.0.1',
+    '0.0.0.0',
+    '::1',
+    'fe80::1',
+    'fd00::2',
+    '::ffff:127.0.0.1',
+    '::ffff:10.0.0.1',
+  ]) {
+    assert.ok(restrictedReason(address), address)
+  }
+  for (const entry of Object.values(os.networkInterfaces()).flat()) if (entry) assert.ok(restrictedReason(entry.address), entry.address)
+  for (const address of ['1.1.1.1', '198.18.0.2', '2606:4700::1111']) assert.equal(restrictedReason(address), undefined, address)
+})
+
+test('docker flags that would undo the policy or carry a credential in are refused, naming what to use', () => {
+  for (const args of [['--network', 'host'], ['--network=bridge'], ['--net', 'host'], ['--net=none']]) {
+    for (const mode of ['allowlist', 'open'] as const) {
+      assert.throws(() => checkDockerArgs(args, mode, 'REALM_DOCKER_ARGS'), /REALM_DOCKER_ARGS: .* --network host .* --network open/)
+    }
+  }
+  assert.throws(() => checkDockerArgs(['--privileged'], 'allowlist', '--docker-args'), /--privileged/)
+  assert.throws(() => checkDockerArgs(['--cap-add', 'NET_ADMIN'], 'model', '--docker-args'), /NET_ADMIN/)
+  assert.throws(() => checkDockerArgs(['--cap-add=cap_net_raw'], 'allowlist', '--docker-args'), /net_raw/)
+  assert.throws(() => checkDockerArgs(['-e', 'ANTHROPIC_API_KEY'], 'open', '--docker-args'), /broker/)
+  checkDockerArgs(['--cap-add', 'SYS_PTRACE', '-e', 'FOO=1', '--memory', '2g'], 'allowlist', 'x')
+  checkDockerArgs(['--privileged'], 'open', 'x')
+})
+
+test('engines: a rootless one cannot enforce; Docker Desktop is told apart; the default bridge gateway is found', () => {
+  assert.equal(classifyEngine({ SecurityOptions: ['name=seccomp', 'name=rootless'] }, {}).kind, 'unsupported')
+  assert.deepEqual(classifyEngine({ OperatingSystem: 'Docker Desktop', OSType: 'linux' }, {}), { kind: 'desktop' })
+  assert.deepEqual(classifyEngine({ OSType: 'linux' }, { IPAM: { Config: [{ Subnet: '172.18.0.0/16', Gateway: '172.18.0.1' }] } }), {
+    kind: 'linux',
+    gateway: '172.18.0.1',
+  })
+  assert.deepEqual(classifyEngine({ OSType: 'linux' }, { IPAM: { Config: [{ Subnet: '10.99.0.0/16' }] }, Options: {} }), {
+    kind: 'linux',
+    gateway: '10.99.0.1',
+  })
+  assert.equal(classifyEngine({ OSType: 'windows' }, {}).kind, 'unsupported')
+})
+
+test("the sidecar joins the agent's container with only the capabilities it needs, and runs realm's own script", () => {
+  const plan = {
+    name: 'realm-net-x',
+    image: 'img',
+    netDir: '/opt/realm/docker/net',
+    host: '172.17.0.1',
+    ports: [1, 2],
+    target: 'realm-s-1',
+  }
+  const argv = planSidecar(plan)
+  assert.deepEqual(argv.slice(argv.indexOf('img')), ['img', '/realm/net/firewall.sh', '172.17.0.1', '1', '2'])
+  assert.equal(argv[argv.indexOf('--entrypoint') + 1], 'sh')
+  assert.equal(argv[argv.indexOf('--network') + 1], 'container:realm-s-1')
+  assert.equal(argv[argv.indexOf('--cap-drop') + 1], 'ALL')
+  const added = argv.flatMap((word, i) => (argv[i - 1] === '--cap-add' ? [word] : []))
+  assert.deepEqual(added, ['NET_ADMIN', 'SETUID', 'SETGID'])
+  assert.ok(argv.includes('-i') && argv.includes('--rm'))
+  // The engine API's container is the same one.
+  const spec = sidecarSpec(plan) as { Entrypoint: string[]; Cmd: string[]; StdinOnce: boolean; HostConfig: Record<string, unknown> }
+  assert.deepEqual([...spec.Entrypoint, ...spec.Cmd], ['sh', '/realm/net/firewall.sh', '172.17.0.1', '1', '2'])
+  assert.equal(spec.StdinOnce, true)
+  assert.deepEqual(spec.HostConfig.CapDrop, ['ALL'])
+  assert.deepEqual(spec.HostConfig.CapAdd, added)
+  assert.equal(spec.HostConfig.NetworkMode, 'container:realm-s-1')
+  assert.equal(spec.HostConfig.AutoRemove, true)
+  assert.deepEqual(spec.HostConfig.SecurityOpt, ['no-new-privileges'])
+  assert.deepEqual(spec.HostConfig.Mounts, [{ Type: 'bind', Source: '/opt/realm/docker/net', Target: '/realm/net', ReadOnly: true }])
+})
+
+test('blocked attempts come from tcpdump lines; DNS queries by name; anything else is ignored', () => {
+  assert.deepEqual(parseBlockedLine('18:56:21.583467 IP 172.17.0.2.36558 > 10.0.0.5.5432: Flags [S], seq 1, length 0'), {
+    destination: '10.0.0.5:5432',
+    allow: '10.0.0.5:5432',
+    why: 'a direct connection: only the proxy and the broker are reachable',
+  })
+  assert.equal(
+    parseBlockedLine('18:56:21.5 IP 172.17.0.2.42425 > 8.8.8.8.53: 4242+ A? Example.com. (29)')?.destination,
+    'example.com (DNS)',
+  )
+  assert.equal(parseBlockedLine('18:56:21.5 IP 172.17.0.2.42425 > 8.8.8.8.53: UDP, length 3')?.destination, '8.8.8.8:53')
+  assert.equal(parseBlockedLine('listening on nflog:7, link-type NFLOG'), undefined)
+  assert.equal(parseBlockedLine('19:06:23.9 IP 1.1.1.1.80 > 172.17.0.3.48602: Flags [R.], seq 0, ack 1, win 0, length 0'), undefined)
+  assert.equal(parseBlockedLine(`x IP 1.2.3.4.5 > 8.8.8.8.53: 1+ A? ${'a'.repeat(3000)}. (1)`), undefined)
+  assert.equal(parseBlockedLine('x IP 1.2.3.4.5 > 8.8.8.8.53: 1+ A? evil$(touch).com. (1)')?.destination, '8.8.8.8:53')
+})
+
+test('the summary: one line, most frequent first, with the --allow for the first', () => {
+  assert.equal(blockedSummary([]), undefined)
+  const a = (destination: string, allow = destination) => ({ destination, allow, why: '' })
+  assert.equal(
+    blockedSummary([a('10.0.0.5:5432'), a('example.com'), a('example.com')]),
+    'realm: blocked 3 connections: example.com ×2, 10.0.0.5:5432 — allow with --allow example.com',
+  )
+  assert.match(blockedSummary(['a', 'b', 'c', 'd', 'e', 'f', 'g'].map((x) => a(x))) ?? '', /blocked 7 connections: a, b, c, d, e, 2 more/)
+})
