@@ -1,10 +1,11 @@
 import { endByHangup, terminalClosed } from './cli/hangup.js'
 import { say } from './cli/output.js'
 import { main } from './cli/program.js'
-import { prestartNetwork } from './net/start.js'
 
 // The network of a run (engine facts, broker, proxy) starts first, so that it overlaps everything else (see net/start.ts).
-prestartNetwork(process.argv, say)
+// Loaded only for the commands that run the agent: it brings docker's and the network's code (execa among them),
+// which would cost every other command about 0.1 s of start-up.
+if (process.argv[2] === 'new' || process.argv[2] === 'resume') (await import('./net/start.js')).prestartNetwork(process.argv, say)
 
 main()
   .then(

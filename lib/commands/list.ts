@@ -1,4 +1,6 @@
-import { hasRunDir, interruptedPatchBytes, interruptedRun } from '../run/pending.js'
+import { existsSync } from 'node:fs'
+import path from 'node:path'
+
 import { sessionDir } from '../session/layout.js'
 import { listSessions, type ListedSession } from '../session/listing.js'
 import { listSessionNames } from '../session/store.js'
@@ -26,19 +28,26 @@ function renderTable(sessions: ListedSession[]): string {
 
 /**
  * Adds the work of an interrupted run that no command has saved yet (list only reads, so it shows it rather
- * than save it). Only sessions with a run directory are looked at: the rest cost nothing more.
+ * than save it). Only sessions with a run directory are looked at, and the code that reads one is loaded only
+ * then: a plain listing starts no faster than it can.
  */
-async function withUnsaved(listed: ListedSession): Promise<ListedSession> {
-  const dir = sessionDir(listed.name)
-  if (!(await hasRunDir(dir))) return listed
-  const run = await interruptedRun(dir)
-  if (!run) return listed
-  const bytes = await interruptedPatchBytes(run)
-  return { ...listed, patchBytes: listed.patchBytes + bytes, unsaved: { patchBytes: bytes, final: run.final } }
+async function withUnsaved(sessions: ListedSession[]): Promise<ListedSession[]> {
+  const dir = (listed: ListedSession) => sessionDir(listed.name)
+  if (!sessions.some((listed) => existsSync(path.join(dir(listed), 'run')))) return sessions
+  const { hasRunDir, interruptedPatchBytes, interruptedRun } = await import('../run/pending.js')
+  return Promise.all(
+    sessions.map(async (listed) => {
+      if (!(await hasRunDir(dir(listed)))) return listed
+      const run = await interruptedRun(dir(listed))
+      if (!run) return listed
+      const bytes = await interruptedPatchBytes(run)
+      return { ...listed, patchBytes: listed.patchBytes + bytes, unsaved: { patchBytes: bytes, final: run.final } }
+    }),
+  )
 }
 
 export async function listCommand(options: { json?: boolean }): Promise<number> {
-  const sessions = await Promise.all(listSessions(await listSessionNames()).map(withUnsaved))
+  const sessions = await withUnsaved(listSessions(await listSessionNames()))
   if (options.json) process.stdout.write(`${JSON.stringify(sessions, null, 2)}\n`)
   else if (sessions.length === 0) process.stdout.write('No sessions found.\n')
   else process.stdout.write(`${renderTable(sessions)}\n`)

@@ -1,20 +1,23 @@
 // `realm apply`: the session's whole change (its baseline → its latest state) onto the user's working tree,
 // the way `git am --3way` does it: a plain apply when the patch fits, a 3-way merge when the user moved on.
-import fs from 'node:fs/promises'
 import path from 'node:path'
 
 import { UserError } from '../common/errors.js'
 import { withScratch } from '../git/scratch.js'
 import { diffTreesToFile, sessionTrees } from '../git/trees.js'
 import { appliesCleanly, applyToWorktree, unmergedPaths, unprotectedEdits } from '../git/worktree.js'
-import { type FileChange, type FilePatch, filePatchOfSection, splitSectionBytes } from '../patch/parse.js'
+import type { FileChange } from '../patch/parse.js'
+import type { PatchSummary } from '../patch/summary.js'
 import { patchPath, type Session } from '../session/store.js'
-import { runPatches, withSessionPatch } from '../session/patches.js'
+import { runPatches, summarizePatch, withSessionPatch } from '../session/patches.js'
 
-export type ApplyResult =
-  | { status: 'applied'; files: FilePatch[]; method: 'clean' | '3way' }
-  | { status: 'conflicts'; files: FilePatch[]; conflicts: string[] }
-  | { status: 'would-apply'; files: FilePatch[]; method: 'clean' | '3way' }
+/** The patch's files and risk flags (see PatchSummary), and what happened. */
+export type ApplyResult = PatchSummary &
+  (
+    | { status: 'applied'; method: 'clean' | '3way' }
+    | { status: 'conflicts'; conflicts: string[] }
+    | { status: 'would-apply'; method: 'clean' | '3way' }
+  )
 
 /** Paths the patch reads or writes in the working tree. */
 export function touchedPaths(files: readonly FileChange[]): string[] {
@@ -38,22 +41,31 @@ async function mergeablePatch(session: Session, plain: string, scratch: string):
   return file
 }
 
+/** The caller holds the session's lock (see commands/steps/open-session.ts). */
 export async function applySession(session: Session, options: { check?: boolean } = {}): Promise<ApplyResult> {
   const root = session.projectDir
-  if ((await runPatches(session)).length === 0) throw new UserError(`session '${session.name}' has no changes to apply`)
-  return withSessionPatch(session, async (plain) => {
+  const runs = await runPatches(session)
+  if (runs.length === 0) throw new UserError(`session '${session.name}' has no changes to apply`)
+  // The caller holds the session's lock, so nothing replaces its files meanwhile: one run patch is the whole
+  // change as it is (see withSessionPatch), read in place, without a scratch copy.
+  const withPatch = <T>(use: (file: string | undefined) => Promise<T>) =>
+    runs.length === 1 ? use(runs[0]) : withSessionPatch(session, use)
+  return withPatch(async (plain) => {
     // The session has a run, so there is a patch file (empty when the runs cancel out).
     if (!plain) throw new UserError(`session '${session.name}' has no changes to apply`)
     const patch = plain
     // First choice: the patch fits the working tree as it is. Only the files it names change; the index does not.
     // git checks every file before it writes any, so a patch that does not fit leaves the tree as it was, and
     // the check need not run on its own first; reading the patch for the summary runs alongside.
-    const [files, clean] = await Promise.all([
-      fs.readFile(patch).then((bytes) => splitSectionBytes(bytes).map(filePatchOfSection)),
+    // The summary is read a section at a time (as `realm diff` reads it), not the whole patch into memory: on a big
+    // patch that read runs on the other CPU while git works, and costs git less of it.
+    const [summary, clean] = await Promise.all([
+      summarizePatch(patch),
       options.check ? appliesCleanly(root, patch) : applyToWorktree(root, patch, 'clean').then((r) => r.ok),
     ])
+    const { files } = summary
     if (files.length === 0) throw new UserError(`session '${session.name}' has no changes to apply (its runs cancel out)`)
-    if (clean) return { status: options.check ? 'would-apply' : 'applied', files, method: 'clean' }
+    if (clean) return { ...summary, status: options.check ? 'would-apply' : 'applied', method: 'clean' }
 
     // The user moved on: merge 3-way from the index. git refuses files with unstaged edits only with a cryptic
     // "does not match index", and would not know an untracked file at all; name them and say what to do.
@@ -63,16 +75,16 @@ export async function applySession(session: Session, options: { check?: boolean 
         `cannot apply: the session changes ${list(blocked)}, which ${blocked.length === 1 ? 'has' : 'have'} uncommitted edits that a 3-way merge would not protect — commit or stage them (git add), then run 'realm apply ${session.name}' again`,
       )
     }
-    if (options.check) return { status: 'would-apply', files, method: '3way' }
+    if (options.check) return { ...summary, status: 'would-apply', method: '3way' }
 
     const merged = await withScratch(async (scratch) => {
       const mergeable = await mergeablePatch(session, patch, scratch)
       return applyToWorktree(root, mergeable, '3way')
     })
     const conflicts = await unmergedPaths(root, touchedPaths(files))
-    if (conflicts.length) return { status: 'conflicts', files, conflicts }
+    if (conflicts.length) return { ...summary, status: 'conflicts', conflicts }
     if (!merged.ok) throw new UserError(`cannot apply the session's changes (nothing was changed): ${merged.reason}`)
-    return { status: 'applied', files, method: '3way' }
+    return { ...summary, status: 'applied', method: '3way' }
   })
 }
 

@@ -28,6 +28,24 @@ export function hostRunDir(session: Pick<Session, 'dir'>): string {
   return path.join(session.dir, 'run-host')
 }
 
+/**
+ * Whether a run left anything in the session directory for recover.ts to finish or clean up: the directories
+ * run.ts cleanUp() removes (run/, layers/, input/, run-host/). A few stats, so that a command with nothing to
+ * recover need not load the code that talks to docker. Anything but "not there" counts as there.
+ */
+export async function runLeftBehind(session: Pick<Session, 'dir'>): Promise<boolean> {
+  const dirs = [path.join(session.dir, 'run'), path.join(session.dir, 'layers'), sessionInputDir(session), hostRunDir(session)]
+  const found = await Promise.all(
+    dirs.map((dir) =>
+      fs.lstat(dir).then(
+        () => true,
+        (error) => errorCode(error) !== 'ENOENT',
+      ),
+    ),
+  )
+  return found.includes(true)
+}
+
 /** The run's .claude.json, made afresh by container/claude-config.ts (read-only in the container). */
 export function claudeSeedDir(session: Pick<Session, 'dir'>): string {
   return path.join(hostRunDir(session), 'claude-seed')

@@ -4,7 +4,7 @@ import path from 'node:path'
 
 import { commitFiles, type FileUpdate, GENERATION, readConsistent } from './transaction.js'
 import { UserError, errorCode } from '../common/errors.js'
-import { nonEmptyFile, pathExists } from '../common/files.js'
+import { nonEmptyFile, pathExists, writeFileAtomic } from '../common/files.js'
 import { SessionDamaged, SessionExists, SessionNotFound } from './errors.js'
 import { nameProblem } from './names.js'
 import { sessionDir, sessionsDir } from './layout.js'
@@ -180,9 +180,40 @@ export async function updateSession(session: Session, updates: Record<string, Fi
 }
 
 /**
+ * Where checkPatches notes each patch file it found intact: its checksum with its size, modification time and
+ * inode. A later check re-hashes only a file whose size, mtime or inode differ (or whose checksum in
+ * checksums.json changed): a file truncated by a crash or edited by hand changes its size or its mtime, and one
+ * saved by an editor is usually a new inode too; hashing 50 MB on every command costs more than the command.
+ * (An edit of the same size, in place, within the clock tick of the last write is the one change this misses.)
+ */
+const VERIFIED = 'checksums.verified.json'
+
+interface Verified {
+  sha256: string
+  size: string
+  mtimeNs: string
+  ino: string
+}
+
+function statKey(stat: { size: bigint; mtimeNs: bigint; ino: bigint }): Omit<Verified, 'sha256'> {
+  return { size: String(stat.size), mtimeNs: String(stat.mtimeNs), ino: String(stat.ino) }
+}
+
+async function statOf(file: string): Promise<Omit<Verified, 'sha256'> | undefined> {
+  const stat = await fs.stat(file, { bigint: true }).catch((error) => {
+    if (errorCode(error) === 'ENOENT') return undefined
+    throw error
+  })
+  return stat && statKey(stat)
+}
+
+const sameStat = (a: Omit<Verified, 'sha256'> | undefined, b: Omit<Verified, 'sha256'> | undefined) =>
+  a !== undefined && b !== undefined && a.size === b.size && a.mtimeNs === b.mtimeNs && a.ino === b.ino
+
+/**
  * Refuses patch files that changed since realm wrote them — truncated by a crash of something else, or
  * edited by hand — naming the file, before anything builds on them. Sessions from the original realm
- * layout have no checksums and are taken as they are.
+ * layout have no checksums and are taken as they are. Only a lock holder calls this (it notes what it verified).
  */
 export async function checkPatches(session: Session): Promise<void> {
   const text = await fs.readFile(path.join(session.dir, CHECKSUMS), 'utf8').catch(() => undefined)
@@ -193,16 +224,36 @@ export async function checkPatches(session: Session): Promise<void> {
   } catch {
     throw new UserError(`session file ${path.join(session.dir, CHECKSUMS)} is damaged — it was truncated or edited by hand`)
   }
+  let verified: Record<string, Verified | undefined> = {}
+  try {
+    const parsed: unknown = JSON.parse(await fs.readFile(path.join(session.dir, VERIFIED), 'utf8'))
+    if (parsed && typeof parsed === 'object') verified = parsed as Record<string, Verified | undefined>
+  } catch {
+    // none yet, or damaged: every file is hashed, and the notes written afresh
+  }
+  const noted: Record<string, Verified> = {}
   for (const file of PATCH_FILES) {
-    const actual = await sha256(path.join(session.dir, file))
+    const full = path.join(session.dir, file)
+    const before = await statOf(full)
+    const known = verified[file]
+    if (known && sums[file] && known.sha256 === sums[file] && sameStat(before, known)) {
+      noted[file] = known
+      continue
+    }
+    const actual = await sha256(full)
     if (actual !== sums[file] && !(actual === EMPTY_SHA256 && !sums[file])) {
       throw new SessionDamaged(
         session.name,
-        `session file ${path.join(session.dir, file)} ${actual ? 'was changed' : 'is missing'} since realm wrote it (truncated or edited by hand)`,
+        `session file ${full} ${actual ? 'was changed' : 'is missing'} since realm wrote it (truncated or edited by hand)`,
         'restore-or-remove',
       )
     }
+    // Noted only when the file stayed the same while it was hashed.
+    const after = await statOf(full)
+    if (actual && sums[file] && before && sameStat(before, after)) noted[file] = { sha256: actual, ...before }
   }
+  if (JSON.stringify(noted) !== JSON.stringify(verified))
+    await writeFileAtomic(path.join(session.dir, VERIFIED), `${JSON.stringify(noted)}\n`)
 }
 
 export async function listSessionNames(): Promise<string[]> {

@@ -6,6 +6,7 @@ import path from 'node:path'
 import { test } from 'node:test'
 
 import { applySession } from '../../lib/deliver/apply.ts'
+import { combinedPatch } from '../../lib/session/patches.ts'
 import { useRealmHome } from '../helpers/fixture.js'
 import { type FileChange, fileEntry, git, makeRepo, objectFiles, repoState, treeSnapshot, writeFiles } from '../helpers/repo.js'
 import { scratchLeft } from '../helpers/session.js'
@@ -87,7 +88,7 @@ for (const later of ['still uncommitted', 'committed since'] as const)
     )
     assert.deepEqual(await treeSnapshot(root), agentTree)
     assert.equal((await repoState(root)).index, before.index)
-    assert.doesNotMatch(result.files.map((f) => f.text).join(''), /^\+USER$/m, "the user's own edit is not the session's")
+    assert.doesNotMatch(await combinedPatch(s), /^\+USER$/m, "the user's own edit is not the session's")
   })
 
 test('binary files, deletions, renames, mode changes, symlinks, spaces and non-ASCII names, over two runs', async () => {

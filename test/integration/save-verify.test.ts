@@ -164,6 +164,44 @@ test('a resume replaces base.patch and changes.patch; one that changes nothing k
   assert.deepEqual(await sessionTree(home, 'resumed', root), tree)
 })
 
+test('checked patches are not hashed again while unchanged, yet an edit or a truncation after the check is still refused', async () => {
+  const { root, baseline, changes, session } = await firstRun('noted')
+  await saveRun(
+    session,
+    await runOutput(session, { ready: '', exit_code: '0', 'baseline.patch': baseline, 'changes.patch': changes }),
+    'new',
+    root,
+    NOW,
+  )
+  const file = path.join(session.dir, 'changes.patch')
+  await checkPatches(await loadSession('noted'))
+  const notes = JSON.parse(await fs.readFile(path.join(session.dir, 'checksums.verified.json'), 'utf8'))
+  assert.equal(notes['changes.patch'].sha256, sha256(changes))
+  assert.equal(notes['changes.patch'].size, String(Buffer.byteLength(changes)))
+  await checkPatches(await loadSession('noted'))
+
+  // The same size, edited in place (same inode): only the modification time tells.
+  const handle = await fs.open(file, 'r+')
+  await handle.write('X', 0)
+  await handle.close()
+  await assert.rejects(checkPatches(await loadSession('noted')), /changes\.patch was changed since realm wrote it/)
+  await fs.writeFile(file, changes)
+  await checkPatches(await loadSession('noted'))
+  // Truncated, as a crash of something else leaves it.
+  await fs.truncate(file, Math.floor(Buffer.byteLength(changes) / 2))
+  await assert.rejects(checkPatches(await loadSession('noted')), /changes\.patch was changed since realm wrote it/)
+  await fs.writeFile(file, changes)
+  // A note that matches the file's size, mtime and inode but names another checksum is not taken for it.
+  await fs.writeFile(file, changes.replace('ONE', 'one'))
+  const stat = await fs.stat(file, { bigint: true })
+  const noted = { size: String(stat.size), mtimeNs: String(stat.mtimeNs), ino: String(stat.ino) }
+  await fs.writeFile(
+    path.join(session.dir, 'checksums.verified.json'),
+    JSON.stringify({ 'changes.patch': { ...noted, sha256: sha256(baseline) } }),
+  )
+  await assert.rejects(checkPatches(await loadSession('noted')), /changes\.patch was changed since realm wrote it/)
+})
+
 test('a patch that does not apply is set aside, unverified, and the earlier patches stay intact', async () => {
   const { root, bench, baseline, changes, session } = await firstRun('broken')
   await saveRun(session, await runOutput(session, { ready: '', 'baseline.patch': baseline, 'changes.patch': changes }), 'new', root, NOW)

@@ -2,7 +2,7 @@
 import kleur from 'kleur'
 
 import { type ApplyResult, applySession } from '../../deliver/apply.js'
-import { riskLines } from '../../patch/risk.js'
+import { flagLines } from '../../patch/risk.js'
 import { fileLines, statLine } from '../../patch/summary.js'
 import { say } from '../../cli/output.js'
 import { openSession } from './open-session.js'
@@ -15,7 +15,7 @@ export async function applyWork(name: string, options: { check?: boolean }): Pro
   } finally {
     await lock.release()
   }
-  const summary = [statLine('Session', result.files), ...fileLines(result.files), ...riskLines(result.files)]
+  const summary = [statLine('Session', result.files), ...fileLines(result.files), ...flagLines(result.flags)]
   const where = session.projectDir
   if (result.status === 'would-apply') {
     for (const line of summary) say(line)

@@ -4,7 +4,7 @@ import kleur from 'kleur'
 
 import { say } from '../../cli/output.js'
 import { UserError } from '../../common/errors.js'
-import { recoverRun } from '../../run/recover.js'
+import { runLeftBehind } from '../../run/host-run.js'
 import { acquireLock, type Lock } from '../../session/lock.js'
 import { clearNotice, readNotice } from '../../session/notice.js'
 import { checkPatches, loadSession, removeSessionDir, type Session } from '../../session/store.js'
@@ -25,7 +25,10 @@ export async function openSession(name: string, command: string): Promise<{ sess
     // Only a lock holder may finish or drop a transaction; after that the files are read again.
     await recoverTransaction(found.dir)
     const session = await loadSession(name)
-    const recovered = await recoverRun(session, session.projectDir)
+    // recover.ts (docker's code with it) is loaded only when a run left something behind.
+    const recovered = (await runLeftBehind(session))
+      ? await (await import('../../run/recover.js')).recoverRun(session, session.projectDir)
+      : undefined
     if (recovered && recovered.mode === 'new' && recovered.status === 'not-started') {
       await removeSessionDir(session)
       throw new UserError(

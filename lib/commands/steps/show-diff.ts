@@ -9,7 +9,7 @@ import { UserError } from '../../common/errors.js'
 import { renderSection } from '../../patch/render.js'
 import { flagLines } from '../../patch/risk.js'
 import { fileLines, statLine } from '../../patch/summary.js'
-import { interruptedMark, withInterruptedRun } from '../../run/pending.js'
+import { runLeftBehind } from '../../run/host-run.js'
 import { readNotice } from '../../session/notice.js'
 import { type PendingRun, withPatchReader, withSessionPatch } from '../../session/patches.js'
 import { loadSession, patchPath, type Session } from '../../session/store.js'
@@ -59,13 +59,17 @@ export async function showDiff(name: string, options: DiffOptions): Promise<numb
   kleur.enabled = useColor(options.color)
   // Read-only, so no lock: patch files are replaced atomically, and a diff is allowed while the agent runs.
   const session = await loadSession(name)
-  // An interrupted run's work is shown too, marked: diff only reads, so saving it is left to a lock holder.
-  return withInterruptedRun(session, async (interrupted) => {
+  const show = async (interrupted?: PendingRun, mark?: string) => {
     // What an earlier command left for the user; the next command holding the lock removes it.
     for (const line of readNotice(session) ?? []) say(line)
-    if (interrupted) say(interruptedMark(name, interrupted))
+    if (mark) say(mark)
     return showPatches(session, name, options, interrupted)
-  })
+  }
+  // Only a session that a run left something in can have an interrupted run: run/pending.ts loads only then.
+  if (!(await runLeftBehind(session))) return show()
+  const { interruptedMark, withInterruptedRun } = await import('../../run/pending.js')
+  // An interrupted run's work is shown too, marked: diff only reads, so saving it is left to a lock holder.
+  return withInterruptedRun(session, (interrupted) => show(interrupted, interrupted && interruptedMark(name, interrupted)))
 }
 
 async function showPatches(session: Session, name: string, options: DiffOptions, interrupted: PendingRun | undefined): Promise<number> {
