@@ -23,17 +23,22 @@ case "$host" in
 esac
 [ -n "$host" ] || { echo "firewall.sh: cannot resolve realm's host address" >&2; exit 2; }
 
-# rules [PORT...]: the filter table, whole. The default policies drop, and the rules reject at once so that a
-# blocked connection fails fast (a refused connect, not a hang). Replies from realm's ports come back in; nothing
-# else does. One iptables-restore applies it atomically (all of it or none) in a few milliseconds, where one
-# iptables call per rule took a tenth of a second.
-rules() {
+# loopback_only: the start of a filter table in which everything is dropped but loopback.
+loopback_only() {
   echo '*filter'
   echo ':INPUT DROP [0:0]'
   echo ':FORWARD DROP [0:0]'
   echo ':OUTPUT DROP [0:0]'
   echo '-A INPUT -i lo -j ACCEPT'
   echo '-A OUTPUT -o lo -j ACCEPT'
+}
+
+# rules [PORT...]: the filter table, whole. The default policies drop, and the rules reject at once so that a
+# blocked connection fails fast (a refused connect, not a hang). Replies from realm's ports come back in; nothing
+# else does. One iptables-restore applies it atomically (all of it or none) in a few milliseconds, where one
+# iptables call per rule took a tenth of a second.
+rules() {
+  loopback_only
   for port in "$@"; do
     echo "-A OUTPUT -p tcp -d $host --dport $port -j ACCEPT"
     echo "-A INPUT -p tcp -s $host --sport $port -j ACCEPT"
@@ -46,12 +51,7 @@ rules() {
 # IPv6: nothing but loopback. realm also starts the agent's container with IPv6 disabled; either one suffices,
 # and the run refuses to start when neither holds (a link-local address would otherwise reach the host's services).
 rules6() {
-  echo '*filter'
-  echo ':INPUT DROP [0:0]'
-  echo ':FORWARD DROP [0:0]'
-  echo ':OUTPUT DROP [0:0]'
-  echo '-A INPUT -i lo -j ACCEPT'
-  echo '-A OUTPUT -o lo -j ACCEPT'
+  loopback_only
   echo "-A OUTPUT -j NFLOG --nflog-group $group --nflog-threshold 1"
   echo '-A OUTPUT -p tcp -j REJECT --reject-with tcp-reset'
   echo '-A OUTPUT -j REJECT'

@@ -7,10 +7,9 @@
 import { timingSafeEqual } from 'node:crypto'
 import http from 'node:http'
 import https from 'node:https'
-import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
 
-import type { Listener } from './proxy.js'
+import { type Listening, listen } from './listen.js'
 
 /** The credentials Claude Code reads from its environment, each with the header it travels in. */
 const CREDENTIALS = {
@@ -100,7 +99,7 @@ function apiError(res: http.ServerResponse, status: number, message: string): vo
   res.end(JSON.stringify({ type: 'error', error: { type: status === 404 ? 'not_found_error' : 'api_error', message } }))
 }
 
-export async function startBroker(options: BrokerOptions): Promise<Listener> {
+export async function startBroker(options: BrokerOptions): Promise<Listening> {
   const upstream = new URL(options.upstream)
   const base = upstream.pathname.replace(/\/+$/, '')
   const client = upstream.protocol === 'https:' ? https : http
@@ -134,23 +133,5 @@ export async function startBroker(options: BrokerOptions): Promise<Listener> {
     req.pipe(forward)
     res.on('close', () => forward.destroy())
   })
-  server.on('connection', (socket) => {
-    socket.setNoDelay(true)
-    sockets.add(socket)
-    socket.on('close', () => sockets.delete(socket))
-  })
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(0, options.listen, () => resolve())
-  })
-  // Listening alone does not keep realm running: a command that fails before its run still exits.
-  server.unref()
-  return {
-    port: (server.address() as AddressInfo).port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const socket of sockets) socket.destroy()
-        server.close(() => resolve())
-      }),
-  }
+  return listen(server, options.listen, sockets)
 }

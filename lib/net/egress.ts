@@ -13,7 +13,8 @@ import { buildImage, imageExists } from '../container/docker.js'
 import { brokerUrl, CREDENTIAL_NAMES, DEFAULT_UPSTREAM, hostCredentials, PLACEHOLDERS, startBroker } from './broker.js'
 import { DESKTOP_HOST, type EngineFacts, engineFacts } from './engine.js'
 import { type AllowEntry, enforces, type NetworkMode } from './policy.js'
-import { type BlockedAttempt, type Listener, proxyUrl, startProxy } from './proxy.js'
+import type { Listening } from './listen.js'
+import { type BlockedAttempt, proxyUrl, startProxy } from './proxy.js'
 import { DEFAULT_NET_IMAGE, netImage, type Sidecar, startSidecar } from './sidecar.js'
 
 export interface EgressOptions {
@@ -77,7 +78,7 @@ export async function openEgress(options: EgressOptions): Promise<Egress> {
   if (facts.kind === 'unsupported' && enforces(mode)) throw cannotEnforce(mode, facts.why)
   const where = addresses(facts, mode)
 
-  const listeners: Listener[] = []
+  const listeners: Listening[] = []
   const sidecars: Sidecar[] = []
   const joining: Array<Promise<unknown>> = []
   const proxyBlocked: BlockedAttempt[] = []

@@ -6,11 +6,11 @@
 import { timingSafeEqual } from 'node:crypto'
 import dns from 'node:dns/promises'
 import http from 'node:http'
-import type { AddressInfo } from 'node:net'
 import net from 'node:net'
 import type { Duplex } from 'node:stream'
 
 import { restrictedReason } from './addresses.js'
+import { type Listening, listen } from './listen.js'
 import { type AllowEntry, isAllowed } from './policy.js'
 
 /** A connection the policy refused: where the agent tried to go, and what would allow it. */
@@ -32,11 +32,6 @@ export interface ProxyOptions {
   onBlocked: (attempt: BlockedAttempt) => void
   /** how names are resolved (tests give their own) */
   lookup?: (host: string) => Promise<string[]>
-}
-
-export interface Listener {
-  port: number
-  close(): Promise<void>
 }
 
 /** `http://realm:<token>@<host>:<port>`, the value of the container's HTTP(S)_PROXY. */
@@ -119,7 +114,7 @@ const HOP = new Set([
   'upgrade',
 ])
 
-export async function startProxy(options: ProxyOptions): Promise<Listener> {
+export async function startProxy(options: ProxyOptions): Promise<Listening> {
   const sockets = new Set<Duplex>()
   const track = (socket: Duplex) => {
     sockets.add(socket)
@@ -193,18 +188,5 @@ export async function startProxy(options: ProxyOptions): Promise<Listener> {
     req.pipe(upstream)
   })
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(0, options.listen, () => resolve())
-  })
-  // Listening alone does not keep realm running: a command that fails before its run still exits.
-  server.unref()
-  return {
-    port: (server.address() as AddressInfo).port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const socket of sockets) socket.destroy()
-        server.close(() => resolve())
-      }),
-  }
+  return listen(server, options.listen, sockets)
 }

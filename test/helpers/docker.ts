@@ -67,7 +67,9 @@ export async function ensureTestImage(): Promise<void> {
 async function ensureNetImage(): Promise<void> {
   if (process.env.REALM_TEST_NET_IMAGE) return
   const script = path.join(IMAGE_DIR, 'build-net.sh')
-  const want = createHash('sha256').update(fs.readFileSync(script)).digest('hex').slice(0, 12)
+  const hash = createHash('sha256')
+  for (const file of [script, path.join(IMAGE_DIR, 'rootfs.sh')]) hash.update(fs.readFileSync(file))
+  const want = hash.digest('hex').slice(0, 12)
   if ((await imageInputs(TEST_NET_IMAGE)) === want) return
   await execa('bash', [script, TEST_NET_IMAGE, want], { stdio: 'inherit' })
 }

@@ -8,16 +8,8 @@ label="${2:-}" # a hash of the inputs, so tests rebuild the image when they chan
 root="$(mktemp -d)"
 trap 'rm -rf "$root"' EXIT
 
-copy_with_libs() {
-  local src="$1"
-  mkdir -p "$root$(dirname "$src")"
-  cp -a "$src" "$root$src"
-  { ldd "$src" 2>/dev/null || true; } | { grep -oE '/[^ ]+' || true; } | while read -r lib; do
-    [ -e "$root$lib" ] && continue
-    mkdir -p "$root$(dirname "$lib")"
-    cp -L "$lib" "$root$lib"
-  done
-}
+# shellcheck source=test/image/rootfs.sh
+. "$(dirname "$0")/rootfs.sh"
 
 for tool in iptables tcpdump; do
   command -v "$tool" >/dev/null || { echo "build-net.sh: $tool is not installed (apt-get install iptables tcpdump)" >&2; exit 1; }
@@ -25,17 +17,17 @@ done
 mkdir -p "$root/usr/bin" "$root/usr/sbin"
 for b in sh cat mv rm sleep getent; do
   p="$(readlink -f "$(type -P "$b")")"
-  copy_with_libs "$p"
+  copy_with_libs "$root" "$p"
   [ -e "$root/usr/bin/$b" ] || ln -s "$p" "$root/usr/bin/$b"
 done
 # iptables, ip6tables and their -restore forms are one multi-call binary, which loads its matches and targets
 # from xtables/.
 multi="$(readlink -f "$(type -P iptables)")"
-copy_with_libs "$multi"
+copy_with_libs "$root" "$multi"
 for b in iptables ip6tables iptables-restore ip6tables-restore; do ln -sf "$multi" "$root/usr/sbin/$b"; done
 xt="$(readlink -f "$(dirname "$(ldd "$multi" | grep -oE '/[^ ]+libxtables[^ ]*' | head -1)")/xtables")"
-for so in "$xt"/*.so; do copy_with_libs "$so"; done
-copy_with_libs "$(readlink -f "$(type -P tcpdump)")"
+for so in "$xt"/*.so; do copy_with_libs "$root" "$so"; done
+copy_with_libs "$root" "$(readlink -f "$(type -P tcpdump)")"
 ln -sf "$(readlink -f "$(type -P tcpdump)")" "$root/usr/sbin/tcpdump"
 ln -sfn usr/bin "$root/bin"
 ln -sfn usr/sbin "$root/sbin"

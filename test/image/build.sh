@@ -13,20 +13,12 @@ trap 'rm -rf "$root"' EXIT
 bins=(sh bash git env sleep find xargs sed grep awk mawk kill ps timeout curl)
 mapfile -t -O "${#bins[@]}" bins < <(dpkg -L coreutils | grep -E '^/(usr/)?bin/' | xargs -n1 basename)
 
-copy_with_libs() {
-  local src="$1"
-  mkdir -p "$root$(dirname "$src")"
-  cp -a "$src" "$root$src"
-  { ldd "$src" 2>/dev/null || true; } | { grep -oE '/[^ ]+' || true; } | while read -r lib; do
-    [ -e "$root$lib" ] && continue
-    mkdir -p "$root$(dirname "$lib")"
-    cp -L "$lib" "$root$lib"
-  done
-}
+# shellcheck source=test/image/rootfs.sh
+. "$(dirname "$0")/rootfs.sh"
 
 for b in "${bins[@]}"; do
   p="$(type -P "$b" 2>/dev/null || true)"
-  [ -n "$p" ] && copy_with_libs "$(readlink -f "$p")" && {
+  [ -n "$p" ] && copy_with_libs "$root" "$(readlink -f "$p")" && {
     mkdir -p "$root/usr/bin"
     [ -e "$root/usr/bin/$b" ] || ln -s "$(readlink -f "$p")" "$root/usr/bin/$b"
   }
@@ -34,7 +26,7 @@ done
 # git runs its helpers (upload-pack, remote-*, ...) from git-core; templates seed `git init`.
 mkdir -p "$root/usr/lib" && cp -a /usr/lib/git-core "$root/usr/lib/"
 for f in /usr/lib/git-core/git-remote-http /usr/lib/git-core/git-sh-i18n--envsubst; do
-  [ -f "$f" ] && copy_with_libs "$f"
+  [ -f "$f" ] && copy_with_libs "$root" "$f"
 done
 mkdir -p "$root/usr/share/git-core" && cp -a /usr/share/git-core/templates "$root/usr/share/git-core/"
 ln -sfn usr/bin "$root/bin"
