@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs'
-import path from 'node:path'
 
+import { runDir } from '../run/host-run.js'
 import { sessionDir } from '../session/layout.js'
 import { listSessions, type ListedSession } from '../session/listing.js'
 import { listSessionNames } from '../session/store.js'
@@ -33,11 +33,12 @@ function renderTable(sessions: ListedSession[]): string {
  */
 async function withUnsaved(sessions: ListedSession[]): Promise<ListedSession[]> {
   const dir = (listed: ListedSession) => sessionDir(listed.name)
-  if (!sessions.some((listed) => existsSync(path.join(dir(listed), 'run')))) return sessions
-  const { hasRunDir, interruptedPatchBytes, interruptedRun } = await import('../run/pending.js')
+  const withRun = new Set(sessions.filter((listed) => existsSync(runDir({ dir: dir(listed) }))))
+  if (withRun.size === 0) return sessions
+  const { interruptedPatchBytes, interruptedRun } = await import('../run/pending.js')
   return Promise.all(
     sessions.map(async (listed) => {
-      if (!(await hasRunDir(dir(listed)))) return listed
+      if (!withRun.has(listed)) return listed
       const run = await interruptedRun(dir(listed))
       if (!run) return listed
       const bytes = await interruptedPatchBytes(run)

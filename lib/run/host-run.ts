@@ -24,6 +24,16 @@ export interface RunState {
   startedAt: string
 }
 
+/** The run's output directory: the container's to write (mounted at MOUNT.out), so untrusted. */
+export function runDir(session: Pick<Session, 'dir'>): string {
+  return path.join(session.dir, 'run')
+}
+
+/** An overlay run's upper and work directories. */
+export function layersDir(session: Pick<Session, 'dir'>): string {
+  return path.join(session.dir, 'layers')
+}
+
 export function hostRunDir(session: Pick<Session, 'dir'>): string {
   return path.join(session.dir, 'run-host')
 }
@@ -34,7 +44,7 @@ export function hostRunDir(session: Pick<Session, 'dir'>): string {
  * recover need not load the code that talks to docker. Anything but "not there" counts as there.
  */
 export async function runLeftBehind(session: Pick<Session, 'dir'>): Promise<boolean> {
-  const dirs = [path.join(session.dir, 'run'), path.join(session.dir, 'layers'), sessionInputDir(session), hostRunDir(session)]
+  const dirs = [runDir(session), layersDir(session), sessionInputDir(session), hostRunDir(session)]
   const found = await Promise.all(
     dirs.map((dir) =>
       fs.lstat(dir).then(

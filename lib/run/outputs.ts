@@ -55,7 +55,7 @@ export function readOutput(runDir: string, name: string, limits: Limits): Promis
 }
 
 /** realm's private copy of an output in `privateDir`, or undefined when absent or empty (no changes). */
-async function copyOutput(runDir: string, name: string, privateDir: string, limits: Limits): Promise<string | undefined> {
+export async function copyOutput(runDir: string, name: string, privateDir: string, limits: Limits): Promise<string | undefined> {
   const dest = path.join(privateDir, name)
   const found = await guarded(name, () => copyUntrusted(runDir, name, dest, limits))
   if (!found) return undefined

@@ -5,13 +5,14 @@
 import fs from 'node:fs/promises'
 import path from 'node:path'
 
-import { copyUntrusted, entryExists, UntrustedFileRefused } from '../common/untrusted.js'
+import { entryExists } from '../common/untrusted.js'
 import { withScratch } from '../git/scratch.js'
 import { heldByAnotherProcess } from '../session/lock.js'
 import { describePath } from '../patch/parse.js'
 import { type PendingRun, summarizePatch } from '../session/patches.js'
 import type { Session } from '../session/store.js'
-import { readRunState } from './host-run.js'
+import { readRunState, runDir } from './host-run.js'
+import { copyOutput, RunOutputRefused } from './outputs.js'
 import { OUT } from './protocol.js'
 import type { RunMode } from './save.js'
 
@@ -26,11 +27,7 @@ export interface InterruptedRun {
 }
 
 /** A patch the container wrote is read no further than this; a bigger one waits for the save to deal with it. */
-export const PENDING_PATCH_LIMITS = { maxBytes: 2 ** 30, timeoutMs: 60_000 }
-
-function runDirOf(sessionDir: string): string {
-  return path.join(sessionDir, 'run') // as run.ts runDir(); not imported, so that run.ts stays free to import this
-}
+const PENDING_PATCH_LIMITS = { maxBytes: 2 ** 30, timeoutMs: 60_000 }
 
 /**
  * The session's interrupted run, if it has one: a run that got as far as starting the agent, whose realm
@@ -38,7 +35,7 @@ function runDirOf(sessionDir: string): string {
  * saving it); the caller may hold the lock itself (remove asks before deleting such a run).
  */
 export async function interruptedRun(sessionDir: string): Promise<InterruptedRun | undefined> {
-  const dir = runDirOf(sessionDir)
+  const dir = runDir({ dir: sessionDir })
   if (!(await entryExists(dir, OUT.ready))) return undefined
   if (heldByAnotherProcess(sessionDir)) return undefined
   // The state is realm's own (outside the output directory): no state, no run a reader can make sense of.
@@ -55,25 +52,13 @@ export async function interruptedPatchBytes(run: InterruptedRun): Promise<number
   return stat?.isFile() ? stat.size : 0
 }
 
-/** Whether a session directory has a run directory at all: cheap, for listing many sessions. */
-export async function hasRunDir(sessionDir: string): Promise<boolean> {
-  return fs.stat(runDirOf(sessionDir)).then(
-    (s) => s.isDirectory(),
-    () => false,
-  )
-}
-
 /**
  * Copies the interrupted run's patches into `scratch`, a directory the container cannot reach: its patch, and
  * for a run of `new` the baseline it started from (the session has none of its own yet). The patch is
  * undefined when it is empty (the run changed nothing).
  */
-export async function copyInterruptedRun(run: InterruptedRun, scratch: string): Promise<{ baseline?: string; patch?: string }> {
-  const take = async (name: string) => {
-    const dest = path.join(scratch, `interrupted-${name}`)
-    if (!(await copyUntrusted(run.dir, name, dest, PENDING_PATCH_LIMITS))) return undefined
-    return (await fs.stat(dest)).size > 0 ? dest : undefined
-  }
+async function copyInterruptedRun(run: InterruptedRun, scratch: string): Promise<{ baseline?: string; patch?: string }> {
+  const take = (name: string) => copyOutput(run.dir, name, scratch, PENDING_PATCH_LIMITS)
   return { baseline: run.mode === 'new' ? await take(OUT.baselinePatch) : undefined, patch: await take(run.patch) }
 }
 
@@ -97,7 +82,7 @@ export async function withInterruptedRun<T>(
   if (!run) return use(undefined)
   return withScratch(async (scratch) => {
     const copied = await copyInterruptedRun(run, scratch).catch((error): PendingRun => {
-      if (error instanceof UntrustedFileRefused) return {}
+      if (error instanceof RunOutputRefused) return {}
       throw error
     })
     const { files } = await summarizePatch(copied.patch)

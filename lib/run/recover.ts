@@ -2,8 +2,8 @@
 // its output directory holds what the entrypoint captured.
 import { containerRunning, stopContainer, waitForContainer } from '../container/docker.js'
 import type { Session } from '../session/store.js'
-import { readRunState, type RunState } from './host-run.js'
-import { cleanUp, runDir } from './run.js'
+import { readRunState, type RunState, runDir } from './host-run.js'
+import { cleanUp } from './run.js'
 import { saveRun, type RunMode, type SaveResult } from './save.js'
 
 /**

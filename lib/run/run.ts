@@ -14,7 +14,17 @@ import { type GitSettings, identityEnv } from '../git/settings.js'
 import { dockerDir } from '../common/paths.js'
 import { ENV, MOUNT, OUT } from './protocol.js'
 import { saveRun, type RunMode, type SaveResult } from './save.js'
-import { claudeHistoryDir, claudeSeedDir, fillSessionInput, hostRunDir, type RunState, sessionInputDir, writeRunState } from './host-run.js'
+import {
+  claudeHistoryDir,
+  claudeSeedDir,
+  fillSessionInput,
+  hostRunDir,
+  layersDir,
+  type RunState,
+  runDir,
+  sessionInputDir,
+  writeRunState,
+} from './host-run.js'
 import { readRunError } from './outputs.js'
 import type { Session } from '../session/store.js'
 import { trace, traceEnabled } from '../common/trace.js'
@@ -50,14 +60,6 @@ export interface RunOutcome {
   includeIgnored: boolean
   /** the connections the network policy refused */
   blocked?: BlockedAttempt[]
-}
-
-export function runDir(session: Pick<Session, 'dir'>): string {
-  return path.join(session.dir, 'run')
-}
-
-function layersDir(session: Session): string {
-  return path.join(session.dir, 'layers')
 }
 
 /** Removes a directory tree, including an overlay work dir the kernel left owned by root with mode 000. */
