@@ -1,12 +1,12 @@
 // The only module that talks to Docker. What to run is planned by plan.ts; this module runs it.
 import { readFileSync } from 'node:fs'
-import http from 'node:http'
 import os from 'node:os'
 import path from 'node:path'
 
 import { execa, type Result } from 'execa'
 
 import { errorCode, firstLine, UserError } from '../common/errors.js'
+import { engineRequest } from './engine-api.js'
 
 /** Turns docker's complaint about the engine into what the user should do about it. */
 function engineError(stderr: string): UserError {
@@ -39,14 +39,10 @@ export function engineSocket(env: NodeJS.ProcessEnv = process.env, home = os.hom
 
 /** The HTTP status of a GET on the engine's API, or undefined when the engine cannot be asked this way. */
 function engineStatus(socket: string, urlPath: string): Promise<number | undefined> {
-  return new Promise((resolve) => {
-    const request = http.get({ socketPath: socket, path: urlPath, timeout: 2000 }, (response) => {
-      response.resume()
-      resolve(response.statusCode)
-    })
-    request.on('timeout', () => request.destroy())
-    request.on('error', () => resolve(undefined))
-  })
+  return engineRequest(socket, 'GET', urlPath, undefined, 2000).then(
+    (answer) => answer.status,
+    () => undefined,
+  )
 }
 
 /** Whether `image` exists locally; throws a UserError when Docker is missing or the daemon unreachable. */

@@ -1,18 +1,19 @@
-// The sidecar through the engine's API on its socket, when realm can reach it there (engine.ts engineSocket).
-// The sidecar's start lies on the path to the agent's start, and here creating, attaching to and starting it
-// costs a few milliseconds each where every docker CLI call costs tens. The container is the one sidecar-plan.ts
-// describes (sidecarSpec); its stdin is this process's attach connection, so when realm closes it or
-// dies the engine closes the sidecar's stdin (StdinOnce), as `docker run -i` does when its client goes.
+// The engine's API on its socket (docker.ts engineSocket says when realm can reach it there): asking it costs a
+// few milliseconds where every docker CLI call costs tens. Used for the image check before every run, the
+// engine's facts, and the network sidecar, whose start lies on the path to the agent's: created, attached to and
+// started here, its stdin is this process's attach connection, so when realm closes it or dies the engine closes
+// the sidecar's stdin (StdinOnce), as `docker run -i` does when its client goes.
 import http from 'node:http'
 import type { Socket } from 'node:net'
 import { PassThrough } from 'node:stream'
 
-interface Answer {
+export interface Answer {
   status: number
   body: string
 }
 
-function call(socket: string, method: string, urlPath: string, body?: unknown): Promise<Answer> {
+/** One request to the engine's API; rejects when the engine does not answer within `timeoutMs`. */
+export function engineRequest(socket: string, method: string, urlPath: string, body?: unknown, timeoutMs = 30_000): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const data = body === undefined ? undefined : JSON.stringify(body)
     const request = http.request(
@@ -20,14 +21,16 @@ function call(socket: string, method: string, urlPath: string, body?: unknown): 
         socketPath: socket,
         method,
         path: urlPath,
-        timeout: 30_000,
+        timeout: timeoutMs,
         headers: data === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) },
       },
       (response) => {
         let text = ''
         response.setEncoding('utf8')
+        // The whole answer: a container's or the engine's description is JSON of a few kilobytes, which may
+        // come in several chunks.
         response.on('data', (chunk: string) => {
-          if (text.length < 4000) text += chunk
+          text += chunk
         })
         response.on('end', () => resolve({ status: response.statusCode ?? 0, body: text }))
       },
@@ -50,22 +53,22 @@ function refusal(what: string, answer: Answer): Error {
 }
 
 export async function createContainer(socket: string, name: string, spec: Record<string, unknown>): Promise<void> {
-  const answer = await call(socket, 'POST', `/containers/create?name=${encodeURIComponent(name)}`, spec)
+  const answer = await engineRequest(socket, 'POST', `/containers/create?name=${encodeURIComponent(name)}`, spec)
   if (answer.status !== 201) throw refusal('cannot create the sidecar', answer)
 }
 
 export async function startContainer(socket: string, name: string): Promise<void> {
-  const answer = await call(socket, 'POST', `/containers/${encodeURIComponent(name)}/start`)
+  const answer = await engineRequest(socket, 'POST', `/containers/${encodeURIComponent(name)}/start`)
   if (answer.status !== 204 && answer.status !== 304) throw refusal('cannot start the sidecar', answer)
 }
 
 export async function removeContainer(socket: string, name: string): Promise<void> {
-  await call(socket, 'DELETE', `/containers/${encodeURIComponent(name)}?force=1`).catch(() => undefined)
+  await engineRequest(socket, 'DELETE', `/containers/${encodeURIComponent(name)}?force=1`).catch(() => undefined)
 }
 
 /** Whether the container runs now; undefined while it does not exist yet. */
 export async function containerRunning(socket: string, name: string): Promise<boolean | undefined> {
-  const answer = await call(socket, 'GET', `/containers/${encodeURIComponent(name)}/json`)
+  const answer = await engineRequest(socket, 'GET', `/containers/${encodeURIComponent(name)}/json`)
   if (answer.status === 404) return undefined
   if (answer.status !== 200) throw refusal('cannot inspect the container', answer)
   return (JSON.parse(answer.body) as { State?: { Running?: boolean } }).State?.Running === true

@@ -1,12 +1,12 @@
 // What realm needs to know about the Docker engine to enforce a network policy: whether it can (a rootless
 // engine cannot: its bridge lives in a namespace of its own), and how a container reaches realm's process on
 // the host. Asked on the engine's socket when realm can (milliseconds), else through the docker CLI.
-import http from 'node:http'
 import os from 'node:os'
 
 import { execa } from 'execa'
 
 import { engineSocket } from '../container/docker.js'
+import { engineRequest } from '../container/engine-api.js'
 
 export type EngineFacts =
   /** a Linux engine: containers on the default bridge reach the host at the bridge's gateway address */
@@ -18,24 +18,10 @@ export type EngineFacts =
 /** The name Docker Desktop gives the host inside containers; its proxies forward it to the host's loopback. */
 export const DESKTOP_HOST = 'host.docker.internal'
 
-function getJson(socket: string, urlPath: string): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    const request = http.get({ socketPath: socket, path: urlPath, timeout: 3000 }, (response) => {
-      let text = ''
-      response.setEncoding('utf8')
-      response.on('data', (chunk) => (text += chunk))
-      response.on('end', () => {
-        try {
-          if (response.statusCode !== 200) throw new Error(`status ${response.statusCode}`)
-          resolve(JSON.parse(text))
-        } catch (error) {
-          reject(error)
-        }
-      })
-    })
-    request.on('timeout', () => request.destroy(new Error('timeout')))
-    request.on('error', reject)
-  })
+async function getJson(socket: string, urlPath: string): Promise<unknown> {
+  const answer = await engineRequest(socket, 'GET', urlPath, undefined, 3000)
+  if (answer.status !== 200) throw new Error(`status ${answer.status}`)
+  return JSON.parse(answer.body)
 }
 
 async function cliJson(args: string[]): Promise<unknown> {

@@ -14,7 +14,7 @@ import { UserError } from '../common/errors.js'
 import { trace } from '../common/trace.js'
 import { engineSocket } from '../container/docker.js'
 import type { BlockedAttempt } from './proxy.js'
-import { attachContainer, containerRunning, createContainer, removeContainer, startContainer } from './sidecar-api.js'
+import { attachContainer, containerRunning, createContainer, removeContainer, startContainer } from '../container/engine-api.js'
 import { planSidecar, type SidecarPlan, sidecarSpec } from './sidecar-plan.js'
 
 export const DEFAULT_NET_IMAGE = 'realm-net:latest'
