@@ -70,13 +70,14 @@ export class PatchReader {
   /**
    * The file's sections in order, as bytes (each from its `diff --git` line to the next one; anything before
    * the first is no section), a batch at a time. Memory holds a read's worth of the file: a section that does
-   * not fit is carried into the next read, which grows to hold it. The next read is under way while a batch is
-   * used.
+   * not fit is carried into the next read, which grows to hold it. The next read (synchronous: a buffered read
+   * of a local file, cheaper than a promise per megabyte) is done before a batch is handed out, into the other
+   * buffer, so the batch's sections stay valid while they are used.
    */
   async *sections(): AsyncGenerator<Buffer[]> {
     let position = 0
-    // Two buffers in turn: one is read into while the sections of the other are in use. (New buffers for
-    // every read would cost more in garbage collection than the reading itself.)
+    // Two buffers in turn: the next read fills one while the sections of the other are still in use. (New
+    // buffers for every read would cost more in garbage collection than the reading itself.)
     const buffers = [Buffer.allocUnsafe(2 * READ_SIZE), Buffer.allocUnsafe(2 * READ_SIZE)]
     let turn = 0
     const readAfter = async (carry: Buffer) => {
