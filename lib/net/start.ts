@@ -58,6 +58,8 @@ export function prestartNetwork(argv: string[], notify: (line: string) => void, 
   if (words[0] !== 'new' && words[0] !== 'resume') return
   const end = words.indexOf('--')
   const ours = end === -1 ? words : words.slice(0, end)
+  // Asking for help runs nothing (the argument splitter takes -h and --help as realm's wherever they stand).
+  if (ours.includes('-h') || ours.includes('--help')) return
   const at = ours.findIndex((w) => w === '--network' || w.startsWith('--network='))
   const value = at === -1 ? env.REALM_NETWORK : ours[at].includes('=') ? ours[at].slice('--network='.length) : ours[at + 1]
   let mode: NetworkMode

@@ -50,6 +50,17 @@ describe('bad input', { skip }, () => {
     assert.equal(await fs.readFile(path.join(home, 'sessions', 'dup', 'changes.patch'), 'utf8'), before)
   })
 
+  test('asking for help starts nothing: no network, no image build', async () => {
+    // realm-net:latest does not exist here: a run would have to build it, and would say so.
+    for (const args of [['new', '--help'], ['resume', 'x', '-h']]) {
+      const result = await realm(args, { cwd: project, home, env: { REALM_NET_IMAGE: undefined } })
+      assert.equal(result.code, 0, explain(result))
+      assert.match(result.stdout, /Usage:/)
+      assert.equal(result.stderr, '', explain(result))
+    }
+    assert.deepEqual(await sessions(), [])
+  })
+
   test('unknown session', async () => {
     for (const command of ['resume', 'diff', 'apply', 'push', 'remove']) {
       assertUserError(await realm([command, 'nope'], { cwd: project, home }), /session 'nope' not found — run 'realm list'/)
