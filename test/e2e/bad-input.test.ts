@@ -52,7 +52,10 @@ describe('bad input', { skip }, () => {
 
   test('asking for help starts nothing: no network, no image build', async () => {
     // realm-net:latest does not exist here: a run would have to build it, and would say so.
-    for (const args of [['new', '--help'], ['resume', 'x', '-h']]) {
+    for (const args of [
+      ['new', '--help'],
+      ['resume', 'x', '-h'],
+    ]) {
       const result = await realm(args, { cwd: project, home, env: { REALM_NET_IMAGE: undefined } })
       assert.equal(result.code, 0, explain(result))
       assert.match(result.stdout, /Usage:/)
