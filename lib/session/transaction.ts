@@ -1,4 +1,5 @@
-import { existsSync, statSync } from 'node:fs'
+import { randomBytes } from 'node:crypto'
+import { existsSync } from 'node:fs'
 import fs from 'node:fs/promises'
 import path from 'node:path'
 
@@ -13,7 +14,7 @@ const READY = 'READY'
 
 /**
  * Updates several files of one directory together: all of them or none, even across a crash.
- * New contents are staged in `.txn/`, a READY marker (listing the removals) makes the set durable,
+ * New contents are staged in `.txn/`, a READY marker (the removals, and an id no other commit has) makes the set durable,
  * then each file is renamed into place. `recoverTransaction` finishes a READY set or drops an unfinished one.
  */
 export async function commitFiles(dir: string, updates: Record<string, FileUpdate>): Promise<void> {
@@ -27,7 +28,8 @@ export async function commitFiles(dir: string, updates: Record<string, FileUpdat
       else if ('copyFrom' in update) await fs.copyFile(update.copyFrom, path.join(staging, name))
       else await fs.writeFile(path.join(staging, name), update.data)
     }
-    await writeFileAtomic(path.join(staging, READY), JSON.stringify(removals))
+    const ready: Ready = { id: randomBytes(8).toString('hex'), removals }
+    await writeFileAtomic(path.join(staging, READY), JSON.stringify(ready))
   } catch (error) {
     await fs.rm(staging, { recursive: true, force: true })
     throw error
@@ -49,12 +51,23 @@ export async function recoverTransaction(dir: string): Promise<void> {
 
 async function finishTransaction(dir: string): Promise<void> {
   const staging = path.join(dir, TXN)
-  const removals = JSON.parse(await fs.readFile(path.join(staging, READY), 'utf8')) as string[]
+  const { removals } = parseReady(await fs.readFile(path.join(staging, READY), 'utf8'))
   for (const name of await fs.readdir(staging)) {
     if (name !== READY) await fs.rename(path.join(staging, name), path.join(dir, name))
   }
   for (const name of removals) await fs.rm(path.join(dir, name), { force: true })
   await fs.rm(staging, { recursive: true, force: true })
+}
+
+/** What READY says. realm before the id wrote the removals alone (a crash may have left such a marker). */
+interface Ready {
+  id: string
+  removals: string[]
+}
+
+function parseReady(text: string): Ready {
+  const value = JSON.parse(text) as Ready | string[]
+  return Array.isArray(value) ? { id: text, removals: value } : value
 }
 
 /** Every commit writes a new generation, so that a reader can tell whether a commit happened while it read. */
@@ -67,7 +80,7 @@ const READ_ATTEMPTS = 50
 interface ResolvedSet {
   paths: Record<string, string | undefined>
   generation: string
-  /** the READY marker of a committed transaction still being renamed into place, if there was one */
+  /** the READY marker (its text) of a committed transaction still being renamed into place, if there was one */
   ready: string | undefined
 }
 
@@ -75,16 +88,15 @@ function readGeneration(dir: string): string {
   return readTextOrUndefined(path.join(dir, GENERATION)) ?? ''
 }
 
-/** Which READY marker is there: a later transaction's marker is a new file, with a new inode or change time. */
-function readyId(dir: string): string | undefined {
-  const stat = statSync(path.join(dir, TXN, READY), { bigint: true, throwIfNoEntry: false })
-  return stat && `${stat.ino}:${stat.ctimeNs}`
-}
-
-function readReady(dir: string): string[] | undefined {
+/**
+ * The READY marker's text, read once: both which commit it is (its id: no inode or timestamp, which a later
+ * commit's marker can share when the file system reuses an inode within one clock tick) and what it removes.
+ */
+function readReady(dir: string): { text: string; removals: string[] } | undefined {
   const text = readTextOrUndefined(path.join(dir, TXN, READY))
+  if (text === undefined) return undefined
   try {
-    return text === undefined ? undefined : (JSON.parse(text) as string[])
+    return { text, removals: parseReady(text).removals }
   } catch {
     return undefined // written atomically, so never half; a hand edit counts as no transaction
   }
@@ -97,8 +109,8 @@ function readReady(dir: string): string[] | undefined {
  */
 function resolveSet(dir: string, files: readonly string[]): ResolvedSet {
   const generation = readGeneration(dir)
-  const ready = readyId(dir)
-  const removals = ready === undefined ? undefined : readReady(dir)
+  const ready = readReady(dir)
+  const removals = ready?.removals
   const paths: Record<string, string | undefined> = {}
   for (const file of files) {
     const staged = removals ? path.join(dir, TXN, file) : undefined
@@ -106,17 +118,21 @@ function resolveSet(dir: string, files: readonly string[]): ResolvedSet {
     else if (removals?.includes(file)) paths[file] = undefined
     else paths[file] = existsSync(path.join(dir, file)) ? path.join(dir, file) : undefined
   }
-  return { paths, generation, ready }
+  return { paths, generation, ready: ready?.text }
 }
 
 /**
  * Whether what was read from `set` is one committed state. A commit that began and ended meanwhile changed the
- * generation. One that is still renaming files into place has a READY marker the set did not know of: some
+ * generation. One that is still renaming files into place has a READY marker (by its id) the set did not know of: some
  * files read may be its new ones and others the old ones, while the generation file itself (renamed in no
  * particular order) may not have changed yet.
  */
 function unchangedSince(dir: string, set: ResolvedSet): boolean {
-  return readGeneration(dir) === set.generation && readyId(dir) === set.ready
+  // READY first: it exists from before a commit's first rename until after its last, and the generation is one
+  // of those renames. Read the other way round, a whole commit could slip in between the two reads (generation
+  // read before it renamed that file, READY after it removed the marker) and a torn read pass as unchanged.
+  const ready = readReady(dir)?.text
+  return ready === set.ready && readGeneration(dir) === set.generation
 }
 
 function readFailedOnRace(error: unknown): boolean {
