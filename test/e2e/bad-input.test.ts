@@ -52,6 +52,7 @@ describe('bad input', { skip }, () => {
 
   test('asking for help starts nothing: no network, no image build', async () => {
     // realm-net:latest does not exist here: a run would have to build it, and would say so.
+    const before = await sessions()
     for (const args of [
       ['new', '--help'],
       ['resume', 'x', '-h'],
@@ -61,7 +62,7 @@ describe('bad input', { skip }, () => {
       assert.match(result.stdout, /Usage:/)
       assert.equal(result.stderr, '', explain(result))
     }
-    assert.deepEqual(await sessions(), [])
+    assert.deepEqual(await sessions(), before, 'no session made')
   })
 
   test('unknown session', async () => {
