@@ -1,24 +1,7 @@
-import { endByHangup, terminalClosed } from './cli/hangup.js'
-import { say } from './cli/output.js'
-import { main } from './cli/program.js'
+// realm's entry. A run's network sidecar starts before anything else is loaded (net/early.ts): Docker needs a
+// quarter of a second to start it, which then overlaps the loading of the rest. Everything else comes after,
+// through a dynamic import, since a static one would be loaded before this module's first line runs.
+import { launchEarly } from './net/early.js'
 
-// The network of a run (engine facts, broker, proxy) starts first, so that it overlaps everything else (see net/start.ts).
-// Loaded only for the commands that run the agent: it brings docker's and the network's code (execa among them),
-// which would cost every other command about 0.1 s of start-up.
-if (process.argv[2] === 'new' || process.argv[2] === 'resume') (await import('./net/start.js')).prestartNetwork(process.argv, say)
-
-main()
-  .then(
-    (code) => {
-      process.exitCode = code
-    },
-    (error: unknown) => {
-      // A bug, not a user error: show everything.
-      console.error(error)
-      process.exitCode = 70
-    },
-  )
-  .finally(() => {
-    // Node cannot exit normally once its terminal closed (see cli/hangup.ts).
-    if (terminalClosed()) endByHangup()
-  })
+if (process.argv[2] === 'new' || process.argv[2] === 'resume') launchEarly(process.argv)
+await import('./cli/entry.js')

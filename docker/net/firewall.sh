@@ -1,22 +1,32 @@
 #!/bin/sh
-# realm's network sidecar. It joins the network namespace of the agent's container (docker run --network
-# container:<agent's container>) with NET_ADMIN, which the agent's container itself lacks (no NET_ADMIN, no
-# NET_RAW), so the rules set here hold even against root in the agent's container. Outbound, the namespace may
-# reach only realm's proxy and broker on the host (both require the run's token); everything else is rejected at
-# once and logged to NFLOG group $group, which tcpdump prints on stdout for realm to report (--nflog-threshold 1:
-# each packet at once, not batched for a second). realm keeps this container's stdin open for as long as the run
-# lasts: when realm closes it, or dies, stdin ends, this script closes realm's two ports as well (the namespace
-# belongs to the agent's container and outlives this one) and the container ends (it runs with AutoRemove).
+# realm's network sidecar. It holds the network namespace of the run, on the default bridge, which the agent's
+# container joins (docker run --network container:<this container>); it has NET_ADMIN, which the agent's
+# container lacks (no NET_ADMIN, no NET_RAW), so the rules set here hold even against root in the agent's
+# container. Outbound, the namespace may reach only realm's proxy and broker on the host (both require the
+# run's token); everything else is rejected at once and logged to NFLOG group $group, which tcpdump prints on
+# stdout for realm to report (--nflog-threshold 1: each packet at once, not batched for a second). realm starts
+# this container before it knows its own ports, so the first line on stdin says what to allow. realm keeps
+# stdin open for as long as the run lasts: when realm closes it, or dies, stdin ends, this script closes realm's
+# two ports as well (the agent's processes keep the namespace, with these rules, after this container is gone)
+# and the container ends (it runs with AutoRemove).
 #
-#   firewall.sh HOST PORT...   HOST: realm's address as the container sees it (an IPv4 address, or a name such
-#                              as host.docker.internal, resolved once from the namespace's hosts file)
+#   firewall.sh    stdin, first line: "HOST PORT..."   HOST: realm's address as the container sees it (an IPv4
+#                  address, or a name such as host.docker.internal, resolved once from the namespace's hosts file)
 # Prints "ready ADDRESS" on stdout once every rule is in place (ADDRESS: HOST as resolved); realm lets the agent
 # start only after that line.
 set -eu
 group=7
-host="$1"
-shift
+# Nothing before realm's line: realm died first, and there is nothing to allow.
+read -r host ports || exit 0
+# One word per port (checked below), as the rules take them.
+# shellcheck disable=SC2086
+set -- $ports
 [ "$#" -gt 0 ] || { echo "firewall.sh: no port to allow" >&2; exit 2; }
+for port in "$@"; do
+  case "$port" in
+  '' | *[!0-9]*) echo "firewall.sh: not a port: $port" >&2; exit 2 ;;
+  esac
+done
 
 case "$host" in
 *[!0-9.]*) host=$(getent ahostsv4 "$host" | { read -r address _ && echo "$address"; }) ;;

@@ -1,12 +1,8 @@
 // The only module that talks to Docker. What to run is planned by plan.ts; this module runs it.
-import { readFileSync } from 'node:fs'
-import os from 'node:os'
-import path from 'node:path'
-
 import { execa, type Result } from 'execa'
 
 import { errorCode, firstLine, UserError } from '../common/errors.js'
-import { engineRequest } from './engine-api.js'
+import { engineRequest, engineSocket } from './engine-api.js'
 
 /** Turns docker's complaint about the engine into what the user should do about it. */
 function engineError(stderr: string): UserError {
@@ -17,24 +13,6 @@ function engineError(stderr: string): UserError {
     )
   }
   return new UserError(`cannot reach the Docker daemon — start it (e.g. 'sudo systemctl start docker') or check DOCKER_HOST (${line})`)
-}
-
-/**
- * The engine's socket when realm can ask it directly: DOCKER_HOST unset or unix://, and no other context
- * chosen (`docker context use` or DOCKER_CONTEXT). Anything else goes through the docker CLI.
- */
-export function engineSocket(env: NodeJS.ProcessEnv = process.env, home = os.homedir()): string | undefined {
-  if (env.DOCKER_CONTEXT) return undefined
-  if (env.DOCKER_HOST) return env.DOCKER_HOST.startsWith('unix://') ? env.DOCKER_HOST.slice('unix://'.length) : undefined
-  try {
-    const config = JSON.parse(readFileSync(path.join(env.DOCKER_CONFIG || path.join(home, '.docker'), 'config.json'), 'utf8')) as {
-      currentContext?: string
-    }
-    if (config.currentContext && config.currentContext !== 'default') return undefined
-  } catch {
-    // no CLI configuration: the default context
-  }
-  return '/var/run/docker.sock'
 }
 
 /** The HTTP status of a GET on the engine's API, or undefined when the engine cannot be asked this way. */

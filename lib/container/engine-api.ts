@@ -1,11 +1,32 @@
-// The engine's API on its socket (docker.ts engineSocket says when realm can reach it there): asking it costs a
+// The engine's API on its socket (engineSocket says when realm can reach it there): asking it costs a
 // few milliseconds where every docker CLI call costs tens. Used for the image check before every run, the
 // engine's facts, and the network sidecar, whose start lies on the path to the agent's: created, attached to and
 // started here, its stdin is this process's attach connection, so when realm closes it or dies the engine closes
 // the sidecar's stdin (StdinOnce), as `docker run -i` does when its client goes.
+import { readFileSync } from 'node:fs'
 import http from 'node:http'
+import os from 'node:os'
+import path from 'node:path'
 import type { Socket } from 'node:net'
 import { PassThrough } from 'node:stream'
+
+/**
+ * The engine's socket when realm can ask it directly: DOCKER_HOST unset or unix://, and no other context
+ * chosen (`docker context use` or DOCKER_CONTEXT). Anything else goes through the docker CLI.
+ */
+export function engineSocket(env: NodeJS.ProcessEnv = process.env, home = os.homedir()): string | undefined {
+  if (env.DOCKER_CONTEXT) return undefined
+  if (env.DOCKER_HOST) return env.DOCKER_HOST.startsWith('unix://') ? env.DOCKER_HOST.slice('unix://'.length) : undefined
+  try {
+    const config = JSON.parse(readFileSync(path.join(env.DOCKER_CONFIG || path.join(home, '.docker'), 'config.json'), 'utf8')) as {
+      currentContext?: string
+    }
+    if (config.currentContext && config.currentContext !== 'default') return undefined
+  } catch {
+    // no CLI configuration: the default context
+  }
+  return '/var/run/docker.sock'
+}
 
 export interface Answer {
   status: number
@@ -64,14 +85,6 @@ export async function startContainer(socket: string, name: string): Promise<void
 
 export async function removeContainer(socket: string, name: string): Promise<void> {
   await engineRequest(socket, 'DELETE', `/containers/${encodeURIComponent(name)}?force=1`).catch(() => undefined)
-}
-
-/** Whether the container runs now; undefined while it does not exist yet. */
-export async function containerRunning(socket: string, name: string): Promise<boolean | undefined> {
-  const answer = await engineRequest(socket, 'GET', `/containers/${encodeURIComponent(name)}/json`)
-  if (answer.status === 404) return undefined
-  if (answer.status !== 200) throw refusal('cannot inspect the container', answer)
-  return (JSON.parse(answer.body) as { State?: { Running?: boolean } }).State?.Running === true
 }
 
 interface Attached {

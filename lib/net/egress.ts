@@ -1,8 +1,9 @@
 // A run's network, put together: the broker (always: credentials never enter the container), and in the
-// enforcing modes the proxy and the sidecar. The broker and the proxy start as early as the command knows it
-// will run; the sidecar joins the agent's container once that runs (join), which costs far less than a
-// namespace of its own on the bridge. Closed when the run ends. Everything here dies with realm: the broker and
-// the proxy live in its process, and the sidecar ends when realm's end of its stdin closes.
+// enforcing modes the proxy and the sidecar. All three start as early as the command knows it will run
+// (net/start.ts), so that they overlap realm's own checks; the agent's container joins the sidecar's network
+// namespace, which costs it none of a bridge's setup, and its agent starts once the sidecar's rules are in
+// place (join). Closed when the run ends. Everything here dies with realm: the broker and the proxy live in its
+// process, and the sidecar ends when realm's end of its stdin closes.
 import { randomBytes } from 'node:crypto'
 import path from 'node:path'
 
@@ -11,11 +12,12 @@ import { dockerDir } from '../common/paths.js'
 import { trace } from '../common/trace.js'
 import { buildImage, imageExists } from '../container/docker.js'
 import { brokerUrl, CREDENTIAL_NAMES, DEFAULT_UPSTREAM, hostCredentials, PLACEHOLDERS, startBroker } from './broker.js'
-import { DESKTOP_HOST, type EngineFacts, engineFacts } from './engine.js'
+import { type EngineFacts, engineFacts } from './engine.js'
+import { DESKTOP_HOST } from './sidecar-plan.js'
 import { type AllowEntry, enforces, type NetworkMode } from './policy.js'
 import type { Listening } from './listen.js'
 import { type BlockedAttempt, proxyUrl, startProxy } from './proxy.js'
-import { DEFAULT_NET_IMAGE, netImage, type Sidecar, startSidecar } from './sidecar.js'
+import { configureSidecar, DEFAULT_NET_IMAGE, type Launched, launchSidecar, netImage, type Sidecar } from './sidecar.js'
 
 export interface EgressOptions {
   mode: NetworkMode
@@ -23,6 +25,8 @@ export interface EgressOptions {
   env?: NodeJS.ProcessEnv
   /** progress lines for the user (building the sidecar's image on first use) */
   notify: (line: string) => void
+  /** the sidecar net/early.ts started, if it did */
+  early?: Promise<Launched>
 }
 
 export interface Egress {
@@ -34,11 +38,11 @@ export interface Egress {
   /** values that carry the run's tokens: passed by name, so they stay out of the host's process list */
   secretEnv: Record<string, string>
   /**
-   * Enforcing modes: closes the network of the agent's container `container` once it runs (its entrypoint waits
-   * for this before it starts the agent). True once the rules are in place; false when the container went first
-   * (`gone` settled: docker's own failure, reported by the run). Rejects when the policy cannot be enforced.
+   * Enforcing modes: waits until the sidecar's rules are in place (the agent's entrypoint waits for this before
+   * it starts the agent). True then; false when the agent's container went first (`gone` settled: docker's own
+   * failure, reported by the run). Rejects when the policy cannot be enforced.
    */
-  join?: (container: string, gone: Promise<unknown>) => Promise<boolean>
+  join?: (gone: Promise<unknown>) => Promise<boolean>
   /** every connection blocked so far: the proxy's refusals and the sidecars' */
   blocked(): BlockedAttempt[]
   close(): Promise<void>
@@ -68,6 +72,14 @@ async function ensureNetImage(image: string, notify: (line: string) => void): Pr
   await buildImage(DEFAULT_NET_IMAGE, path.join(dockerDir(), 'net'))
 }
 
+/** The sidecar started early, else one started now (its image built first, if need be). */
+async function sidecarFor(early: Promise<Launched> | undefined, image: string, imageReady: Promise<void>): Promise<Launched> {
+  const launched = await early?.catch(() => undefined)
+  if (launched) return launched
+  await imageReady
+  return launchSidecar({ name: `realm-net-${randomBytes(4).toString('hex')}`, image, netDir: path.join(dockerDir(), 'net') })
+}
+
 export async function openEgress(options: EgressOptions): Promise<Egress> {
   const env = options.env ?? process.env
   const { mode } = options
@@ -79,12 +91,11 @@ export async function openEgress(options: EgressOptions): Promise<Egress> {
   const where = addresses(facts, mode)
 
   const listeners: Listening[] = []
-  const sidecars: Sidecar[] = []
-  const joining: Array<Promise<unknown>> = []
+  let sidecar: Sidecar | undefined
   const proxyBlocked: BlockedAttempt[] = []
   const close = async () => {
-    await Promise.all(joining.map((j) => j.catch(() => undefined)))
-    await Promise.all(sidecars.map((s) => s.stop()))
+    if (sidecar) await sidecar.stop()
+    else await options.early?.then((l) => l.kill()).catch(() => undefined)
     await Promise.all(listeners.map((l) => l.close()))
   }
   try {
@@ -115,46 +126,19 @@ export async function openEgress(options: EgressOptions): Promise<Egress> {
         },
       })
       listeners.push(proxy)
-      await imageReady
-      join = async (container, gone) => {
-        const started = startSidecar(
-          {
-            name: `realm-net-${randomBytes(4).toString('hex')}`,
-            image,
-            netDir: path.join(dockerDir(), 'net'),
-            host: where.host,
-            ports: [proxy.port, broker.port],
-            target: container,
-          },
-          gone,
-        )
-        joining.push(started)
-        const sidecar = await started
-        if (sidecar) sidecars.push(sidecar)
-        return sidecar !== undefined
-      }
       own.push({ host, port: broker.port })
+      const launched = await sidecarFor(options.early, image, imageReady)
+      const started = configureSidecar(launched, where.host, [proxy.port, broker.port])
+      sidecar = started
+      // Through the docker CLI, the sidecar's first line is the only sign that it runs, and so can be joined.
+      if (!launched.running) await started.ready
+      join = (gone) => whenClosed(started, gone)
       const url = proxyUrl(host, proxy.port, proxyToken)
       for (const name of ['HTTP_PROXY', 'HTTPS_PROXY', 'http_proxy', 'https_proxy']) secretEnv[name] = url
-      // The agent's container holds the namespace, on the default bridge, and the sidecar joins it. No IPv6 in
-      // it at all: a link-local address would reach the host (the sidecar's rules also close IPv6). No NET_RAW:
-      // a packet socket would go around the sidecar's rules. NET_ADMIN is not Docker's default, and dropping it
-      // again costs nothing.
-      dockerArgs.push(
-        '--network',
-        'bridge',
-        '--sysctl',
-        'net.ipv6.conf.all.disable_ipv6=1',
-        '--sysctl',
-        'net.ipv6.conf.default.disable_ipv6=1',
-        '--cap-drop',
-        'NET_RAW',
-        '--cap-drop',
-        'NET_ADMIN',
-      )
-      // Docker Desktop: the name comes from the hosts file, which the sidecar shares, not from DNS, which the
-      // rules close (the sidecar resolves it once, for its rules; the agent's tools by name, as the URLs say).
-      if (facts.kind === 'desktop') dockerArgs.push('--add-host', `${DESKTOP_HOST}:host-gateway`)
+      // The sidecar holds the namespace (on the default bridge, with IPv6 disabled: sidecar-plan.ts) and the
+      // agent's container joins it. No NET_RAW: a packet socket would go around the sidecar's rules. NET_ADMIN is
+      // not Docker's default, and dropping it again costs nothing.
+      dockerArgs.push('--network', `container:${started.name}`, '--cap-drop', 'NET_RAW', '--cap-drop', 'NET_ADMIN')
     } else if (mode === 'host') {
       dockerArgs.push('--network', 'host')
     }
@@ -167,11 +151,29 @@ export async function openEgress(options: EgressOptions): Promise<Egress> {
       env: { ...placeholders, ...(enforces(mode) ? { NO_PROXY: noProxy, no_proxy: noProxy } : {}) },
       secretEnv,
       join,
-      blocked: () => [...proxyBlocked, ...sidecars.flatMap((s) => s.blocked)],
+      blocked: () => [...proxyBlocked, ...(sidecar?.blocked ?? [])],
       close,
     }
   } catch (error) {
     await close()
     throw error
   }
+}
+
+/**
+ * True once the sidecar's rules are in place, false when the agent's container went first. A container that
+ * went because the sidecar did (it cannot join a namespace that is gone) is the sidecar's failure, which then
+ * follows within moments: that refusal is what the user is told, not docker's.
+ */
+async function whenClosed(sidecar: Sidecar, gone: Promise<unknown>): Promise<boolean> {
+  const first = await Promise.race([
+    sidecar.ready.then(() => 'ready' as const),
+    gone.then(
+      () => 'gone' as const,
+      () => 'gone' as const,
+    ),
+  ])
+  if (first === 'ready') return true
+  await Promise.race([sidecar.ready, new Promise((resolve) => setTimeout(resolve, 2000).unref())])
+  return false
 }

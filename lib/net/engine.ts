@@ -5,8 +5,7 @@ import os from 'node:os'
 
 import { execa } from 'execa'
 
-import { engineSocket } from '../container/docker.js'
-import { engineRequest } from '../container/engine-api.js'
+import { engineRequest, engineSocket } from '../container/engine-api.js'
 
 export type EngineFacts =
   /** a Linux engine: containers on the default bridge reach the host at the bridge's gateway address */
@@ -14,9 +13,6 @@ export type EngineFacts =
   /** Docker Desktop: the engine runs in a VM; containers reach the host's loopback at host.docker.internal */
   | { kind: 'desktop' }
   | { kind: 'unsupported'; why: string }
-
-/** The name Docker Desktop gives the host inside containers; its proxies forward it to the host's loopback. */
-export const DESKTOP_HOST = 'host.docker.internal'
 
 async function getJson(socket: string, urlPath: string): Promise<unknown> {
   const answer = await engineRequest(socket, 'GET', urlPath, undefined, 3000)

@@ -1,7 +1,9 @@
-// What the network sidecar is: a small container of realm's own (iptables and tcpdump, docker/net/) that joins
-// the network namespace of the agent's container with the one capability the agent lacks, and closes everything
-// there but realm's proxy and broker. Pure: the docker CLI's argv (planSidecar) and the engine API's container
-// (sidecarSpec) are the same container; sidecar.ts starts it one way or the other.
+// What the network sidecar is: a small container of realm's own (iptables and tcpdump, docker/net/) that holds
+// the run's network namespace on the default bridge, closes everything there but realm's proxy and broker, and
+// keeps the one capability the agent lacks. The agent's container joins that namespace
+// (`--network container:<sidecar>`), which also costs it none of a bridge's setup. Pure: the docker CLI's argv
+// (planSidecar) and the engine API's container (sidecarSpec) are the same container; sidecar.ts starts it one
+// way or the other.
 import { csvField } from '../container/plan.js'
 
 /** Where the sidecar finds docker/net/ (mounted read-only): its script comes from realm, not from an image. */
@@ -12,34 +14,44 @@ export interface SidecarPlan {
   image: string
   /** realm's docker/net directory */
   netDir: string
-  /** realm's address as containers see it: an IPv4 address, or a name the sidecar resolves once */
-  host: string
-  /** the ports of the proxy and the broker */
-  ports: number[]
-  /** the agent's container, whose network namespace the sidecar joins (it must be running) */
-  target: string
 }
+
+/** The name Docker Desktop gives the host inside containers; its proxies forward it to the host's loopback. */
+export const DESKTOP_HOST = 'host.docker.internal'
+
+/**
+ * The namespace's hosts file, which the agent's container shares: on Docker Desktop the agent's tools reach
+ * realm by this name, which DNS (closed by the rules) cannot give them. Elsewhere it names the bridge's gateway,
+ * closed but for realm's ports like any address; it is there because the sidecar starts before realm knows
+ * which engine it talks to (net/start.ts).
+ */
+const HOSTS = [`${DESKTOP_HOST}:host-gateway`]
 
 /** Only what the rules and the logger need: NET_ADMIN for iptables and NFLOG, SETUID/SETGID because tcpdump
  * changes to its own user on start. */
 const CAPS = ['NET_ADMIN', 'SETUID', 'SETGID']
 
-function command(plan: SidecarPlan): string[] {
-  return ['sh', `${NET_MOUNT}/firewall.sh`, plan.host, ...plan.ports.map(String)]
+/** No IPv6 in the namespace at all: a link-local address would reach the host (the rules also close IPv6). */
+const SYSCTLS: Record<string, string> = {
+  'net.ipv6.conf.all.disable_ipv6': '1',
+  'net.ipv6.conf.default.disable_ipv6': '1',
 }
 
+/** realm's own script; it reads its rules' line from stdin (firewall.sh). */
+const COMMAND = ['sh', `${NET_MOUNT}/firewall.sh`]
+
 export function planSidecar(plan: SidecarPlan): string[] {
-  const [entrypoint, ...args] = command(plan)
+  const [entrypoint, ...args] = COMMAND
   return [
     'run',
     '--rm',
     '-i',
     '--name',
     plan.name,
-    // The agent's container holds the namespace (on the default bridge, with IPv6 disabled: see egress.ts);
-    // joining it costs none of a bridge's setup.
     '--network',
-    `container:${plan.target}`,
+    'bridge',
+    ...Object.entries(SYSCTLS).flatMap(([key, value]) => ['--sysctl', `${key}=${value}`]),
+    ...HOSTS.flatMap((line) => ['--add-host', line]),
     '--cap-drop',
     'ALL',
     ...CAPS.flatMap((cap) => ['--cap-add', cap]),
@@ -59,7 +71,7 @@ export function planSidecar(plan: SidecarPlan): string[] {
 
 /** The body of the engine API's POST /containers/create for the same container as planSidecar's. */
 export function sidecarSpec(plan: SidecarPlan): Record<string, unknown> {
-  const [entrypoint, ...args] = command(plan)
+  const [entrypoint, ...args] = COMMAND
   return {
     Image: plan.image,
     Entrypoint: [entrypoint],
@@ -72,7 +84,9 @@ export function sidecarSpec(plan: SidecarPlan): Record<string, unknown> {
     Tty: false,
     HostConfig: {
       AutoRemove: true,
-      NetworkMode: `container:${plan.target}`,
+      NetworkMode: 'bridge',
+      Sysctls: SYSCTLS,
+      ExtraHosts: HOSTS,
       CapDrop: ['ALL'],
       CapAdd: CAPS,
       SecurityOpt: ['no-new-privileges'],

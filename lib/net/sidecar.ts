@@ -1,20 +1,19 @@
-// The network sidecar's run (what it is: sidecar-plan.ts). It starts in the network namespace of the agent's
-// container as soon as that container runs, while realm's entrypoint prepares the workspace there; the agent
-// itself starts only once the sidecar says its rules are in place (run/run.ts writes the marker the entrypoint
-// waits for). The sidecar's stdin comes from realm: closed when the run ends, or when realm dies, which ends the
+// The network sidecar's run (what it is: sidecar-plan.ts). It starts as soon as realm knows it will run an agent
+// under an enforcing policy (net/start.ts starts the network before the CLI is even loaded), so its start
+// overlaps realm's own checks; the agent's container then joins its network namespace, and the agent itself
+// starts only once the sidecar says its rules are in place (run/run.ts writes the marker the entrypoint waits
+// for). The sidecar's stdin comes from realm: closed when the run ends, or when realm dies, which ends the
 // sidecar too (it is removed on exit). Every connection it blocks comes back on its stdout, one tcpdump line
 // each, parsed here into what the user is told.
 import { spawn } from 'node:child_process'
 import readline from 'node:readline'
 import type { Readable } from 'node:stream'
 
-import { execa } from 'execa'
-
 import { UserError } from '../common/errors.js'
 import { trace } from '../common/trace.js'
-import { engineSocket } from '../container/docker.js'
+import { engineSocket } from '../container/engine-api.js'
 import type { BlockedAttempt } from './proxy.js'
-import { attachContainer, containerRunning, createContainer, removeContainer, startContainer } from '../container/engine-api.js'
+import { attachContainer, createContainer, removeContainer, startContainer } from '../container/engine-api.js'
 import { planSidecar, type SidecarPlan, sidecarSpec } from './sidecar-plan.js'
 
 export const DEFAULT_NET_IMAGE = 'realm-net:latest'
@@ -54,17 +53,24 @@ export function parseBlockedLine(line: string): BlockedAttempt | undefined {
 
 export interface Sidecar {
   name: string
+  /** Resolves once the sidecar's rules are in place; rejects with the run's refusal when they cannot be. */
+  ready: Promise<void>
   /** what the sidecar blocked so far */
   blocked: BlockedAttempt[]
   /** Ends the sidecar: closes its stdin, after which it closes realm's ports and goes (the engine removes it). */
   stop(): Promise<void>
 }
 
-/** A started sidecar's streams, whichever way it was started. */
-interface Launched {
+/** A started sidecar, whichever way it was started; it waits for its rules' line on stdin. */
+export interface Launched {
+  name: string
+  /** true: it runs, so a container can join its namespace; false (the docker CLI's way): only its "ready" says so */
+  running: boolean
   stdout: Readable
   stderr: Readable
   exited: Promise<unknown>
+  /** writes to its stdin */
+  write(line: string): void
   /** ends its stdin: the sidecar closes realm's ports too, and ends */
   end(): void
   /** ends it outright */
@@ -73,74 +79,27 @@ interface Launched {
   unref(): void
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
-
-/**
- * Waits until the agent's container runs (a sidecar can join only a running container's namespace): 'gone' when
- * `gone` settles first (the container ended, or docker never started it), 'late' at the deadline.
- */
-async function whenRunning(
-  running: () => Promise<boolean | undefined>,
-  gone: Promise<unknown>,
-  deadline: number,
-): Promise<'running' | 'gone' | 'late'> {
-  let over = false
-  const end = () => {
-    over = true
-  }
-  void gone.then(end, end)
-  while (!over) {
-    if (Date.now() > deadline) return 'late'
-    if (await running().catch(() => undefined)) return 'running'
-    await sleep(10)
-  }
-  return 'gone'
-}
-
-/**
- * Through the engine's socket: the sidecar is created and attached while the agent's container starts, then
- * started the moment that container runs. An engine that will not create a container for a namespace that does
- * not run yet gets it created then.
- */
-async function launchOnSocket(
-  socket: string,
-  plan: SidecarPlan,
-  gone: Promise<unknown>,
-  deadline: number,
-): Promise<Launched | 'gone' | 'late'> {
-  const spec = sidecarSpec(plan)
-  const early = createContainer(socket, plan.name, spec)
-    .then(() => attachContainer(socket, plan.name))
-    .catch(() => undefined)
-  const state = await whenRunning(() => containerRunning(socket, plan.target), gone, deadline)
-  let attached = await early
-  const discard = async () => {
+/** Through the engine's socket: created, attached to (so that no line is lost), started. */
+async function launchOnSocket(socket: string, plan: SidecarPlan): Promise<Launched> {
+  await createContainer(socket, plan.name, sidecarSpec(plan))
+  let attached: Awaited<ReturnType<typeof attachContainer>> | undefined
+  try {
+    attached = await attachContainer(socket, plan.name)
+    await startContainer(socket, plan.name)
+  } catch (error) {
     attached?.connection.destroy()
     await removeContainer(socket, plan.name)
-  }
-  if (state !== 'running') {
-    await discard()
-    return state
-  }
-  trace('agent container running')
-  try {
-    if (!attached) {
-      await removeContainer(socket, plan.name)
-      await createContainer(socket, plan.name, spec)
-      attached = await attachContainer(socket, plan.name)
-    }
-    await startContainer(socket, plan.name)
-    trace('sidecar started')
-  } catch (error) {
-    await discard()
     throw error
   }
   const { stdout, stderr, connection } = attached
   const exited = new Promise((resolve) => connection.once('close', resolve))
   return {
+    name: plan.name,
+    running: true,
     stdout,
     stderr,
     exited,
+    write: (line) => connection.write(line),
     end: () => connection.end(),
     kill: () => removeContainer(socket, plan.name),
     unref: () => connection.unref(),
@@ -148,24 +107,21 @@ async function launchOnSocket(
 }
 
 /** Through the docker CLI (a remote engine, a context of its own): `docker run -i`, its stdin a pipe from realm. */
-async function launchWithCli(plan: SidecarPlan, gone: Promise<unknown>, deadline: number): Promise<Launched | 'gone' | 'late'> {
-  const running = async () => {
-    const result = await execa('docker', ['inspect', '--format', '{{.State.Running}}', plan.target], { reject: false })
-    return result.exitCode === 0 ? result.stdout.trim() === 'true' : undefined
-  }
-  const state = await whenRunning(running, gone, deadline)
-  if (state !== 'running') return state
+function launchWithCli(plan: SidecarPlan): Launched {
   const child = spawn('docker', planSidecar(plan), { stdio: ['pipe', 'pipe', 'pipe'] })
-  // realm never writes to the sidecar; the pipe's end is the signal. An error here means it is gone already.
+  // An error here means it is gone already; its exit says so.
   child.stdin.on('error', () => undefined)
   const exited = new Promise((resolve) => {
     child.once('exit', resolve)
     child.once('error', resolve)
   })
   return {
+    name: plan.name,
+    running: false,
     stdout: child.stdout,
     stderr: child.stderr,
     exited,
+    write: (line) => child.stdin.write(line),
     end: () => child.stdin.end(),
     kill: async () => {
       child.kill('SIGTERM')
@@ -185,40 +141,38 @@ function refused(why: string, said = ''): UserError {
 }
 
 /**
- * Starts the sidecar in the namespace of the agent's container once that runs, and resolves once its rules are
- * in place; undefined when the container went first (docker's own failure, which the run reports). A sidecar
- * that cannot close the network refuses the run.
+ * Starts the sidecar, without its rules yet: they name realm's ports, which need not be known this early (see
+ * net/start.ts). Rejects with the run's refusal when it cannot start.
  */
-export async function startSidecar(plan: SidecarPlan, gone: Promise<unknown>, timeoutMs = 60_000): Promise<Sidecar | undefined> {
-  const deadline = Date.now() + timeoutMs
+export async function launchSidecar(plan: SidecarPlan): Promise<Launched> {
+  trace('sidecar starting')
   const socket = engineSocket()
-  let launched: Launched | 'gone' | 'late'
   try {
-    launched = socket ? await launchOnSocket(socket, plan, gone, deadline) : await launchWithCli(plan, gone, deadline)
+    const launched = socket ? await launchOnSocket(socket, plan) : launchWithCli(plan)
+    trace('sidecar started')
+    return launched
   } catch (error) {
     throw refused('could not start', (error as Error).message)
   }
-  if (launched === 'gone') return undefined
-  if (launched === 'late') throw refused(`could not start: the agent's container did not run within ${timeoutMs / 1000} s`)
-  return whenReady(plan.name, launched, deadline)
 }
 
-function whenReady(name: string, launched: Launched, deadline: number): Promise<Sidecar> {
+/**
+ * Gives a launched sidecar its rules (realm's address as the container sees it, and the ports of the proxy and
+ * the broker: one line on its stdin), then reads its lines: first its "ready", then one per blocked attempt.
+ */
+export function configureSidecar(launched: Launched, host: string, ports: number[], timeoutMs = 60_000): Sidecar {
   const blocked: BlockedAttempt[] = []
   let stderr = ''
   launched.stderr.setEncoding('utf8')
   launched.stderr.on('data', (chunk: string) => {
     if (stderr.length < 4000) stderr += chunk
   })
-  // Not waited for: the run is over, every attempt has been reported as it happened, and the sidecar's own exit
-  // (closing realm's ports, then the engine removing it) would only hold realm's exit up by a tenth of a second.
-  const stop = async () => launched.end()
-  return new Promise<Sidecar>((resolve, reject) => {
-    let ready = false
-    const timer = setTimeout(() => fail('gave no answer in time'), Math.max(0, deadline - Date.now()))
+  let settled = false
+  const ready = new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => fail('gave no answer in time'), timeoutMs)
     const fail = (why: string) => {
-      if (ready) return
-      ready = true
+      if (settled) return
+      settled = true
       clearTimeout(timer)
       void launched.kill()
       reject(
@@ -230,13 +184,13 @@ function whenReady(name: string, launched: Launched, deadline: number): Promise<
     }
     void launched.exited.then(() => fail('ended before closing the network'))
     readline.createInterface({ input: launched.stdout }).on('line', (line) => {
-      if (!ready) {
+      if (!settled) {
         if (!/^ready\b/.test(line)) return
-        ready = true
+        settled = true
         clearTimeout(timer)
         // From now on the sidecar does not keep realm running; realm's exit closes its stdin, which ends it.
         launched.unref()
-        resolve({ name, blocked, stop })
+        resolve()
         return
       }
       const attempt = parseBlockedLine(line)
@@ -245,4 +199,13 @@ function whenReady(name: string, launched: Launched, deadline: number): Promise<
       trace(`blocked ${attempt.destination}`)
     })
   })
+  ready.catch(() => undefined) // the run awaits it; a failure before then is reported there
+  launched.write(`${host} ${ports.join(' ')}\n`)
+  // Not waited for: the run is over, every attempt has been reported as it happened, and the sidecar's own exit
+  // (closing realm's ports, then the engine removing it) would only hold realm's exit up by a tenth of a second.
+  const stop = async () => {
+    if (!settled) await launched.kill()
+    else launched.end()
+  }
+  return { name: launched.name, ready, blocked, stop }
 }

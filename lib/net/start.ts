@@ -8,6 +8,7 @@ import path from 'node:path'
 
 import { claudeConfigPaths, keptLoginFile } from '../container/claude-config.js'
 import { checkDockerArgs } from './docker-args.js'
+import { requestedMode, takeEarly } from './early.js'
 import { type Egress, openEgress } from './egress.js'
 import { type AllowEntry, allowList, type NetworkMode, parseNetworkMode } from './policy.js'
 
@@ -40,7 +41,7 @@ export function startNetwork(
   // The proxy reads this list on each request, so an early start can be given it now.
   const allow = early?.allow ?? []
   allow.push(...allowList(mode, { flags: flags.map(String), env }))
-  const egress = early?.egress ?? openEgress({ mode, allow, env, notify })
+  const egress = early?.egress ?? openEgress({ mode, allow, env, notify, early: takeEarly(mode) })
   egress.catch(() => undefined) // awaited by the run; a failure before then is reported there
   return { mode, egress, abandon: () => egress.then((e) => e.close()).catch(() => undefined) }
 }
@@ -49,27 +50,16 @@ let prestarted: { mode: NetworkMode; allow: AllowEntry[]; egress: Promise<Egress
 
 /**
  * Starts the network of a `new` or `resume` before the CLI is even loaded (the engine's facts, the broker, the
- * proxy, the sidecar's image), so that it overlaps everything realm does before its run. Reads only what it must
- * (the command, --network, REALM_NETWORK); anything it gets wrong is closed again by startNetwork, which
- * decides for real. Nothing is reported from here: an error waits for startNetwork's caller.
+ * proxy, the sidecar's image, and the sidecar net/early.ts started), so that it overlaps everything realm does
+ * before its run. Reads only what it must (the command, --network, REALM_NETWORK); anything it gets wrong is
+ * closed again by startNetwork, which decides for real. Nothing is reported from here: an error waits for
+ * startNetwork's caller.
  */
 export function prestartNetwork(argv: string[], notify: (line: string) => void, env: NodeJS.ProcessEnv = process.env): void {
-  const words = argv.slice(2)
-  if (words[0] !== 'new' && words[0] !== 'resume') return
-  const end = words.indexOf('--')
-  const ours = end === -1 ? words : words.slice(0, end)
-  // Asking for help runs nothing (the argument splitter takes -h and --help as realm's wherever they stand).
-  if (ours.includes('-h') || ours.includes('--help')) return
-  const at = ours.findIndex((w) => w === '--network' || w.startsWith('--network='))
-  const value = at === -1 ? env.REALM_NETWORK : ours[at].includes('=') ? ours[at].slice('--network='.length) : ours[at + 1]
-  let mode: NetworkMode
-  try {
-    mode = parseNetworkMode(value, '--network')
-  } catch {
-    return // startNetwork reports it
-  }
+  const mode = requestedMode(argv, env)
+  if (!mode) return
   const allow: AllowEntry[] = []
-  const egress = openEgress({ mode, allow, env, notify })
+  const egress = openEgress({ mode, allow, env, notify, early: takeEarly(mode) })
   egress.catch(() => undefined)
   prestarted = { mode, allow, egress }
 }

@@ -168,15 +168,16 @@ export async function agentStarted(session: Session): Promise<boolean> {
 }
 
 /**
- * Closes the network of the run's container once that runs, then tells its entrypoint (OUT.netReady), which
- * starts the agent only then. Meanwhile the entrypoint prepares the workspace on an open network, which is
- * acceptable: only realm's own code runs in the container before the marker. A network that cannot be closed
- * stops the container at once (the agent never ran). Resolves to the error to report, if any.
+ * Waits until the sidecar's rules are in place in the namespace the run's container joined, then tells its
+ * entrypoint (OUT.netReady), which starts the agent only then. Until then the entrypoint may prepare the
+ * workspace on an open network, which is acceptable: only realm's own code runs in the container before the
+ * marker. A network that cannot be closed stops the container at once (the agent never ran). Resolves to the
+ * error to report, if any.
  */
 async function guardNetwork(join: Egress['join'], container: string, out: string, gone: Promise<unknown>): Promise<unknown> {
   if (!join) return undefined
   try {
-    if (!(await join(container, gone))) return undefined
+    if (!(await join(gone))) return undefined
     await createMarker(path.join(out, OUT.netReady))
     trace('network closed')
     return undefined
@@ -199,7 +200,7 @@ async function createMarker(file: string): Promise<void> {
   }
 }
 
-/** The run's network flags and environment (the broker and the proxy are up; the sidecar joins later). */
+/** The run's network flags and environment (the broker, the proxy and the sidecar run; its rules may follow). */
 async function networkArgs(network: Promise<Egress> | undefined): Promise<Pick<Egress, 'dockerArgs' | 'env' | 'secretEnv' | 'join'>> {
   if (!network) return { dockerArgs: [], env: {}, secretEnv: {} }
   const egress = await network

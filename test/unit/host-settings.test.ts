@@ -5,7 +5,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { test } from 'node:test'
 
-import { engineSocket } from '../../lib/container/docker.ts'
+import { engineSocket } from '../../lib/container/engine-api.ts'
 import { parseConfigList } from '../../lib/git/settings.ts'
 
 test('git config -z records: keys lowercased, values kept whole, the last one wins', () => {

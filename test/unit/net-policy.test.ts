@@ -96,7 +96,28 @@ test('docker flags that would undo the policy or carry a credential in are refus
   assert.throws(() => checkDockerArgs(['--cap-add', 'NET_ADMIN'], 'model', '--docker-args'), /NET_ADMIN/)
   assert.throws(() => checkDockerArgs(['--cap-add=cap_net_raw'], 'allowlist', '--docker-args'), /net_raw/)
   assert.throws(() => checkDockerArgs(['-e', 'ANTHROPIC_API_KEY'], 'open', '--docker-args'), /broker/)
-  checkDockerArgs(['--cap-add', 'SYS_PTRACE', '-e', 'FOO=1', '--memory', '2g'], 'allowlist', 'x')
+  // The agent's container joins the sidecar's namespace, where Docker refuses what only the holder sets.
+  for (const args of [
+    ['-p', '8080:80'],
+    ['-p8080:80'],
+    ['--publish=80'],
+    ['-P'],
+    ['--hostname', 'x'],
+    ['--dns', '1.1.1.1'],
+    ['--add-host', 'a:1.2.3.4'],
+  ]) {
+    assert.throws(
+      () => checkDockerArgs(args, 'allowlist', '--docker-args'),
+      /shares the sidecar's network; .* --network open/,
+      args.join(' '),
+    )
+    checkDockerArgs(args, 'open', 'x')
+  }
+  checkDockerArgs(
+    ['--cap-add', 'SYS_PTRACE', '-e', 'FOO=1', '--memory', '2g', '--pids-limit', '64', '--platform', 'linux/amd64'],
+    'allowlist',
+    'x',
+  )
   checkDockerArgs(['--privileged'], 'open', 'x')
 })
 
@@ -114,30 +135,35 @@ test('engines: a rootless one cannot enforce; Docker Desktop is told apart; the 
   assert.equal(classifyEngine({ OSType: 'windows' }, {}).kind, 'unsupported')
 })
 
-test("the sidecar joins the agent's container with only the capabilities it needs, and runs realm's own script", () => {
+test("the sidecar holds a bridge namespace without IPv6, with only the capabilities it needs, and runs realm's own script", () => {
   const plan = {
     name: 'realm-net-x',
     image: 'img',
     netDir: '/opt/realm/docker/net',
-    host: '172.17.0.1',
-    ports: [1, 2],
-    target: 'realm-s-1',
   }
   const argv = planSidecar(plan)
-  assert.deepEqual(argv.slice(argv.indexOf('img')), ['img', '/realm/net/firewall.sh', '172.17.0.1', '1', '2'])
+  assert.deepEqual(argv.slice(argv.indexOf('img')), ['img', '/realm/net/firewall.sh'])
   assert.equal(argv[argv.indexOf('--entrypoint') + 1], 'sh')
-  assert.equal(argv[argv.indexOf('--network') + 1], 'container:realm-s-1')
+  assert.equal(argv[argv.indexOf('--network') + 1], 'bridge')
+  const sysctls = argv.flatMap((word, i) => (argv[i - 1] === '--sysctl' ? [word] : []))
+  assert.deepEqual(sysctls, ['net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1'])
+  assert.equal(argv[argv.indexOf('--add-host') + 1], 'host.docker.internal:host-gateway')
   assert.equal(argv[argv.indexOf('--cap-drop') + 1], 'ALL')
   const added = argv.flatMap((word, i) => (argv[i - 1] === '--cap-add' ? [word] : []))
   assert.deepEqual(added, ['NET_ADMIN', 'SETUID', 'SETGID'])
   assert.ok(argv.includes('-i') && argv.includes('--rm'))
   // The engine API's container is the same one.
   const spec = sidecarSpec(plan) as { Entrypoint: string[]; Cmd: string[]; StdinOnce: boolean; HostConfig: Record<string, unknown> }
-  assert.deepEqual([...spec.Entrypoint, ...spec.Cmd], ['sh', '/realm/net/firewall.sh', '172.17.0.1', '1', '2'])
+  assert.deepEqual([...spec.Entrypoint, ...spec.Cmd], ['sh', '/realm/net/firewall.sh'])
   assert.equal(spec.StdinOnce, true)
   assert.deepEqual(spec.HostConfig.CapDrop, ['ALL'])
   assert.deepEqual(spec.HostConfig.CapAdd, added)
-  assert.equal(spec.HostConfig.NetworkMode, 'container:realm-s-1')
+  assert.equal(spec.HostConfig.NetworkMode, 'bridge')
+  assert.deepEqual(
+    Object.entries(spec.HostConfig.Sysctls as Record<string, string>).map(([k, v]) => `${k}=${v}`),
+    sysctls,
+  )
+  assert.deepEqual(spec.HostConfig.ExtraHosts, ['host.docker.internal:host-gateway'])
   assert.equal(spec.HostConfig.AutoRemove, true)
   assert.deepEqual(spec.HostConfig.SecurityOpt, ['no-new-privileges'])
   assert.deepEqual(spec.HostConfig.Mounts, [{ Type: 'bind', Source: '/opt/realm/docker/net', Target: '/realm/net', ReadOnly: true }])

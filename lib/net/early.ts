@@ -1,0 +1,60 @@
+// The first thing `realm new` and `realm resume` do under an enforcing policy: start the network sidecar, before
+// the rest of realm is even loaded. A container on the bridge takes Docker a quarter of a second to start, the
+// longest single step before the agent's; begun here, it overlaps realm's own loading and checks. Only what this
+// needs is loaded before it (the engine's socket and the sidecar's plan: Node's own modules, no packages). The
+// sidecar gets its rules later, once realm's ports are known (net/egress.ts); whatever this gets wrong is
+// closed again by net/start.ts, which decides for real.
+import { randomBytes } from 'node:crypto'
+import path from 'node:path'
+
+import { dockerDir } from '../common/paths.js'
+import { engineSocket } from '../container/engine-api.js'
+import { enforces, type NetworkMode, parseNetworkMode } from './policy.js'
+import { type Launched, launchSidecar, netImage } from './sidecar.js'
+
+let early: { mode: NetworkMode; launched: Promise<Launched> } | undefined
+
+/**
+ * The network mode of a run that argv asks for (--network among the command's own words, before any `--`, else
+ * REALM_NETWORK, else the default); undefined when argv runs no agent, or names no mode realm knows.
+ */
+export function requestedMode(argv: string[], env: NodeJS.ProcessEnv = process.env): NetworkMode | undefined {
+  const words = argv.slice(2)
+  if (words[0] !== 'new' && words[0] !== 'resume') return undefined
+  const end = words.indexOf('--')
+  const ours = end === -1 ? words : words.slice(0, end)
+  // Asking for help runs nothing (the argument splitter takes -h and --help as realm's wherever they stand).
+  if (ours.includes('-h') || ours.includes('--help')) return undefined
+  const at = ours.findIndex((w) => w === '--network' || w.startsWith('--network='))
+  const value = at === -1 ? env.REALM_NETWORK : ours[at].includes('=') ? ours[at].slice('--network='.length) : ours[at + 1]
+  try {
+    return parseNetworkMode(value, '--network')
+  } catch {
+    return undefined // net/start.ts reports it
+  }
+}
+
+/** Starts the sidecar when argv runs an agent under an enforcing policy and the engine's socket can be asked. */
+export function launchEarly(argv: string[], env: NodeJS.ProcessEnv = process.env): void {
+  const mode = requestedMode(argv, env)
+  // The docker CLI's way (no socket) starts a process of its own, which would compete with realm's loading.
+  if (!mode || !enforces(mode) || !engineSocket(env)) return
+  const launched = launchSidecar({
+    name: `realm-net-${randomBytes(4).toString('hex')}`,
+    image: netImage(env),
+    netDir: path.join(dockerDir(), 'net'),
+  })
+  launched.catch(() => undefined) // taken by net/start.ts, which starts one its own way when this one failed
+  early = { mode, launched }
+}
+
+/** The sidecar started early for `mode`, once; undefined when there is none (or it was for another mode). */
+export function takeEarly(mode: NetworkMode): Promise<Launched> | undefined {
+  const taken = early
+  early = undefined
+  if (taken && taken.mode !== mode) {
+    void taken.launched.then((l) => l.kill()).catch(() => undefined)
+    return undefined
+  }
+  return taken?.launched
+}
