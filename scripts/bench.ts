@@ -8,7 +8,10 @@
 // The big-patch section times realm's diff, apply and push on a session whose patch is 10,000 files and 50 MB,
 // each next to the plain git command that does the same job on the same patch (no Docker needed).
 //
-//   npm run bench -- [--reps N] [--sizes 10,5k,20k,5k+ignored] [--strategies overlay,copy] [--only new,cli,big-patch] [--keep]
+// The snapshot section times `realm new` with an agent that writes 30,000 ignored files (as an npm install does)
+// while it works, with the entrypoint's snapshots at their default interval and with them off: what they cost.
+//
+//   npm run bench -- [--reps N] [--sizes 10,5k,20k,5k+ignored] [--strategies overlay,copy] [--only new,cli,big-patch,snapshot] [--keep]
 import { spawn, spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import fs from 'node:fs'
@@ -28,8 +31,11 @@ type Strategy = (typeof STRATEGIES)[number]
 const TARGET: Record<Strategy, number> = { overlay: 1.5, copy: 3 }
 const CLI_TARGET_SECONDS = 0.2
 const LIST_SESSIONS = 500
-/** What `--only` can pick: realm new against docker (and its network modes), the CLI's start, the big patch. */
-const SECTIONS = ['new', 'cli', 'big-patch'] as const
+/**
+ * What `--only` can pick: realm new against docker (and its network modes), the CLI's start, the big patch, the
+ * snapshots' cost.
+ */
+const SECTIONS = ['new', 'cli', 'big-patch', 'snapshot'] as const
 type Section = (typeof SECTIONS)[number]
 
 interface Size {
@@ -676,11 +682,114 @@ async function benchBigPatch(): Promise<string[]> {
 /** Targets the big-patch section missed, for the summary at the end. */
 const bigMissed: string[] = []
 
+// ---------------------------------------------------------------------------------------------------------------
+// snapshots: while the agent works the entrypoint captures its work every REALM_SNAPSHOT_SECONDS (default 3). An
+// agent that writes 30,000 ignored files (an npm install) must not pay more than 5% of its run for that. The same
+// agent, doing the same fixed amount of work, runs with snapshots at the default interval and with them off
+// (an interval longer than the run, passed the supported way: REALM_DOCKER_ARGS), interleaved.
+
+const SNAPSHOT = { ignored: 30_000, batches: 30, seconds: 15, target: 0.05 }
+
+/** Iterations of the shell's counting loop per second on this machine (the container runs this machine's sh). */
+function shellLoopsPerSecond(): number {
+  const loops = 300_000
+  const start = process.hrtime.bigint()
+  const r = spawnSync('sh', ['-c', `n=0; while [ $n -lt ${loops} ]; do n=$((n+1)); done`])
+  if (r.status !== 0) throw new Error('sh counting loop failed')
+  return loops / (Number(process.hrtime.bigint() - start) / 1e9)
+}
+
+/**
+ * The stand-in agent's script: in each of SNAPSHOT.batches rounds it writes its share of the ignored files into
+ * node_modules/, then counts (CPU-bound work) for its share of SNAPSHOT.seconds, so snapshots keep meeting a
+ * growing node_modules. A fixed amount of work, not a fixed time: whatever the snapshots take shows in the run.
+ */
+function heavyAgent(loops: number): string {
+  const perBatch = SNAPSHOT.ignored / SNAPSHOT.batches
+  const work = Math.round((loops * SNAPSHOT.seconds) / SNAPSHOT.batches)
+  return [
+    'i=0',
+    `while [ $i -lt ${SNAPSHOT.batches} ]; do`,
+    '  mkdir -p node_modules/pkg$i/lib',
+    `  j=0; while [ $j -lt ${perBatch} ]; do echo "module.exports = '$i.$j'" > node_modules/pkg$i/lib/f$j.js; j=$((j+1)); done`,
+    `  n=0; while [ $n -lt ${work} ]; do n=$((n+1)); done`,
+    '  i=$((i+1))',
+    'done',
+    'echo done > agent-work.txt',
+  ].join('\n')
+}
+
+async function heavyRun(home: string, repo: string, strategy: Strategy, script: string, snapshots: boolean): Promise<number> {
+  const name = `snap-${strategy}-${++sessionCounter}`
+  const env = realmEnv(home, {
+    REALM_WORKSPACE: strategy,
+    // The entrypoint's interval, set for this run alone; a day is longer than any run here.
+    ...(snapshots ? {} : { REALM_DOCKER_ARGS: '-e REALM_SNAPSHOT_SECONDS=86400' }),
+  })
+  const run = await timed(REALM_BIN, ['new', name, script], { cwd: repo, env })
+  let patch = ''
+  try {
+    patch = fs.readFileSync(path.join(home, 'sessions', name, 'changes.patch'), 'utf8')
+  } catch {}
+  const problem =
+    run.code !== 0
+      ? `exit ${run.code}`
+      : !patch.includes('agent-work.txt')
+        ? 'changes.patch lacks agent-work.txt'
+        : patch.includes('node_modules/')
+          ? 'changes.patch has ignored files'
+          : undefined
+  const removed = await timed(REALM_BIN, ['remove', name, '--yes'], { cwd: repo, env }) // not timed
+  if (problem)
+    throw new Error(`realm new (${strategy}, snapshots ${snapshots ? 'on' : 'off'}) failed: ${problem}\n${run.stdout}${run.stderr}`)
+  if (removed.code !== 0) throw new Error(`realm remove ${name} failed:\n${removed.stdout}${removed.stderr}`)
+  return run.seconds
+}
+
+async function benchSnapshots(home: string): Promise<string[]> {
+  const repo = makeRepo({ label: 'snapshot', files: 10, bytes: 1024 })
+  fs.writeFileSync(path.join(repo, '.gitignore'), 'node_modules/\n')
+  git(repo, 'add', '.gitignore')
+  git(repo, 'commit', '-q', '-m', 'ignore node_modules')
+  const script = heavyAgent(shellLoopsPerSecond())
+  const lines = [
+    `snapshots: an agent writes ${SNAPSHOT.ignored.toLocaleString('en-US')} ignored files in ${SNAPSHOT.batches} rounds between about ${SNAPSHOT.seconds} s of work; realm new with snapshots every 3 s (the default) and off; median of ${reps}`,
+    `${'workspace'.padEnd(12)}${'off'.padStart(8)}${'on'.padStart(8)}${'overhead'.padStart(10)}   target`,
+  ]
+  for (const strategy of strategies) {
+    process.stderr.write(`bench: snapshots, ${strategy}: `)
+    const times = { on: [] as number[], off: [] as number[] }
+    for (let i = 0; i <= reps; i++) {
+      const off = await heavyRun(home, repo, strategy, script, false)
+      const on = await heavyRun(home, repo, strategy, script, true)
+      // The first round is not counted: page cache, docker's image layers, node's compile cache.
+      if (i > 0) {
+        times.off.push(off)
+        times.on.push(on)
+      }
+      process.stderr.write(i === 0 ? 'warm-up ' : `${i}/${reps} `)
+    }
+    process.stderr.write('\n')
+    const off = median(times.off)
+    const on = median(times.on)
+    const overhead = on / off - 1
+    if (overhead > SNAPSHOT.target) snapshotMissed.push(`snapshots (${strategy}): ${(overhead * 100).toFixed(1)}% of the run`)
+    lines.push(
+      `${strategy.padEnd(12)}${off.toFixed(2).padStart(7)}s${on.toFixed(2).padStart(7)}s${`${(overhead * 100).toFixed(1)}%`.padStart(10)}   ≤ ${SNAPSHOT.target * 100}%  ${overhead <= SNAPSHOT.target ? 'PASS' : 'FAIL'}`,
+    )
+  }
+  fs.rmSync(repo, { recursive: true, force: true })
+  return lines
+}
+
+/** Targets the snapshot section missed, for the summary at the end. */
+const snapshotMissed: string[] = []
+
 async function main(): Promise<void> {
   if (!fs.existsSync(path.join(ROOT, 'dist', 'index.js'))) fatal('dist/ is missing: run `npm run build` (npm run bench does)')
-  // Only realm new needs the engine.
+  // Only realm new and the snapshot runs need the engine.
   let docker = 'not used'
-  if (only.has('new')) {
+  if (only.has('new') || only.has('snapshot')) {
     const info = spawnSync('docker', ['info', '--format', '{{.ServerVersion}}'], { encoding: 'utf8' })
     if (info.status !== 0) fatal(`no Docker engine: ${(info.stderr || info.error?.message || '').trim().split('\n')[0]}`)
     await ensureTestImage()
@@ -728,6 +837,7 @@ async function main(): Promise<void> {
   }
 
   const bigLines = only.has('big-patch') ? await benchBigPatch() : []
+  const snapshotLines = only.has('snapshot') ? await benchSnapshots(home) : []
 
   if (only.has('new')) {
     console.log('')
@@ -745,6 +855,10 @@ async function main(): Promise<void> {
     console.log('')
     for (const line of bigLines) console.log(line)
   }
+  if (only.has('snapshot')) {
+    console.log('')
+    for (const line of snapshotLines) console.log(line)
+  }
   if (only.has('new')) {
     console.log('')
     for (const size of sizes) console.log(`  ${size.label.padEnd(12)}${describe(size)}`)
@@ -754,6 +868,7 @@ async function main(): Promise<void> {
     ...rows.filter((r) => !r.pass).map((r) => `${r.size.label} ${r.strategy}: ratio ${r.ratio.toFixed(2)} > ${TARGET[r.strategy]}`),
     ...cli.filter((c) => !c.pass).map((c) => `${c.label}: ${c.seconds.toFixed(3)} s >= ${CLI_TARGET_SECONDS} s`),
     ...bigMissed,
+    ...snapshotMissed,
   ]
   if (missed.length) console.log(`MISSED ${missed.length} target(s):\n${missed.map((m) => `  - ${m}`).join('\n')}`)
   else console.log('all targets met')

@@ -3,13 +3,12 @@
 import path from 'node:path'
 
 import { UserError } from '../common/errors.js'
+import { appliesCleanly } from '../git/check.js'
 import { withScratch } from '../git/scratch.js'
-import { diffTreesToFile, sessionTrees } from '../git/trees.js'
-import { appliesCleanly, applyToWorktree, unmergedPaths, unprotectedEdits } from '../git/worktree.js'
 import type { FileChange } from '../patch/parse.js'
-import type { PatchSummary } from '../patch/summary.js'
+import type { PatchSummary } from '../patch/summarize.js'
 import { patchPath, type Session } from '../session/store.js'
-import { runPatches, summarizePatch, withSessionPatch } from '../session/patches.js'
+import { runPatches, summarizePatch, summarizeSessionPatch, withSessionPatch } from '../session/patches.js'
 
 /** The patch's files and risk flags (see PatchSummary), and what happened. */
 export type ApplyResult = PatchSummary &
@@ -35,6 +34,7 @@ export function touchedPaths(files: readonly FileChange[]): string[] {
 async function mergeablePatch(session: Session, plain: string, scratch: string): Promise<string> {
   const [baseline, runs] = await Promise.all([patchPath(session, 'baseline.patch'), runPatches(session)])
   if (runs.length === 1 && !baseline) return plain
+  const { diffTreesToFile, sessionTrees } = await import('../git/trees.js')
   const trees = await sessionTrees(session.projectDir, scratch, session.meta.baseCommit, baseline, runs, 'repository', true)
   const file = path.join(scratch, 'merge.patch')
   await diffTreesToFile(session.projectDir, trees.builder.env, trees.baseline, trees.final, file)
@@ -57,11 +57,14 @@ export async function applySession(session: Session, options: { check?: boolean 
     // First choice: the patch fits the working tree as it is. Only the files it names change; the index does not.
     // git checks every file before it writes any, so a patch that does not fit leaves the tree as it was, and
     // the check need not run on its own first; reading the patch for the summary runs alongside.
-    // The summary is read a section at a time (as `realm diff` reads it), not the whole patch into memory: on a big
-    // patch that read runs on the other CPU while git works, and costs git less of it.
+    // The summary is the one stored with the patch when it matches (see session/summaries.ts); otherwise it is read
+    // a section at a time (as `realm diff` reads it), on the other CPU while git works.
+    // `apply --check` of a patch that applies runs one git process, started without execa (see git/check.ts); the
+    // rest loads the code that runs git for everything else only when it gets there.
+    const worktree = () => import('../git/worktree.js')
     const [summary, clean] = await Promise.all([
-      summarizePatch(patch),
-      options.check ? appliesCleanly(root, patch) : applyToWorktree(root, patch, 'clean').then((r) => r.ok),
+      runs.length === 1 ? summarizeSessionPatch(session, patch) : summarizePatch(patch),
+      options.check ? appliesCleanly(root, patch) : (await worktree()).applyToWorktree(root, patch, 'clean').then((r) => r.ok),
     ])
     const { files } = summary
     if (files.length === 0) throw new UserError(`session '${session.name}' has no changes to apply (its runs cancel out)`)
@@ -69,6 +72,7 @@ export async function applySession(session: Session, options: { check?: boolean 
 
     // The user moved on: merge 3-way from the index. git refuses files with unstaged edits only with a cryptic
     // "does not match index", and would not know an untracked file at all; name them and say what to do.
+    const { applyToWorktree, unmergedPaths, unprotectedEdits } = await worktree()
     const blocked = await unprotectedEdits(root, touchedPaths(files))
     if (blocked.length) {
       throw new UserError(

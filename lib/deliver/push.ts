@@ -8,11 +8,11 @@ import { pushRef } from '../git/push.js'
 import { withScratch } from '../git/scratch.js'
 import { identityEnv, readGitSettings } from '../git/settings.js'
 import { commitTree, diffTreesToFile, sessionTrees } from '../git/trees.js'
-import type { PatchSummary } from '../patch/summary.js'
+import type { PatchSummary } from '../patch/summarize.js'
 import { patchDigest } from '../session/pushed.js'
 import { remoteUrl } from '../git/remote.js'
 import { patchPath, updateSession, type Session } from '../session/store.js'
-import { runPatches, summarizePatch } from '../session/patches.js'
+import { runPatches, summarizePatch, summarizeSessionPatch } from '../session/patches.js'
 
 export interface PushOptions {
   remote: string
@@ -89,7 +89,7 @@ export async function pushSession(session: Session, options: PushOptions): Promi
   const pushedBefore = session.meta.pushed
 
   // A single run patch is the pushed change as it is: read it while the commit is made and pushed.
-  const early = runs.length === 1 ? summarizePatch(runs[0]) : undefined
+  const early = runs.length === 1 ? summarizeSessionPatch(session, runs[0]) : undefined
   early?.catch(() => undefined) // awaited below; a failure must not go unhandled before then
 
   return withScratch(async (scratch) => {

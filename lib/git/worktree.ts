@@ -55,11 +55,6 @@ export async function unmergedPaths(root: string, paths: string[]): Promise<stri
   return pathsFromBatches(root, ['diff', '--name-only', '-z', '--diff-filter=U'], paths)
 }
 
-/** Whether `patch` applies to the working tree as it is. */
-export async function appliesCleanly(root: string, patch: string): Promise<boolean> {
-  return (await git(root, ['apply', '--check', '--binary', patch], { reject: false })).exitCode === 0
-}
-
 /** Applies `patch` to the working tree: plainly (only the files it names change), or 3-way through the index. */
 export async function applyToWorktree(
   root: string,

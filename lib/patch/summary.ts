@@ -1,8 +1,7 @@
 // Rendering a run's result for people: what changed in this run and in the whole session, and what next.
 import kleur from 'kleur'
 
-import { changeOfSection, describePath, type FileChange, patchStat } from './parse.js'
-import { changeRiskFlags, type RiskFlag } from './risk.js'
+import { describePath, type FileChange, patchStat } from './parse.js'
 import type { SaveResult } from '../run/save.js'
 
 const KIND_LETTER = { added: 'A', deleted: 'D', modified: 'M', renamed: 'R', copied: 'C' } as const
@@ -26,24 +25,6 @@ export function fileLines(files: readonly FileChange[], limit = 30): string[] {
   const lines = files.slice(0, limit).map((f) => `  ${KIND_LETTER[f.kind]} ${describePath(f)}  ${counts(f)}`)
   if (files.length > limit) lines.push(`  … and ${files.length - limit} more (realm diff --stat)`)
   return lines
-}
-
-/** What the summary lines say about a patch: its files' changes and risk flags, none of its text. */
-export interface PatchSummary {
-  files: FileChange[]
-  flags: RiskFlag[]
-}
-
-/** Builds a PatchSummary from a patch's sections (as bytes), one at a time, keeping none of them. */
-export class PatchSummaryBuilder {
-  readonly summary: PatchSummary = { files: [], flags: [] }
-
-  add(section: Buffer): void {
-    const change = changeOfSection(section)
-    this.summary.files.push(change)
-    // Only a manifest's flags need its text: decoding every section would cost more than all the rest.
-    for (const flag of changeRiskFlags(change, () => section.toString('utf8'))) this.summary.flags.push(flag)
-  }
 }
 
 export interface RunSummaryInput {

@@ -109,7 +109,7 @@ export const HOST_ONLY = {
 
 /**
  * The `-c` settings every git command of realm's runs with inside the container (docker/lib/git.sh repeats
- * them). Not the host's list (git/exec.ts HERMETIC_CONFIG): the protocol test names the differences and why.
+ * them). Not the host's list (git/hermetic.ts HERMETIC_CONFIG): the protocol test names the differences and why.
  * Patches are made with git/exec.ts PATCH_OPTIONS on both sides.
  */
 export const CONTAINER_GIT_CONFIG = [

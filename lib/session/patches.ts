@@ -5,8 +5,9 @@ import fs, { type FileHandle } from 'node:fs/promises'
 import path from 'node:path'
 
 import { type FilePatch, filePatchOfSection, splitSectionBytes } from '../patch/parse.js'
-import { type PatchSummary, PatchSummaryBuilder } from '../patch/summary.js'
-import { patchPath, sessionPatches, type Session, snapshotPatches } from './store.js'
+import { type PatchSummary, PatchSummaryBuilder } from '../patch/summarize.js'
+import { openSingleRun, readStoredSummary, snapshotSession } from './snapshot.js'
+import { patchPath, sessionPatches, type Session } from './store.js'
 
 /** base.patch and changes.patch, those that exist and are not empty. */
 export async function runPatches(session: Session): Promise<string[]> {
@@ -28,16 +29,20 @@ export interface PendingRun {
  */
 export async function withSessionPatch<T>(
   session: Session,
-  use: (file: string | undefined) => Promise<T>,
+  use: (file: string | undefined, stored?: PatchSummary) => Promise<T>,
   pending?: PendingRun,
 ): Promise<T> {
   const { withScratch } = await import('../git/scratch.js')
   return withScratch(async (scratch) => {
     // Hard links of one committed state: a command that saves meanwhile changes nothing of what is read here.
-    const saved = await snapshotPatches(session, scratch)
+    const { patches: saved, summaries } = await snapshotSession(session, scratch)
     const baseline = saved['baseline.patch'] ?? pending?.baseline
     const runs = [saved['base.patch'], saved['changes.patch'], pending?.patch].filter((p): p is string => p !== undefined)
-    if (runs.length <= 1) return use(runs[0])
+    if (runs.length <= 1) {
+      // One saved run patch is the whole change, and its stored summary (when it matches) the whole summary.
+      const stored = pending?.patch ? undefined : (summaries['base.patch'] ?? summaries['changes.patch'])
+      return use(runs[0], stored)
+    }
     // Loaded only here: `realm diff` of a single run starts no git, and need not load what runs one.
     const { diffTreesToFile, sessionTrees } = await import('../git/trees.js')
     const trees = await sessionTrees(session.projectDir, scratch, session.meta.baseCommit, baseline, runs, 'scratch', !pending)
@@ -61,7 +66,8 @@ const SECTION_START = Buffer.from('\ndiff --git ')
  * session replaces it meanwhile (patch files are replaced by rename, and this one stays open).
  */
 export class PatchReader {
-  private constructor(private readonly handle: FileHandle) {}
+  /** `handle`: a file open for reading, which the reader closes. */
+  constructor(private readonly handle: FileHandle) {}
 
   static async open(file: string): Promise<PatchReader> {
     return new PatchReader(await fs.open(file, 'r'))
@@ -137,17 +143,52 @@ export class PatchReader {
 /** Calls `use` with `file` open for reading (see PatchReader); a missing file reads as an empty patch. */
 export async function withPatchReader<T>(file: string | undefined, use: (reader: PatchReader | undefined) => Promise<T>): Promise<T> {
   if (!file) return use(undefined)
-  const reader = await PatchReader.open(file)
+  return using(await PatchReader.open(file), use)
+}
+
+/** Calls `use` with `reader`, and closes it afterwards. */
+async function using<T>(reader: PatchReader | undefined, use: (reader: PatchReader | undefined) => Promise<T>): Promise<T> {
   try {
     return await use(reader)
   } finally {
-    await reader.close()
+    await reader?.close()
   }
+}
+
+/** What a reader of the session's change gets: the patch open for reading, and its stored summary if it has one. */
+type UseReader<T> = (reader: PatchReader | undefined, stored?: PatchSummary) => Promise<T>
+
+/**
+ * Calls `use` with the session's whole change open for reading (see withSessionPatch), as readers that hold no
+ * lock read it. A session of one run patch (the usual case) is opened in place, without a scratch directory.
+ */
+export async function withSessionReader<T>(session: Session, use: UseReader<T>, pending?: PendingRun): Promise<T> {
+  if (!pending?.patch) {
+    const single = await openSingleRun(session, ['base.patch', 'changes.patch'])
+    if (single !== 'several') return using(single && new PatchReader(single.handle), (reader) => use(reader, single?.stored))
+  }
+  return withSessionPatch(session, (file, stored) => withPatchReader(file, (reader) => use(reader, stored)), pending)
+}
+
+/** Calls `use` with the latest run's patch open for reading (undefined when it changed nothing), as withSessionReader. */
+export async function withLastRunReader<T>(session: Session, use: UseReader<T>): Promise<T> {
+  const single = await openSingleRun(session, ['changes.patch'])
+  return using(typeof single === 'object' ? new PatchReader(single.handle) : undefined, (reader) =>
+    use(reader, typeof single === 'object' ? single.stored : undefined),
+  )
 }
 
 /** What the summary lines say about a patch file (its files and risk flags), read a section at a time. */
 export async function summarizePatch(file: string | undefined): Promise<PatchSummary> {
   return withPatchReader(file, async (reader) => (reader ? reader.summary() : { files: [], flags: [] }))
+}
+
+/**
+ * summarizePatch for a lock holder's patch file: the session's stored summary when `file` is one of its run
+ * patches and the summary matches it (see summaries.ts), else read from the patch.
+ */
+export async function summarizeSessionPatch(session: Session, file: string): Promise<PatchSummary> {
+  return (await readStoredSummary(session, file)) ?? summarizePatch(file)
 }
 
 /**

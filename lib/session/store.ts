@@ -2,12 +2,13 @@ import { createHash, randomBytes } from 'node:crypto'
 import fs from 'node:fs/promises'
 import path from 'node:path'
 
-import { commitFiles, type FileUpdate, GENERATION, readConsistent } from './transaction.js'
+import { commitFiles, type FileUpdate, GENERATION } from './transaction.js'
 import { UserError, errorCode } from '../common/errors.js'
 import { nonEmptyFile, pathExists, writeFileAtomic } from '../common/files.js'
 import { SessionDamaged, SessionExists, SessionNotFound } from './errors.js'
 import { nameProblem } from './names.js'
 import { sessionDir, sessionsDir } from './layout.js'
+import { summaryUpdates } from './summaries.js'
 
 /** What realm records about a session beyond the original layout's plain files. */
 export interface SessionMeta {
@@ -34,7 +35,8 @@ export interface Session {
   meta: SessionMeta
 }
 
-const CHECKSUMS = 'checksums.json'
+/** The patch files' checksums as realm wrote them (see checkPatches). */
+export const CHECKSUMS = 'checksums.json'
 const EMPTY_SHA256 = createHash('sha256').digest('hex')
 
 export const PATCH_FILES = ['baseline.patch', 'base.patch', 'changes.patch'] as const
@@ -168,12 +170,14 @@ async function checksumsAfter(dir: string, updates: Record<string, FileUpdate>):
   return sums
 }
 
-/** Replaces session files together (see commitFiles), keeping the patch checksums in step. */
+/** Replaces session files together (see commitFiles), keeping the patch checksums and summaries in step. */
 export async function updateSession(session: Session, updates: Record<string, FileUpdate>, meta?: SessionMeta): Promise<void> {
   const all: Record<string, FileUpdate> = { ...updates, [GENERATION]: { data: `${randomBytes(8).toString('hex')}\n` } }
   if (meta) all['session.json'] = { data: `${JSON.stringify(meta, null, 2)}\n` }
   if (PATCH_FILES.some((file) => file in updates)) {
-    all[CHECKSUMS] = { data: `${JSON.stringify(await checksumsAfter(session.dir, updates), null, 2)}\n` }
+    const sums = await checksumsAfter(session.dir, updates)
+    all[CHECKSUMS] = { data: `${JSON.stringify(sums, null, 2)}\n` }
+    Object.assign(all, await summaryUpdates(updates, sums))
   }
   await commitFiles(session.dir, all)
   if (meta) session.meta = meta
@@ -271,26 +275,4 @@ export async function listSessionNames(): Promise<string[]> {
 
 export async function removeSessionDir(session: Session): Promise<void> {
   await fs.rm(session.dir, { recursive: true, force: true })
-}
-
-/**
- * The session's non-empty patch files as they are at one moment, for readers that hold no lock (diff, list):
- * hard links in `scratch` (copies across file systems), so a commit that replaces a file meanwhile changes
- * nothing of what the reader sees.
- */
-export async function snapshotPatches(session: Session, scratch: string): Promise<Partial<Record<PatchFile, string>>> {
-  return readConsistent(session.dir, PATCH_FILES, async (paths) => {
-    const taken: Partial<Record<PatchFile, string>> = {}
-    for (const file of PATCH_FILES) {
-      const source = paths[file]
-      if (!source) continue
-      const target = path.join(scratch, `${randomBytes(4).toString('hex')}-${file}`)
-      await fs.link(source, target).catch(async (error) => {
-        if (errorCode(error) !== 'EXDEV') throw error
-        await fs.copyFile(source, target)
-      })
-      if ((await fs.stat(target)).size > 0) taken[file] = target
-    }
-    return taken
-  })
 }

@@ -8,7 +8,8 @@ import { test } from 'node:test'
 
 import { execa } from 'execa'
 
-import { createSession, type Session, snapshotPatches, updateSession } from '../../lib/session/store.ts'
+import { snapshotPatches } from '../../lib/session/snapshot.ts'
+import { createSession, type Session, updateSession } from '../../lib/session/store.ts'
 import { readConsistent } from '../../lib/session/transaction.ts'
 import { useRealmHome } from '../helpers/fixture.js'
 
@@ -35,7 +36,8 @@ function readerProcess(name: string, scratch: string, ms: number) {
   const code = `
     import fs from 'node:fs'
     const { listSessions } = await import(${JSON.stringify(path.join(lib, 'listing.ts'))})
-    const { loadSession, snapshotPatches } = await import(${JSON.stringify(path.join(lib, 'store.ts'))})
+    const { loadSession } = await import(${JSON.stringify(path.join(lib, 'store.ts'))})
+    const { snapshotPatches } = await import(${JSON.stringify(path.join(lib, 'snapshot.ts'))})
     const session = await loadSession(${JSON.stringify(name)})
     let reads = 0, torn = 0
     for (const end = Date.now() + ${ms}; Date.now() < end; ) {

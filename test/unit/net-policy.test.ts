@@ -9,6 +9,7 @@ import { test } from 'node:test'
 import { UserError } from '../../lib/common/errors.ts'
 import { restrictedReason } from '../../lib/net/addresses.ts'
 import { checkDockerArgs } from '../../lib/net/docker-args.ts'
+import { requestedMode } from '../../lib/net/early.ts'
 import { classifyEngine } from '../../lib/net/engine.ts'
 import { allowList, isAllowed, parseAllowEntry, parseNetworkMode, PRESET } from '../../lib/net/policy.ts'
 import { blockedSummary } from '../../lib/net/report.ts'
@@ -194,4 +195,17 @@ test('the summary: one line, most frequent first, with the --allow for the first
     'realm: blocked 3 connections: example.com ×2, 10.0.0.5:5432 — allow with --allow example.com',
   )
   assert.match(blockedSummary(['a', 'b', 'c', 'd', 'e', 'f', 'g'].map((x) => a(x))) ?? '', /blocked 7 connections: a, b, c, d, e, 2 more/)
+})
+
+test("the early start reads the run's network mode from argv as the CLI will, and starts nothing for anything else", () => {
+  const argv = (...words: string[]) => ['node', 'realm', ...words]
+  assert.equal(requestedMode(argv('new', 's'), {}), 'allowlist')
+  assert.equal(requestedMode(argv('resume', 's', '--network', 'open'), {}), 'open')
+  assert.equal(requestedMode(argv('new', 's', '--network=model'), {}), 'model')
+  assert.equal(requestedMode(argv('new', 's'), { REALM_NETWORK: 'host' }), 'host')
+  // After `--` the words are the agent's.
+  assert.equal(requestedMode(argv('new', 's', '--', '--network', 'open'), {}), 'allowlist')
+  assert.equal(requestedMode(argv('new', 's', '--network', 'bogus'), {}), undefined)
+  assert.equal(requestedMode(argv('new', '--help'), {}), undefined)
+  assert.equal(requestedMode(argv('diff', 's'), {}), undefined)
 })

@@ -7,7 +7,8 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { test } from 'node:test'
 
-import { HERMETIC_CONFIG, PATCH_OPTIONS } from '../../lib/git/exec.ts'
+import { PATCH_OPTIONS } from '../../lib/git/exec.ts'
+import { HERMETIC_CONFIG } from '../../lib/git/hermetic.ts'
 import { CONTAINER_GIT_CONFIG, ENV, HOST_ONLY, MOUNT, OUT } from '../../lib/run/protocol.ts'
 
 const DOCKER = path.resolve(import.meta.dirname, '..', '..', 'docker')

@@ -6,7 +6,8 @@ import kleur from 'kleur'
 import { parsePatch, splitSectionBytes, splitSections } from '../../lib/patch/parse.ts'
 import { renderDiff, renderSection } from '../../lib/patch/render.ts'
 import { flagLines, riskLines } from '../../lib/patch/risk.ts'
-import { counts, fileLines, PatchSummaryBuilder, statLine } from '../../lib/patch/summary.ts'
+import { PatchSummaryBuilder } from '../../lib/patch/summarize.ts'
+import { counts, fileLines, statLine } from '../../lib/patch/summary.ts'
 
 kleur.enabled = false
 

@@ -11,8 +11,9 @@ import { flagLines } from '../../patch/risk.js'
 import { fileLines, statLine } from '../../patch/summary.js'
 import { runLeftBehind } from '../../run/host-run.js'
 import { readNotice } from '../../session/notice.js'
-import { type PendingRun, withPatchReader, withSessionPatch } from '../../session/patches.js'
-import { loadSession, patchPath, type Session } from '../../session/store.js'
+import type { PatchSummary } from '../../patch/summarize.js'
+import { type PatchReader, type PendingRun, withLastRunReader, withPatchReader, withSessionReader } from '../../session/patches.js'
+import { loadSession, type Session } from '../../session/store.js'
 
 export interface DiffOptions {
   stat?: boolean
@@ -73,31 +74,30 @@ export async function showDiff(name: string, options: DiffOptions): Promise<numb
 }
 
 async function showPatches(session: Session, name: string, options: DiffOptions, interrupted: PendingRun | undefined): Promise<number> {
-  const show = async (file: string | undefined) =>
-    withPatchReader(file, async (patch) => {
-      const summary = patch ? await patch.summary() : { files: [], flags: [] }
-      if (summary.files.length === 0) {
-        say(`realm: ${options.last ? 'the latest run of' : 'session'} '${name}' changed nothing`)
-        return 0
-      }
-      const out = await openPaged()
-      try {
-        const lines = lineWriter(out)
-        const label = options.last ? 'Latest run' : 'Session'
-        let reading = await lines.add([statLine(label, summary.files), ...fileLines(summary.files, Infinity), ...flagLines(summary.flags)])
-        if (reading && patch && !options.stat) {
-          reading = await lines.add([''])
-          for await (const batch of patch.sections()) {
-            for (const section of batch) if (reading) reading = await lines.add(renderSection(section.toString('utf8')))
-            if (!reading) break // the reader quit (closed the pager): stop quietly
-          }
-        }
-        await lines.flush()
-      } finally {
-        await out.close()
-      }
+  const show = async (patch: PatchReader | undefined, stored?: PatchSummary) => {
+    const summary = stored ?? (patch ? await patch.summary() : { files: [], flags: [] })
+    if (summary.files.length === 0) {
+      say(`realm: ${options.last ? 'the latest run of' : 'session'} '${name}' changed nothing`)
       return 0
-    })
-  if (options.last) return show(interrupted ? interrupted.patch : await patchPath(session, 'changes.patch'))
-  return withSessionPatch(session, show, interrupted)
+    }
+    const out = await openPaged()
+    try {
+      const lines = lineWriter(out)
+      const label = options.last ? 'Latest run' : 'Session'
+      let reading = await lines.add([statLine(label, summary.files), ...fileLines(summary.files, Infinity), ...flagLines(summary.flags)])
+      if (reading && patch && !options.stat) {
+        reading = await lines.add([''])
+        for await (const batch of patch.sections()) {
+          for (const section of batch) if (reading) reading = await lines.add(renderSection(section.toString('utf8')))
+          if (!reading) break // the reader quit (closed the pager): stop quietly
+        }
+      }
+      await lines.flush()
+    } finally {
+      await out.close()
+    }
+    return 0
+  }
+  if (options.last) return interrupted ? withPatchReader(interrupted.patch, show) : withLastRunReader(session, show)
+  return withSessionReader(session, show, interrupted)
 }
