@@ -11,9 +11,8 @@ import type { Readable } from 'node:stream'
 
 import { UserError } from '../common/errors.js'
 import { trace } from '../common/trace.js'
-import { engineSocket } from '../container/engine-api.js'
 import type { BlockedAttempt } from './proxy.js'
-import { attachContainer, createContainer, removeContainer, startContainer } from '../container/engine-api.js'
+import { attachContainer, createContainer, engineRequest, engineSocket, removeContainer, startContainer } from '../container/engine-api.js'
 import { planSidecar, type SidecarPlan, sidecarSpec } from './sidecar-plan.js'
 
 export const DEFAULT_NET_IMAGE = 'realm-net:latest'
@@ -133,6 +132,34 @@ function launchWithCli(plan: SidecarPlan): Launched {
   }
 }
 
+/** How old a sidecar that never started must be to be someone's leftover: starting one takes milliseconds. */
+const STALE_SECONDS = 60
+
+/**
+ * Removes sidecars that were created but never started: a realm killed between the two leaves one, which the
+ * engine does not remove by itself (it removes a sidecar when it ends, and this one never began). Best effort,
+ * in the background of a run.
+ */
+export async function sweepStale(socket: string, olderThanSeconds = STALE_SECONDS): Promise<void> {
+  const filters = encodeURIComponent(JSON.stringify({ name: ['realm-net-'], status: ['created'] }))
+  const answer = await engineRequest(socket, 'GET', `/containers/json?all=1&filters=${filters}`, undefined, 5000).catch(() => undefined)
+  if (answer?.status !== 200) return
+  let found: Array<{ Id?: unknown; Names?: unknown; Created?: unknown }> = []
+  try {
+    found = JSON.parse(answer.body)
+  } catch {
+    return
+  }
+  const now = Date.now() / 1000
+  for (const container of Array.isArray(found) ? found : []) {
+    const names = Array.isArray(container.Names) ? container.Names.map(String) : []
+    // The engine's name filter matches anywhere in the name: only realm's own are taken.
+    if (!names.some((n) => n.startsWith('/realm-net-')) || typeof container.Id !== 'string') continue
+    if (typeof container.Created !== 'number' || now - container.Created < olderThanSeconds) continue
+    await removeContainer(socket, container.Id)
+  }
+}
+
 function refused(why: string, said = ''): UserError {
   return new UserError(
     `the network policy cannot be enforced on this engine: the sidecar ${why}${said ? ` (${said.trim()})` : ''} — ` +
@@ -149,6 +176,7 @@ export async function launchSidecar(plan: SidecarPlan): Promise<Launched> {
   const socket = engineSocket()
   try {
     const launched = socket ? await launchOnSocket(socket, plan) : launchWithCli(plan)
+    if (socket) void sweepStale(socket)
     trace('sidecar started')
     return launched
   } catch (error) {

@@ -15,7 +15,9 @@ import { execa } from 'execa'
 
 import { dockerSkip, sessionContainer } from '../helpers/docker.js'
 import { useProject } from '../helpers/fixture.js'
+import { engineSocket } from '../../lib/container/engine-api.js'
 import { PLACEHOLDERS } from '../../lib/net/broker.js'
+import { sweepStale } from '../../lib/net/sidecar.js'
 import { explain, realm, startRealm, TEST_IMAGE } from '../helpers/realm.js'
 
 const dockerProblem = await dockerSkip()
@@ -281,6 +283,20 @@ describe('the network policy', { skip, timeout: 10 * 60_000 }, () => {
       squatter.close()
       await execa('docker', ['rm', '-f', container], { reject: false })
       await child.catch(() => undefined)
+    }
+  })
+
+  test('a sidecar left created but never started (realm killed between the two) is swept by a later run', async () => {
+    const stale = `realm-net-e2e-stale-${id}`
+    const other = `keep-realm-net-e2e-${id}`
+    for (const name of [stale, other]) await execa('docker', ['create', '--name', name, TEST_IMAGE, 'true'])
+    try {
+      await sweepStale(engineSocket() ?? '/var/run/docker.sock', 0)
+      const exists = async (name: string) => (await execa('docker', ['inspect', name], { reject: false })).exitCode === 0
+      assert.equal(await exists(stale), false, 'the leftover sidecar is gone')
+      assert.equal(await exists(other), true, "a container that only has realm-net- inside its name is not realm's")
+    } finally {
+      await execa('docker', ['rm', '-f', stale, other], { reject: false })
     }
   })
 })
