@@ -4,35 +4,25 @@
 # container lacks (no NET_ADMIN, no NET_RAW), so the rules set here hold even against root in the agent's
 # container. Outbound, the namespace may reach only realm's proxy and broker on the host (both require the
 # run's token); everything else is rejected at once and logged to NFLOG group $group, which tcpdump prints on
-# stdout for realm to report (--nflog-threshold 1: each packet at once, not batched for a second). realm starts
-# this container before it knows its own ports, so the first line on stdin says what to allow. realm keeps
-# stdin open for as long as the run lasts: when realm closes it, or dies, stdin ends, this script closes realm's
-# two ports as well (the agent's processes keep the namespace, with these rules, after this container is gone)
-# and the container ends (it runs with AutoRemove).
+# stdout for realm to report (--nflog-threshold 1: each packet at once, not batched for a second).
 #
-#   firewall.sh    stdin, first line: "HOST PORT..."   HOST: realm's address as the container sees it (an IPv4
-#                  address, or a name such as host.docker.internal, resolved once from the namespace's hosts file)
-# Prints "ready ADDRESS" on stdout once every rule is in place (ADDRESS: HOST as resolved); realm lets the agent
-# start only after that line.
+#   firewall.sh            a run's sidecar: started by realm, which may not know its own ports yet, so the first
+#                          line on stdin says what to allow: "HOST PORT..." (HOST: realm's address as the
+#                          container sees it, an IPv4 address or a name such as host.docker.internal, resolved
+#                          once from the namespace's hosts file). Prints "ready ADDRESS" once every rule is in
+#                          place; realm lets the agent start only after that line. realm keeps stdin open for as
+#                          long as the run lasts: when realm closes it, or dies, this closes realm's ports too (the
+#                          agent's processes keep the namespace, with these rules) and ends.
+#   firewall.sh standby S  a sidecar started ahead for a later run (see lib/net/standby.ts): closed (loopback
+#                          only) from its start, it waits S seconds to be claimed, then ends unclaimed.
+#   firewall.sh claim      run inside a standby (docker exec) by the realm that takes it: "taken" when another
+#                          realm was first, else "claimed", then what a run's sidecar does; when it ends, the
+#                          standby ends too.
 set -eu
 group=7
-# Nothing before realm's line: realm died first, and there is nothing to allow.
-read -r host ports || exit 0
-# One word per port (checked below), as the rules take them.
-# shellcheck disable=SC2086
-set -- $ports
-[ "$#" -gt 0 ] || { echo "firewall.sh: no port to allow" >&2; exit 2; }
-for port in "$@"; do
-  case "$port" in
-  '' | *[!0-9]*) echo "firewall.sh: not a port: $port" >&2; exit 2 ;;
-  esac
-done
-
-case "$host" in
-*[!0-9.]*) host=$(getent ahostsv4 "$host" | { read -r address _ && echo "$address"; }) ;;
-esac
-[ -n "$host" ] || { echo "firewall.sh: cannot resolve realm's host address" >&2; exit 2; }
-
+mode="${1:-run}"
+# Whoever makes this directory owns the sidecar: the realm that claims it, or the standby itself when it gives up.
+owner=/tmp/realm-owner
 # loopback_only: the start of a filter table in which everything is dropped but loopback.
 loopback_only() {
   echo '*filter'
@@ -41,6 +31,12 @@ loopback_only() {
   echo ':OUTPUT DROP [0:0]'
   echo '-A INPUT -i lo -j ACCEPT'
   echo '-A OUTPUT -o lo -j ACCEPT'
+}
+
+# closed: loopback only, whole, for either family.
+closed() {
+  loopback_only
+  echo 'COMMIT'
 }
 
 # rules [PORT...]: the filter table, whole. The default policies drop, and the rules reject at once so that a
@@ -68,6 +64,52 @@ rules6() {
   echo 'COMMIT'
 }
 
+case "$mode" in
+standby)
+  # Without mkdir nobody could claim it, and it could not give up either.
+  command -v mkdir >/dev/null || { echo "firewall.sh: no mkdir in the image" >&2; exit 2; }
+  # realm ends it (the claim's end) with TERM, which a container's first process gets only through a trap.
+  trap 'exit 0' TERM
+  closed | iptables-restore -w
+  if ! closed | ip6tables-restore -w 2>/dev/null && [ "$(cat /proc/sys/net/ipv6/conf/all/disable_ipv6 2>/dev/null || echo 1)" != 1 ]; then
+    echo "firewall.sh: IPv6 is enabled and ip6tables cannot filter it" >&2
+    exit 2
+  fi
+  sleep "${2:-600}" &
+  wait $! || :
+  mkdir "$owner" 2>/dev/null && exit 0
+  # Claimed: the claim ends this container once its run is over.
+  while :; do
+    sleep 3600 &
+    wait $! || :
+  done
+  ;;
+claim)
+  mkdir "$owner" 2>/dev/null || { echo taken; exit 0; }
+  # However this ends (its run is over, realm died, a rule failed), the standby ends with it: nobody else may
+  # claim it, and its namespace goes.
+  trap 'kill -TERM 1' EXIT
+  echo claimed
+  ;;
+esac
+
+# Nothing before realm's line: realm died first, and there is nothing to allow.
+read -r host ports || exit 0
+# One word per port (checked below), as the rules take them.
+# shellcheck disable=SC2086
+set -- $ports
+[ "$#" -gt 0 ] || { echo "firewall.sh: no port to allow" >&2; exit 2; }
+for port in "$@"; do
+  case "$port" in
+  '' | *[!0-9]*) echo "firewall.sh: not a port: $port" >&2; exit 2 ;;
+  esac
+done
+
+case "$host" in
+*[!0-9.]*) host=$(getent ahostsv4 "$host" | { read -r address _ && echo "$address"; }) ;;
+esac
+[ -n "$host" ] || { echo "firewall.sh: cannot resolve realm's host address" >&2; exit 2; }
+
 # Both at once: the agent waits for them.
 rules6 | ip6tables-restore -w 2>/dev/null &
 v6=$!
@@ -84,4 +126,4 @@ echo "ready $host"
 # Until realm closes stdin (or dies). Then loopback only: nothing may take realm's ports over afterwards.
 cat >/dev/null || :
 rules | iptables-restore -w
-kill "$logger" 2>/dev/null
+kill "$logger" 2>/dev/null || :

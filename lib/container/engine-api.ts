@@ -87,7 +87,7 @@ export async function removeContainer(socket: string, name: string): Promise<voi
   await engineRequest(socket, 'DELETE', `/containers/${encodeURIComponent(name)}?force=1`).catch(() => undefined)
 }
 
-interface Attached {
+export interface Attached {
   /** the container's stdout */
   stdout: PassThrough
   /** the container's stderr */
@@ -98,12 +98,39 @@ interface Attached {
 
 /** Attaches to the container's stdin, stdout and stderr (before its start, so that no line is lost). */
 export function attachContainer(socket: string, name: string): Promise<Attached> {
+  return hijack(socket, `/containers/${encodeURIComponent(name)}/attach?stream=1&stdin=1&stdout=1&stderr=1`, undefined, 'attach to')
+}
+
+/**
+ * Runs `cmd` in the running container `name` (docker exec -i), with the container's own capabilities, and
+ * resolves once it runs, with its streams: its stdin ends when the connection does, realm's end or realm's death.
+ */
+export async function execInContainer(socket: string, name: string, cmd: string[]): Promise<Attached> {
+  const created = await engineRequest(socket, 'POST', `/containers/${encodeURIComponent(name)}/exec`, {
+    Cmd: cmd,
+    AttachStdin: true,
+    AttachStdout: true,
+    AttachStderr: true,
+    Tty: false,
+  })
+  if (created.status !== 201) throw refusal('cannot run in the sidecar', created)
+  const { Id } = JSON.parse(created.body) as { Id: string }
+  return hijack(socket, `/exec/${encodeURIComponent(Id)}/start`, { Detach: false, Tty: false }, 'run in')
+}
+
+/** A request whose connection the engine takes over for a container's streams (attach, exec). */
+function hijack(socket: string, urlPath: string, body: unknown, what: string): Promise<Attached> {
   return new Promise((resolve, reject) => {
+    const data = body === undefined ? undefined : JSON.stringify(body)
     const request = http.request({
       socketPath: socket,
       method: 'POST',
-      path: `/containers/${encodeURIComponent(name)}/attach?stream=1&stdin=1&stdout=1&stderr=1`,
-      headers: { connection: 'Upgrade', upgrade: 'tcp' },
+      path: urlPath,
+      headers: {
+        connection: 'Upgrade',
+        upgrade: 'tcp',
+        ...(data === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) }),
+      },
     })
     request.on('upgrade', (_response, connection: Socket, head: Buffer) => {
       const stdout = new PassThrough()
@@ -120,10 +147,10 @@ export function attachContainer(socket: string, name: string): Promise<Attached>
     })
     request.on('response', (response) => {
       response.resume()
-      reject(new Error(`cannot attach to the sidecar: status ${response.statusCode}`))
+      reject(new Error(`cannot ${what} the sidecar: status ${response.statusCode}`))
     })
     request.on('error', reject)
-    request.end()
+    request.end(data)
   })
 }
 

@@ -11,6 +11,8 @@ import { dockerDir } from '../common/paths.js'
 import { engineSocket } from '../container/engine-api.js'
 import { enforces, type NetworkMode, parseNetworkMode } from './policy.js'
 import { type Launched, launchSidecar, netImage } from './sidecar.js'
+import type { SidecarPlan } from './sidecar-plan.js'
+import { claimStandby, standbyEnabled, standbyKey, startStandby } from './standby.js'
 
 let early: { mode: NetworkMode; launched: Promise<Launched> } | undefined
 
@@ -38,14 +40,32 @@ export function requestedMode(argv: string[], env: NodeJS.ProcessEnv = process.e
 export function launchEarly(argv: string[], env: NodeJS.ProcessEnv = process.env): void {
   const mode = requestedMode(argv, env)
   // The docker CLI's way (no socket) starts a process of its own, which would compete with realm's loading.
-  if (!mode || !enforces(mode) || !engineSocket(env)) return
-  const launched = launchSidecar({
-    name: `realm-net-${randomBytes(4).toString('hex')}`,
-    image: netImage(env),
-    netDir: path.join(dockerDir(), 'net'),
-  })
+  const socket = engineSocket(env)
+  if (!mode || !enforces(mode) || !socket) return
+  const launched = launchOrClaim(
+    socket,
+    {
+      name: `realm-net-${randomBytes(4).toString('hex')}`,
+      image: netImage(env),
+      netDir: path.join(dockerDir(), 'net'),
+    },
+    standbyEnabled(env),
+  )
   launched.catch(() => undefined) // taken by net/start.ts, which starts one its own way when this one failed
   early = { mode, launched }
+}
+
+/**
+ * A standby's claim (standby.ts) when one runs, else a sidecar of the run's own; and a new standby for the next
+ * run when none is left, started once this run has its sidecar, so that it does not hold this one up.
+ */
+async function launchOrClaim(socket: string, plan: SidecarPlan, standbys: boolean): Promise<Launched> {
+  if (!standbys) return launchSidecar(plan)
+  const key = standbyKey(plan)
+  const { launched, left } = await claimStandby(socket, key)
+  const sidecar = launched ?? (await launchSidecar(plan))
+  if (left === 0) void startStandby(socket, plan, key)
+  return sidecar
 }
 
 /** The sidecar started early for `mode`, once; undefined when there is none (or it was for another mode). */

@@ -7,7 +7,7 @@
 import { csvField } from '../container/plan.js'
 
 /** Where the sidecar finds docker/net/ (mounted read-only): its script comes from realm, not from an image. */
-const NET_MOUNT = '/realm/net'
+export const NET_MOUNT = '/realm/net'
 
 export interface SidecarPlan {
   name: string

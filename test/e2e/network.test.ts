@@ -9,6 +9,7 @@ import fs from 'node:fs/promises'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import os from 'node:os'
+import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
 
 import { execa } from 'execa'
@@ -18,7 +19,7 @@ import { useProject } from '../helpers/fixture.js'
 import { engineSocket } from '../../lib/container/engine-api.js'
 import { PLACEHOLDERS } from '../../lib/net/broker.js'
 import { sweepStale } from '../../lib/net/sidecar.js'
-import { explain, realm, startRealm, TEST_IMAGE } from '../helpers/realm.js'
+import { explain, realm, startRealm, TEST_IMAGE, TEST_NET_IMAGE } from '../helpers/realm.js'
 
 const dockerProblem = await dockerSkip()
 const skip = dockerProblem || (process.getuid?.() !== 0 ? 'SKIPPED: the network matrix makes a network namespace, which needs root' : false)
@@ -298,5 +299,73 @@ describe('the network policy', { skip, timeout: 10 * 60_000 }, () => {
     } finally {
       await execa('docker', ['rm', '-f', stale, other], { reject: false })
     }
+  })
+
+  test('a standby sidecar is closed until claimed, serves one run only, and goes with it', async () => {
+    const standbys = async () =>
+      (await execa('docker', ['ps', '-q', '--no-trunc', '--filter', 'label=realm.net.standby'])).stdout.split('\n').filter(Boolean)
+    // A run leaves a standby for the next one.
+    const first = await realm(['new', 'net-standby-1', '--', 'true'], { cwd: fx.project, home: fx.home, env: {} })
+    assert.equal(first.code, 0, explain(first))
+    const waiting = await standbys()
+    assert.ok(waiting.length >= 1, 'a standby runs after the run')
+    const standby = waiting[0]
+    // Unclaimed, its namespace reaches nothing: not the host's service, not the gateway, not the outside host.
+    const curl = (url: string) => ['curl', '-s', '-o', '/dev/null', '-m', '3', '--noproxy', '*', '-w', '%{http_code}', url]
+    for (const url of [`http://${hostIp}:${servicePort}/`, `http://${gw}:${servicePort}/`, `http://${OUTSIDE}:8080/`]) {
+      const probe = await execa('docker', ['run', '--rm', '--network', `container:${standby}`, TEST_IMAGE, ...curl(url)], { reject: false })
+      assert.equal(probe.stdout, '000', `unclaimed, ${url} is closed`)
+    }
+    // The next run takes a standby (its agent joins one), and the one it took goes with the run.
+    const child = startRealm(['new', 'net-standby-2', '--', 'sleep 4'], { cwd: fx.project, home: fx.home, env: {} })
+    const container = await sessionContainer('net-standby-2')
+    const mode = (await execa('docker', ['inspect', '--format', '{{.HostConfig.NetworkMode}}', container])).stdout
+    const taken = mode.slice('container:'.length)
+    assert.ok(
+      waiting.includes(taken),
+      `the run joined a standby (${mode}; standbys: ${waiting.join(' ')}; now: ${(await standbys()).join(' ')})`,
+    )
+    // Nobody else can claim it meanwhile.
+    const again = await execa('docker', ['exec', '-i', taken, 'sh', '/realm/net/firewall.sh', 'claim'], { input: '', reject: false })
+    assert.equal(again.stdout.trim(), 'taken')
+    const done = await child
+    assert.equal(done.exitCode, 0, done.stderr)
+    let gone = false
+    for (let i = 0; i < 50 && !gone; i++) {
+      gone = (await execa('docker', ['inspect', taken], { reject: false })).exitCode !== 0
+      if (!gone) await new Promise((r) => setTimeout(r, 200))
+    }
+    assert.ok(gone, 'the claimed standby is gone once its run is over')
+  })
+
+  test('a standby nobody claims ends by itself, and one that cannot close its namespace ends at once', async () => {
+    const run = (image: string, seconds: string) =>
+      execa(
+        'docker',
+        [
+          'run',
+          '--rm',
+          '--cap-add',
+          'NET_ADMIN',
+          '--sysctl',
+          'net.ipv6.conf.all.disable_ipv6=1',
+          '--mount',
+          `type=bind,src=${path.join(import.meta.dirname, '..', '..', 'docker', 'net')},dst=/realm/net,readonly`,
+          '--entrypoint',
+          'sh',
+          image,
+          '/realm/net/firewall.sh',
+          'standby',
+          seconds,
+        ],
+        { reject: false, timeout: 20_000 },
+      )
+    const expired = await run(TEST_NET_IMAGE, '1')
+    assert.equal(expired.exitCode, 0, expired.stderr)
+    // The agent's image as a standby: it has no iptables, so it never waits, closed or not, to be claimed.
+    const started = Date.now()
+    const unable = await run(TEST_IMAGE, '600')
+    assert.notEqual(unable.exitCode, 0)
+    assert.ok(Date.now() - started < 15_000, 'it ended at once')
   })
 })

@@ -15,7 +15,7 @@ for tool in iptables tcpdump; do
   command -v "$tool" >/dev/null || { echo "build-net.sh: $tool is not installed (apt-get install iptables tcpdump)" >&2; exit 1; }
 done
 mkdir -p "$root/usr/bin" "$root/usr/sbin"
-for b in sh cat mv rm sleep getent; do
+for b in sh cat mv rm sleep getent mkdir; do
   p="$(readlink -f "$(type -P "$b")")"
   copy_with_libs "$root" "$p"
   [ -e "$root/usr/bin/$b" ] || ln -s "$p" "$root/usr/bin/$b"

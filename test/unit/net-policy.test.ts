@@ -10,6 +10,7 @@ import { UserError } from '../../lib/common/errors.ts'
 import { restrictedReason } from '../../lib/net/addresses.ts'
 import { checkDockerArgs } from '../../lib/net/docker-args.ts'
 import { requestedMode } from '../../lib/net/early.ts'
+import { standbyEnabled, standbyKey } from '../../lib/net/standby.ts'
 import { classifyEngine } from '../../lib/net/engine.ts'
 import { allowList, isAllowed, parseAllowEntry, parseNetworkMode, PRESET } from '../../lib/net/policy.ts'
 import { blockedSummary } from '../../lib/net/report.ts'
@@ -208,4 +209,20 @@ test("the early start reads the run's network mode from argv as the CLI will, an
   assert.equal(requestedMode(argv('new', 's', '--network', 'bogus'), {}), undefined)
   assert.equal(requestedMode(argv('new', '--help'), {}), undefined)
   assert.equal(requestedMode(argv('diff', 's'), {}), undefined)
+})
+
+test('a standby is taken only by a realm of the same sidecar image and the same firewall script', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'realm-standby-'))
+  try {
+    fs.writeFileSync(path.join(dir, 'firewall.sh'), 'one\n')
+    const key = standbyKey({ image: 'realm-net:latest', netDir: dir })
+    assert.equal(standbyKey({ image: 'realm-net:latest', netDir: dir }), key)
+    assert.notEqual(standbyKey({ image: 'other:latest', netDir: dir }), key)
+    fs.writeFileSync(path.join(dir, 'firewall.sh'), 'two\n')
+    assert.notEqual(standbyKey({ image: 'realm-net:latest', netDir: dir }), key)
+    assert.equal(standbyEnabled({}), true)
+    assert.equal(standbyEnabled({ REALM_NET_STANDBY: '0' }), false)
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
 })
