@@ -95,7 +95,12 @@ put "$out/ready" ''
 # Snapshots every few seconds, so a container that is killed outright still leaves the agent's work behind.
 (
   trap - TERM INT HUP
-  while sleep "$interval"; do capture "$out/snapshot.patch" "$repo/snap" 2>/dev/null; done
+  # REALM_TRACE shows each one's start and end: what snapshots cost a run (npm run bench sums them).
+  while sleep "$interval"; do
+    trace snapshot
+    capture "$out/snapshot.patch" "$repo/snap" 2>/dev/null
+    trace snapshot taken
+  done
 ) &
 snap_pid=$!
 
@@ -124,12 +129,16 @@ if command -v claude_handback >/dev/null 2>&1; then claude_handback "$out"; fi
 
 trace agent exited
 put "$out/exit_code" "$code"
+# The final capture starts from what the snapshots found of the ignored directories (see upper_changes).
+if [ "$strategy" = overlay ]; then mv -f "$repo/snap.hint" "$repo/final.hint" 2>/dev/null; fi
 # A failed final capture (a full disk, say) keeps the last snapshot; realm tells the user.
 capture "$out/changes.patch" "$repo/final" 2>"$repo/capture-error" || exit "$code"
 # For overlay runs realm compares the project with lower.index afterwards, to tell the user which files changed
 # on the host meanwhile (they stay out of the patch); these are the paths the container wrote.
 if [ "$strategy" = overlay ]; then
-  rm -f "$out/agent-paths.tmp" 2>/dev/null && cp "$repo/final.paths" "$out/agent-paths.tmp" && mv -f "$out/agent-paths.tmp" "$out/agent-paths"
+  rm -f "$out/agent-paths.tmp" 2>/dev/null &&
+    written_paths "$out/agent-paths.tmp" "$repo/final" "$start_tree" "$upper" "$project" "$ws" &&
+    mv -f "$out/agent-paths.tmp" "$out/agent-paths"
 fi
 rm -f "$out/snapshot.patch"
 put "$out/done" ''
