@@ -21,14 +21,56 @@ export function isSummarized(file: string): file is SummarizedPatch {
   return Object.hasOwn(SUMMARY_FILES, file)
 }
 
+/**
+ * One file's change, compact: a 50 MB patch of 10,000 files has a summary of 10,000 of these, and reading it is
+ * on the path of every `diff --stat`. [path, kind, added, removed, binary (1 or 0), oldPath (null when it is
+ * path), oldMode, newMode (null when absent)].
+ */
+type StoredChange = [string, ChangeKind, number, number, 0 | 1, string | null, string | null, string | null]
+
 interface Stored {
-  version: 1
+  version: 2
   /** the patch's checksum, as checksums.json has it */
   sha256: string
   /** the patch's size in bytes */
   size: number
-  files: FileChange[]
+  files: StoredChange[]
   flags: RiskFlag[]
+}
+
+const VERSION = 2
+
+function compact(f: FileChange): StoredChange {
+  return [
+    f.path,
+    f.kind,
+    f.added,
+    f.removed,
+    f.binary ? 1 : 0,
+    f.oldPath === f.path ? null : f.oldPath,
+    f.oldMode ?? null,
+    f.newMode ?? null,
+  ]
+}
+
+/** The change `s` holds, or undefined when it is not one. */
+function expand(s: unknown): FileChange | undefined {
+  if (!Array.isArray(s) || s.length !== 8) return undefined
+  const [path, kind, added, removed, binary, oldPath, oldMode, newMode] = s as unknown[]
+  if (typeof path !== 'string' || typeof kind !== 'string' || !KINDS.has(kind) || !isCount(added) || !isCount(removed)) return undefined
+  if ((binary !== 0 && binary !== 1) || (oldPath !== null && typeof oldPath !== 'string') || !isMode(oldMode) || !isMode(newMode))
+    return undefined
+  const change: FileChange = {
+    oldPath: oldPath ?? path,
+    path,
+    kind: kind as ChangeKind,
+    binary: binary === 1,
+    added: added as number,
+    removed: removed as number,
+  }
+  if (oldMode !== null) change.oldMode = oldMode as string
+  if (newMode !== null) change.newMode = newMode as string
+  return change
 }
 
 /** A patch's summary, computed from its bytes. */
@@ -40,7 +82,8 @@ function summarize(patch: Buffer): PatchSummary {
 
 /** A patch's stored summary, for the transaction that saves the patch (`sha256`: its checksum). */
 export function storedSummary(patch: Buffer, sha256: string): string {
-  const stored: Stored = { version: 1, sha256, size: patch.length, ...summarize(patch) }
+  const { files, flags } = summarize(patch)
+  const stored: Stored = { version: VERSION, sha256, size: patch.length, files: files.map(compact), flags }
   return `${JSON.stringify(stored)}\n`
 }
 
@@ -68,23 +111,9 @@ export async function summaryUpdates(
 
 const KINDS: ReadonlySet<string> = new Set<ChangeKind>(['added', 'deleted', 'modified', 'renamed', 'copied'])
 const isCount = (n: unknown) => Number.isSafeInteger(n) && (n as number) >= 0
-const isMode = (m: unknown) => m === undefined || (typeof m === 'string' && /^[0-7]{6}$/.test(m))
-
-function validChange(f: Partial<FileChange> | null): boolean {
-  return (
-    typeof f === 'object' &&
-    f !== null &&
-    typeof f.path === 'string' &&
-    typeof f.oldPath === 'string' &&
-    typeof f.kind === 'string' &&
-    KINDS.has(f.kind) &&
-    typeof f.binary === 'boolean' &&
-    isCount(f.added) &&
-    isCount(f.removed) &&
-    isMode(f.oldMode) &&
-    isMode(f.newMode)
-  )
-}
+/** null, or six octal digits (git's modes: 100644, 100755, 120000, 160000, 040000). */
+const isMode = (m: unknown) => m === null || (typeof m === 'string' && m.length === 6 && OCTAL.test(m))
+const OCTAL = /^[0-7]+$/
 
 const validFlag = (f: Partial<RiskFlag> | null) =>
   typeof f === 'object' && f !== null && typeof f.path === 'string' && typeof f.why === 'string'
@@ -104,8 +133,14 @@ export function parseStoredSummary(
   } catch {
     return undefined
   }
-  if (stored?.version !== 1 || stored.sha256 !== patch.sha256 || stored.size !== patch.size) return undefined
-  const { files, flags } = stored
-  if (!Array.isArray(files) || !Array.isArray(flags) || !files.every(validChange) || !flags.every(validFlag)) return undefined
+  if (stored?.version !== VERSION || stored.sha256 !== patch.sha256 || stored.size !== patch.size) return undefined
+  const { files: compacted, flags } = stored
+  if (!Array.isArray(compacted) || !Array.isArray(flags) || !flags.every(validFlag)) return undefined
+  const files: FileChange[] = new Array(compacted.length)
+  for (let i = 0; i < compacted.length; i++) {
+    const change = expand(compacted[i])
+    if (!change) return undefined
+    files[i] = change
+  }
   return { files, flags }
 }

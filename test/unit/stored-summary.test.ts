@@ -124,7 +124,12 @@ test('a patch written without its summary (by an older realm) does not match the
 test('a damaged summary is not used', async () => {
   await updateSession(session, { 'changes.patch': { data: PATCH } })
   const stored = JSON.parse(await fs.readFile(file('changes.summary.json'), 'utf8'))
-  for (const damage of ['{', JSON.stringify({ ...stored, files: [{ path: 1 }] }), JSON.stringify({ ...stored, version: 2 })]) {
+  for (const damage of [
+    '{',
+    JSON.stringify({ ...stored, files: [[1]] }),
+    JSON.stringify({ ...stored, version: 1 }),
+    JSON.stringify({ ...stored, files: [['a', 'added', -1, 0, 0, null, null, null]] }),
+  ]) {
     await fs.writeFile(file('changes.summary.json'), damage)
     assert.equal(await readStoredSummary(session, file('changes.patch')), undefined, damage.slice(0, 40))
   }
