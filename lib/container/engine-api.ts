@@ -33,8 +33,18 @@ export interface Answer {
   body: string
 }
 
-/** One request to the engine's API; rejects when the engine does not answer within `timeoutMs`. */
-export function engineRequest(socket: string, method: string, urlPath: string, body?: unknown, timeoutMs = 30_000): Promise<Answer> {
+/**
+ * One request to the engine's API; rejects when the engine does not answer within `timeoutMs`. `background`:
+ * the request does not keep realm running (the engine carries out a create or a start it was sent anyway).
+ */
+export function engineRequest(
+  socket: string,
+  method: string,
+  urlPath: string,
+  body?: unknown,
+  timeoutMs = 30_000,
+  background = false,
+): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const data = body === undefined ? undefined : JSON.stringify(body)
     const request = http.request(
@@ -58,6 +68,7 @@ export function engineRequest(socket: string, method: string, urlPath: string, b
     )
     request.on('timeout', () => request.destroy(new Error('the engine did not answer')))
     request.on('error', reject)
+    if (background) request.on('socket', (connection) => connection.unref())
     request.end(data)
   })
 }
@@ -73,13 +84,13 @@ function refusal(what: string, answer: Answer): Error {
   return new Error(`${what}: ${message || `status ${answer.status}`}`)
 }
 
-export async function createContainer(socket: string, name: string, spec: Record<string, unknown>): Promise<void> {
-  const answer = await engineRequest(socket, 'POST', `/containers/create?name=${encodeURIComponent(name)}`, spec)
+export async function createContainer(socket: string, name: string, spec: Record<string, unknown>, background = false): Promise<void> {
+  const answer = await engineRequest(socket, 'POST', `/containers/create?name=${encodeURIComponent(name)}`, spec, 30_000, background)
   if (answer.status !== 201) throw refusal('cannot create the sidecar', answer)
 }
 
-export async function startContainer(socket: string, name: string): Promise<void> {
-  const answer = await engineRequest(socket, 'POST', `/containers/${encodeURIComponent(name)}/start`)
+export async function startContainer(socket: string, name: string, background = false): Promise<void> {
+  const answer = await engineRequest(socket, 'POST', `/containers/${encodeURIComponent(name)}/start`, undefined, 30_000, background)
   if (answer.status !== 204 && answer.status !== 304) throw refusal('cannot start the sidecar', answer)
 }
 

@@ -142,7 +142,9 @@ const STALE_SECONDS = 60
  */
 export async function sweepStale(socket: string, olderThanSeconds = STALE_SECONDS): Promise<void> {
   const filters = encodeURIComponent(JSON.stringify({ name: ['realm-net-'], status: ['created'] }))
-  const answer = await engineRequest(socket, 'GET', `/containers/json?all=1&filters=${filters}`, undefined, 5000).catch(() => undefined)
+  const answer = await engineRequest(socket, 'GET', `/containers/json?all=1&filters=${filters}`, undefined, 5000, true).catch(
+    () => undefined,
+  )
   if (answer?.status !== 200) return
   let found: Array<{ Id?: unknown; Names?: unknown; Created?: unknown }> = []
   try {

@@ -16,7 +16,7 @@ import type { Readable } from 'node:stream'
 
 import { trace } from '../common/trace.js'
 import { createContainer, engineRequest, execInContainer, removeContainer, startContainer } from '../container/engine-api.js'
-import type { Launched } from './sidecar.js'
+import { type Launched, sweepStale } from './sidecar.js'
 import { NET_MOUNT, type SidecarPlan, sidecarSpec } from './sidecar-plan.js'
 
 const LABEL = 'realm.net.standby'
@@ -110,7 +110,11 @@ function firstLine(stream: Readable, timeoutMs: number): Promise<string | undefi
   })
 }
 
-/** Starts a standby of `key` for a later run; it is closed from its start. Best effort: errors are dropped. */
+/**
+ * Starts a standby of `key` for a later run; it is closed from its start. Best effort: errors are dropped, and it
+ * never holds realm's exit up (a standby left created, never started, by a realm that ended first is removed by
+ * a later run: sidecar.ts sweepStale).
+ */
 export async function startStandby(socket: string, plan: SidecarPlan, key: string): Promise<void> {
   const name = `realm-net-standby-${randomBytes(4).toString('hex')}`
   const spec = sidecarSpec(plan)
@@ -125,10 +129,11 @@ export async function startStandby(socket: string, plan: SidecarPlan, key: strin
     Labels: { [LABEL]: key },
   }
   try {
-    await createContainer(socket, name, standby)
-    await startContainer(socket, name)
+    await createContainer(socket, name, standby, true)
+    await startContainer(socket, name, true)
     trace('standby started')
   } catch {
     await removeContainer(socket, name)
   }
+  await sweepStale(socket)
 }
