@@ -19,6 +19,7 @@ import { useProject } from '../helpers/fixture.js'
 import { engineSocket } from '../../lib/container/engine-api.js'
 import { PLACEHOLDERS } from '../../lib/net/broker.js'
 import { sweepStale } from '../../lib/net/sidecar.js'
+import { standbyKey } from '../../lib/net/standby.js'
 import { explain, realm, startRealm, TEST_IMAGE, TEST_NET_IMAGE } from '../helpers/realm.js'
 
 const dockerProblem = await dockerSkip()
@@ -302,12 +303,18 @@ describe('the network policy', { skip, timeout: 10 * 60_000 }, () => {
   })
 
   test('a standby sidecar is closed until claimed, serves one run only, and goes with it', async () => {
+    // This realm's standbys (the key: the sidecar's image and this checkout's docker/net), running.
+    const key = standbyKey({ image: TEST_NET_IMAGE, netDir: path.join(import.meta.dirname, '..', '..', 'docker', 'net') })
     const standbys = async () =>
-      (await execa('docker', ['ps', '-q', '--no-trunc', '--filter', 'label=realm.net.standby'])).stdout.split('\n').filter(Boolean)
-    // A run leaves a standby for the next one.
+      (await execa('docker', ['ps', '-q', '--no-trunc', '--filter', `label=realm.net.standby=${key}`])).stdout.split('\n').filter(Boolean)
+    // A run leaves a standby for the next one (its start does not hold realm's exit up: it may follow it).
     const first = await realm(['new', 'net-standby-1', '--', 'true'], { cwd: fx.project, home: fx.home, env: {} })
     assert.equal(first.code, 0, explain(first))
-    const waiting = await standbys()
+    let waiting = await standbys()
+    for (let i = 0; i < 100 && waiting.length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 100))
+      waiting = await standbys()
+    }
     assert.ok(waiting.length >= 1, 'a standby runs after the run')
     const standby = waiting[0]
     // Unclaimed, its namespace reaches nothing: not the host's service, not the gateway, not the outside host.
