@@ -4,13 +4,9 @@
 // loading and checks. Only what this needs is loaded before it (the engine's socket and the sidecar's plan:
 // Node's own modules, no packages). The sidecar gets its rules later, once realm's ports are known
 // (net/egress.ts); whatever this gets wrong is closed again by net/start.ts, which decides for real.
-import { randomBytes } from 'node:crypto'
-import path from 'node:path'
-
-import { dockerDir } from '../common/paths.js'
 import { engineSocket } from '../container/engine-api.js'
 import { enforces, type NetworkMode, parseNetworkMode } from './policy.js'
-import { type Launched, launchSidecar, netImage } from './sidecar.js'
+import { type Launched, launchSidecar, newSidecarPlan, sweepStale } from './sidecar.js'
 import type { SidecarPlan } from './sidecar-plan.js'
 import { claimStandby, standbyEnabled, standbyKey, startStandby } from './standby.js'
 
@@ -42,15 +38,7 @@ export function launchEarly(argv: string[], env: NodeJS.ProcessEnv = process.env
   // The docker CLI's way (no socket) starts a process of its own, which would compete with realm's loading.
   const socket = engineSocket(env)
   if (!mode || !enforces(mode) || !socket) return
-  const launched = launchOrClaim(
-    socket,
-    {
-      name: `realm-net-${randomBytes(4).toString('hex')}`,
-      image: netImage(env),
-      netDir: path.join(dockerDir(), 'net'),
-    },
-    standbyEnabled(env),
-  )
+  const launched = launchOrClaim(socket, newSidecarPlan(env), standbyEnabled(env))
   launched.catch(() => undefined) // taken by net/start.ts, which starts one its own way when this one failed
   early = { mode, launched }
 }
@@ -60,11 +48,12 @@ export function launchEarly(argv: string[], env: NodeJS.ProcessEnv = process.env
  * run when none is left, started once this run has its sidecar, so that it does not hold this one up.
  */
 async function launchOrClaim(socket: string, plan: SidecarPlan, standbys: boolean): Promise<Launched> {
-  if (!standbys) return launchSidecar(plan)
-  const key = standbyKey(plan)
-  const { launched, left } = await claimStandby(socket, key)
+  const key = standbys ? standbyKey(plan) : undefined
+  const { launched, left } = key ? await claimStandby(socket, key) : { launched: undefined, left: 0 }
   const sidecar = launched ?? (await launchSidecar(plan))
-  if (left === 0) void startStandby(socket, plan, key)
+  if (key && left === 0) void startStandby(socket, plan, key)
+  // Once a run, in the background: what a realm killed while it started a sidecar left behind.
+  void sweepStale(socket)
   return sidecar
 }
 

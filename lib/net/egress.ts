@@ -17,7 +17,7 @@ import { DESKTOP_HOST } from './sidecar-plan.js'
 import { type AllowEntry, enforces, type NetworkMode } from './policy.js'
 import type { Listening } from './listen.js'
 import { type BlockedAttempt, proxyUrl, startProxy } from './proxy.js'
-import { configureSidecar, DEFAULT_NET_IMAGE, type Launched, launchSidecar, netImage, type Sidecar } from './sidecar.js'
+import { configureSidecar, DEFAULT_NET_IMAGE, type Launched, launchSidecar, netImage, newSidecarPlan, type Sidecar } from './sidecar.js'
 
 export interface EgressOptions {
   mode: NetworkMode
@@ -73,11 +73,11 @@ async function ensureNetImage(image: string, notify: (line: string) => void): Pr
 }
 
 /** The sidecar started early, else one started now (its image built first, if need be). */
-async function sidecarFor(early: Promise<Launched> | undefined, image: string, imageReady: Promise<void>): Promise<Launched> {
+async function sidecarFor(early: Promise<Launched> | undefined, env: NodeJS.ProcessEnv, imageReady: Promise<void>): Promise<Launched> {
   const launched = await early?.catch(() => undefined)
   if (launched) return launched
   await imageReady
-  return launchSidecar({ name: `realm-net-${randomBytes(4).toString('hex')}`, image, netDir: path.join(dockerDir(), 'net') })
+  return launchSidecar(newSidecarPlan(env))
 }
 
 export async function openEgress(options: EgressOptions): Promise<Egress> {
@@ -127,7 +127,7 @@ export async function openEgress(options: EgressOptions): Promise<Egress> {
       })
       listeners.push(proxy)
       own.push({ host, port: broker.port })
-      const launched = await sidecarFor(options.early, image, imageReady)
+      const launched = await sidecarFor(options.early, env, imageReady)
       const started = configureSidecar(launched, where.host, [proxy.port, broker.port])
       sidecar = started
       // Through the docker CLI, the sidecar's first line is the only sign that it runs, and so can be joined.

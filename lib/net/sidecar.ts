@@ -6,19 +6,35 @@
 // sidecar too (it is removed on exit). Every connection it blocks comes back on its stdout, one tcpdump line
 // each, parsed here into what the user is told.
 import { spawn } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import path from 'node:path'
 import readline from 'node:readline'
 import type { Readable } from 'node:stream'
 
 import { UserError } from '../common/errors.js'
+import { dockerDir } from '../common/paths.js'
 import { trace } from '../common/trace.js'
 import type { BlockedAttempt } from './proxy.js'
-import { attachContainer, createContainer, engineRequest, engineSocket, removeContainer, startContainer } from '../container/engine-api.js'
+import {
+  type Attached,
+  attachContainer,
+  createContainer,
+  engineRequest,
+  engineSocket,
+  removeContainer,
+  startContainer,
+} from '../container/engine-api.js'
 import { planSidecar, type SidecarPlan, sidecarSpec } from './sidecar-plan.js'
 
 export const DEFAULT_NET_IMAGE = 'realm-net:latest'
 
 export function netImage(env: NodeJS.ProcessEnv = process.env): string {
   return env.REALM_NET_IMAGE || DEFAULT_NET_IMAGE
+}
+
+/** A new sidecar of this realm's: a name of its own, the image REALM_NET_IMAGE names, realm's docker/net. */
+export function newSidecarPlan(env: NodeJS.ProcessEnv = process.env): SidecarPlan {
+  return { name: `realm-net-${randomBytes(4).toString('hex')}`, image: netImage(env), netDir: path.join(dockerDir(), 'net') }
 }
 
 const NAME = /^[a-z0-9_-]+(\.[a-z0-9_-]+)*$/i
@@ -81,7 +97,7 @@ export interface Launched {
 /** Through the engine's socket: created, attached to (so that no line is lost), started. */
 async function launchOnSocket(socket: string, plan: SidecarPlan): Promise<Launched> {
   await createContainer(socket, plan.name, sidecarSpec(plan))
-  let attached: Awaited<ReturnType<typeof attachContainer>> | undefined
+  let attached: Attached | undefined
   try {
     attached = await attachContainer(socket, plan.name)
     await startContainer(socket, plan.name)
@@ -90,17 +106,23 @@ async function launchOnSocket(socket: string, plan: SidecarPlan): Promise<Launch
     await removeContainer(socket, plan.name)
     throw error
   }
-  const { stdout, stderr, connection } = attached
-  const exited = new Promise((resolve) => connection.once('close', resolve))
+  return launchedOn(socket, plan.name, attached)
+}
+
+/**
+ * A running sidecar `container` whose streams realm holds on the engine's socket (its attach, or a standby's
+ * claim): the connection's end is its stdin's end; killing it removes the container.
+ */
+export function launchedOn(socket: string, container: string, { stdout, stderr, connection }: Attached): Launched {
   return {
-    name: plan.name,
+    name: container,
     running: true,
     stdout,
     stderr,
-    exited,
+    exited: new Promise((resolve) => connection.once('close', resolve)),
     write: (line) => connection.write(line),
     end: () => connection.end(),
-    kill: () => removeContainer(socket, plan.name),
+    kill: () => removeContainer(socket, container),
     unref: () => connection.unref(),
   }
 }
@@ -178,7 +200,6 @@ export async function launchSidecar(plan: SidecarPlan): Promise<Launched> {
   const socket = engineSocket()
   try {
     const launched = socket ? await launchOnSocket(socket, plan) : launchWithCli(plan)
-    if (socket) void sweepStale(socket)
     trace('sidecar started')
     return launched
   } catch (error) {

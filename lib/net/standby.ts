@@ -16,7 +16,7 @@ import type { Readable } from 'node:stream'
 
 import { trace } from '../common/trace.js'
 import { createContainer, engineRequest, execInContainer, removeContainer, startContainer } from '../container/engine-api.js'
-import { type Launched, sweepStale } from './sidecar.js'
+import { type Launched, launchedOn } from './sidecar.js'
 import { NET_MOUNT, type SidecarPlan, sidecarSpec } from './sidecar-plan.js'
 
 const LABEL = 'realm.net.standby'
@@ -71,18 +71,7 @@ async function claimOne(socket: string, id: string): Promise<Launched | undefine
     exec.connection.destroy()
     return undefined
   }
-  const { stdout, stderr, connection } = exec
-  return {
-    name: id,
-    running: true,
-    stdout,
-    stderr,
-    exited: new Promise((resolve) => connection.once('close', resolve)),
-    write: (line) => connection.write(line),
-    end: () => connection.end(),
-    kill: () => removeContainer(socket, id),
-    unref: () => connection.unref(),
-  }
+  return launchedOn(socket, id, exec)
 }
 
 /** The stream's first line (the rest stays in the stream), or undefined if it ends or is silent for `timeoutMs`. */
@@ -135,5 +124,4 @@ export async function startStandby(socket: string, plan: SidecarPlan, key: strin
   } catch {
     await removeContainer(socket, name)
   }
-  await sweepStale(socket)
 }
