@@ -33,6 +33,14 @@ loopback_only() {
   echo '-A OUTPUT -o lo -j ACCEPT'
 }
 
+# ipv6_unfiltered: ip6tables failed. Fine when the namespace has IPv6 off (realm starts the sidecar so), else
+# the sidecar gives up: a link-local address would otherwise reach the host's services.
+ipv6_unfiltered() {
+  [ "$(cat /proc/sys/net/ipv6/conf/all/disable_ipv6 2>/dev/null || echo 1)" = 1 ] && return 0
+  echo "firewall.sh: IPv6 is enabled and ip6tables cannot filter it" >&2
+  exit 2
+}
+
 # closed: loopback only, whole, for either family.
 closed() {
   loopback_only
@@ -54,8 +62,8 @@ rules() {
   echo '-A OUTPUT -j REJECT --reject-with icmp-port-unreachable'
   echo 'COMMIT'
 }
-# IPv6: nothing but loopback. realm also starts the agent's container with IPv6 disabled; either one suffices,
-# and the run refuses to start when neither holds (a link-local address would otherwise reach the host's services).
+# IPv6: nothing but loopback. realm also starts the sidecar with IPv6 disabled; either one suffices, and the
+# sidecar gives up when neither holds (ipv6_unfiltered).
 rules6() {
   loopback_only
   echo "-A OUTPUT -j NFLOG --nflog-group $group --nflog-threshold 1"
@@ -71,10 +79,7 @@ standby)
   # realm ends it (the claim's end) with TERM, which a container's first process gets only through a trap.
   trap 'exit 0' TERM
   closed | iptables-restore -w
-  if ! closed | ip6tables-restore -w 2>/dev/null && [ "$(cat /proc/sys/net/ipv6/conf/all/disable_ipv6 2>/dev/null || echo 1)" != 1 ]; then
-    echo "firewall.sh: IPv6 is enabled and ip6tables cannot filter it" >&2
-    exit 2
-  fi
+  closed | ip6tables-restore -w 2>/dev/null || ipv6_unfiltered
   sleep "${2:-600}" &
   wait $! || :
   mkdir "$owner" 2>/dev/null && exit 0
@@ -114,10 +119,7 @@ esac
 rules6 | ip6tables-restore -w 2>/dev/null &
 v6=$!
 rules "$@" | iptables-restore -w
-if ! wait "$v6" && [ "$(cat /proc/sys/net/ipv6/conf/all/disable_ipv6 2>/dev/null || echo 1)" != 1 ]; then
-  echo "firewall.sh: IPv6 is enabled and ip6tables cannot filter it" >&2
-  exit 2
-fi
+wait "$v6" || ipv6_unfiltered
 
 # Every blocked attempt, one line each (-n: no lookups, -l: line-buffered; -q: short lines).
 tcpdump -n -l -q -i "nflog:$group" &
