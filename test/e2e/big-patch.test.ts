@@ -19,6 +19,7 @@ import { execa } from 'execa'
 import { dockerSkip } from '../helpers/docker.js'
 import { useRealmHome } from '../helpers/fixture.js'
 import { explain, REALM_BIN, realm, realmEnv, shellQuote } from '../helpers/realm.js'
+import { onTerminal } from '../helpers/terminal.js'
 import { addOrigin, type FileChange, git, makeRepo } from '../helpers/repo.js'
 import { makeSession, type Workbench, workbench } from '../helpers/workbench.js'
 
@@ -269,48 +270,20 @@ describe('every kind of change alongside many added files', () => {
 
 const skip = await dockerSkip()
 
-/**
- * Runs `command` on a terminal (util-linux `script`) and types `keys[i]` when `prompt` shows for the (i+1)th
- * time: the review's menu comes back after the diff.
- */
-async function onTerminalSteps(
-  command: string[],
-  options: { cwd: string; env: Record<string, string | undefined>; prompt: string; keys: string[] },
-) {
-  const child = execa('script', ['-qec', command.map(shellQuote).join(' '), '/dev/null'], {
-    cwd: options.cwd,
-    env: options.env,
-    extendEnv: true,
-    reject: false,
-    stripFinalNewline: false,
-    timeout: 180_000,
-    stdin: 'pipe',
-    maxBuffer: 1 << 30,
-  })
-  let seen = ''
-  let typed = 0
-  child.stdout.on('data', (chunk: Buffer) => {
-    seen += chunk.toString('latin1')
-    const shown = seen.split(options.prompt).length - 1
-    while (typed < options.keys.length && typed < shown) child.stdin.write(options.keys[typed++])
-  })
-  const result = await child
-  return { code: result.exitCode ?? -1, seen }
-}
-
 describe('the review after a run that added thousands of files', { skip }, () => {
   test('"View the diff" shows it through the pager and comes back to the menu', async () => {
     const root = await makeRepo(fresh('review'))
     // 3,000 files of 60 lines: 180,000 diff lines, well past where the diff used to overflow the stack.
     const agent = 'for i in $(seq 3000); do mkdir -p "d$((i / 100))"; seq "$i" "$((i + 59))" > "d$((i / 100))/f$i.txt"; done'
     const env = { ...realmEnv(home), TERM: 'xterm', PAGER: 'head -c 100000' }
-    const run = await onTerminalSteps([REALM_BIN, 'new', 'review', agent], {
+    const run = await onTerminal([REALM_BIN, 'new', 'review', agent], {
       cwd: root,
       env,
       prompt: 'What now',
       keys: ['\x1b[B\r', '\r'], // ↓ Enter: View the diff; then Enter: keep
+      timeout: 180_000,
     })
-    assert.equal(run.code, 0, run.seen.slice(-3000))
+    assert.equal(run.exitCode, 0, run.seen.slice(-3000))
     assert.match(run.seen, /This run: 3000 files changed, \+180000 -0/)
     assert.match(run.seen, /\+\+\+ b\/d0\/f1\.txt/, 'the diff was shown')
     assert.doesNotMatch(run.seen, /RangeError|Maximum call stack/)

@@ -16,7 +16,8 @@ export interface TerminalOptions {
   env: Record<string, string | undefined>
   /** the text to wait for before typing `keys` */
   prompt: string
-  keys: string
+  /** typed when `prompt` shows; a list: its (i+1)th entry when `prompt` shows for the (i+1)th time */
+  keys: string | string[]
   timeout?: number
 }
 
@@ -34,14 +35,22 @@ export async function onTerminal(command: string[], options: TerminalOptions): P
     stripFinalNewline: false,
     timeout: options.timeout ?? 120_000,
     stdin: 'pipe',
+    maxBuffer: 1 << 30, // a review may page a diff of hundreds of thousands of lines
   })
+  const keys = typeof options.keys === 'string' ? [options.keys] : options.keys
   // A chunk may end inside a multi-byte character: the decoder keeps the part until the rest arrives.
   const decoder = new StringDecoder('utf8')
   let screen = ''
+  // Where to look for the next showing of the prompt: only the new text (and a prompt split across chunks).
+  let from = 0
+  let typed = 0
   child.stdout.on('data', (chunk: Buffer) => {
-    const before = screen
     screen += decoder.write(chunk)
-    if (!before.includes(options.prompt) && screen.includes(options.prompt)) child.stdin.write(options.keys)
+    for (let at = screen.indexOf(options.prompt, from); at !== -1 && typed < keys.length; at = screen.indexOf(options.prompt, from)) {
+      from = at + options.prompt.length
+      child.stdin.write(keys[typed++])
+    }
+    from = Math.max(from, screen.length - options.prompt.length + 1)
   })
   const result = await child
   return { exitCode: result.exitCode ?? (result.signal ? 128 : -1), seen: String(result.stdout), stderr: String(result.stderr) }
