@@ -415,19 +415,21 @@ async function benchNetworkModes(home: string): Promise<string[]> {
     times[COLD].push(await cold())
   }
   const docker = median(times.docker)
-  const lines = NETWORK_MODES.map((mode) => {
-    const realm = median(times[mode])
+  /** One row: the median of `label`'s runs against docker's; `after`: the verdict or a note. */
+  const row = (label: string, after: (ratio: number) => string) => {
+    const realm = median(times[label])
     const ratio = realm / docker
-    // The default policy's own targets: its start ratio, and what it costs over an unfiltered network.
-    const verdict = mode === 'allowlist' ? `   ≤ ${NETWORK_TARGET}  ${ratio <= NETWORK_TARGET ? 'PASS' : 'FAIL'}` : ''
-    if (mode === 'allowlist' && ratio > NETWORK_TARGET)
-      networkMissed.push(`network allowlist: ratio ${ratio.toFixed(2)} > ${NETWORK_TARGET}`)
-    return `network ${mode.padEnd(10)}${docker.toFixed(2).padStart(7)}s${realm.toFixed(2).padStart(7)}s${ratio.toFixed(2).padStart(8)}${verdict}   (${SIZES[0].label} files, overlay)`
-  })
-  const coldRealm = median(times[COLD])
-  lines.push(
-    `network ${COLD.padEnd(10)}${docker.toFixed(2).padStart(7)}s${coldRealm.toFixed(2).padStart(7)}s${(coldRealm / docker).toFixed(2).padStart(8)}   (the first run after ten quiet minutes)`,
+    return `network ${label.padEnd(10)}${docker.toFixed(2).padStart(7)}s${realm.toFixed(2).padStart(7)}s${ratio.toFixed(2).padStart(8)}${after(ratio)}`
+  }
+  const lines = NETWORK_MODES.map((mode) =>
+    row(mode, (ratio) => {
+      if (mode !== 'allowlist') return `   (${SIZES[0].label} files, overlay)`
+      // The default policy's own targets: its start ratio, and what it costs over an unfiltered network.
+      if (ratio > NETWORK_TARGET) networkMissed.push(`network allowlist: ratio ${ratio.toFixed(2)} > ${NETWORK_TARGET}`)
+      return `   ≤ ${NETWORK_TARGET}  ${ratio <= NETWORK_TARGET ? 'PASS' : 'FAIL'}   (${SIZES[0].label} files, overlay)`
+    }),
   )
+  lines.push(row(COLD, () => '   (the first run after ten quiet minutes)'))
   const cost = median(times.allowlist) - median(times.open)
   const costPass = cost <= POLICY_COST_SECONDS
   if (!costPass) networkMissed.push(`the default policy costs ${cost.toFixed(2)} s over --network open (> ${POLICY_COST_SECONDS} s)`)
@@ -605,26 +607,15 @@ async function benchBigPatch(): Promise<string[]> {
   process.env.REALM_HOME = home
   const tinySession = await createSession('tiny', project, { version: 1, baseCommit: big.base, branch: 'main', subdir: '', image: IMAGE })
   await updateSession(tinySession, { 'changes.patch': { copyFrom: tiny } })
-  const tinyStat = await pair(
-    checked('realm diff --stat (1 file)', realmIn(project, 'diff', 'tiny', '--stat')),
-    checked('git apply --stat (1 file)', gitIn(project, 'apply', '--stat', tiny)),
-  )
-  rows.push({
-    label: 'realm diff --stat, 1 file',
-    git: 'git apply --stat, 1 file: the fixed costs',
-    realm: tinyStat.realm,
-    plain: tinyStat.plain,
-  })
-  const tinyCheck = await pair(
-    checked('realm apply --check (1 file)', realmIn(project, 'apply', 'tiny', '--check')),
-    checked('git apply --check (1 file)', gitIn(project, 'apply', '--check', tiny)),
-  )
-  rows.push({
-    label: 'realm apply --check, 1 file',
-    git: 'git apply --check, 1 file: the fixed costs',
-    realm: tinyCheck.realm,
-    plain: tinyCheck.plain,
-  })
+  for (const command of ['diff --stat', 'apply --check']) {
+    const [verb, flag] = command.split(' ')
+    const gitCommand = `git apply ${flag}`
+    const fixed = await pair(
+      checked(`realm ${command} (1 file)`, realmIn(project, verb, 'tiny', flag)),
+      checked(`${gitCommand} (1 file)`, gitIn(project, 'apply', flag, tiny)),
+    )
+    rows.push({ label: `realm ${command}, 1 file`, git: `${gitCommand}, 1 file: the fixed costs`, realm: fixed.realm, plain: fixed.plain })
+  }
   process.stderr.write('1-file ')
 
   const stat = await pair(
