@@ -15,6 +15,8 @@ export class PatchDoesNotApply extends UserError {
   constructor(
     readonly patch: string,
     readonly detail: string,
+    /** git's whole message: one line for each file that does not apply */
+    readonly output = detail,
   ) {
     super(`session file ${patch} does not apply (${detail}) — it was truncated or edited by hand; restore it or remove the session`)
   }
@@ -29,6 +31,11 @@ export interface TreeBuilder {
    * far more than git's own work.
    */
   applyStored(patch: string): Promise<void>
+  /**
+   * applyStored for a stored patch that must be verified again on a tree it was not made on (a run re-applied
+   * after an earlier one was undone): git checks the whole patch first, without writing anything.
+   */
+  applyChecked(patch: string): Promise<void>
   writeTree(): Promise<string>
   /** Environment for further git commands on the same private index and objects. */
   env: Record<string, string>
@@ -49,32 +56,41 @@ export async function treeBuilder(root: string, scratch: string, commit: string,
   }
   await git(root, ['read-tree', commit], { env })
   let parts = 0
-  const apply = async (patch: string, shown = patch) => {
-    const result = await git(root, ['apply', '--cached', '--binary', patch], { env, reject: false })
-    if (result.exitCode !== 0) throw new PatchDoesNotApply(shown, firstLine(String(result.stderr)) || `git apply exited ${result.exitCode}`)
+  const apply = async (patch: string, shown = patch, check = false) => {
+    // --check: only whether the patch applies (to the index: --cached); nothing is written.
+    const result = await git(root, ['apply', '--cached', '--binary', ...(check ? ['--check'] : []), patch], { env, reject: false })
+    if (result.exitCode !== 0) {
+      const output = String(result.stderr)
+      throw new PatchDoesNotApply(shown, firstLine(output) || `git apply exited ${result.exitCode}`, output)
+    }
+  }
+  const applyStored = async (patch: string) => {
+    const sections = splitSectionBytes(await fsp.readFile(patch))
+    const added: AddedFile[] = []
+    const rest: Buffer[] = []
+    for (const section of sections) {
+      const file = addedFile(section)
+      // The content read back must be the object git named: anything else is git's to apply.
+      if (file && blobId(file.content) === file.oid) added.push(file)
+      else rest.push(section)
+    }
+    if (added.length < PACK_FROM) return apply(patch)
+    // The rest first: if it does not apply, nothing has been written.
+    if (rest.length) {
+      const file = path.join(scratch, `rest-${++parts}.patch`)
+      await fsp.writeFile(file, Buffer.concat(rest))
+      await apply(file, patch)
+    }
+    await writeBlobPack(root, env, added)
+    await addFiles(root, env, added)
   }
   return {
     env,
-    apply,
-    async applyStored(patch) {
-      const sections = splitSectionBytes(await fsp.readFile(patch))
-      const added: AddedFile[] = []
-      const rest: Buffer[] = []
-      for (const section of sections) {
-        const file = addedFile(section)
-        // The content read back must be the object git named: anything else is git's to apply.
-        if (file && blobId(file.content) === file.oid) added.push(file)
-        else rest.push(section)
-      }
-      if (added.length < PACK_FROM) return apply(patch)
-      // The rest first: if it does not apply, nothing has been written.
-      if (rest.length) {
-        const file = path.join(scratch, `rest-${++parts}.patch`)
-        await fsp.writeFile(file, Buffer.concat(rest))
-        await apply(file, patch)
-      }
-      await writeBlobPack(root, env, added)
-      await addFiles(root, env, added)
+    apply: (patch) => apply(patch),
+    applyStored,
+    async applyChecked(patch) {
+      await apply(patch, patch, true)
+      await applyStored(patch)
     },
     async writeTree() {
       return String((await git(root, ['write-tree'], { env })).stdout)

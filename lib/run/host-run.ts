@@ -22,6 +22,17 @@ export interface RunState {
   strategy: Strategy
   pid: number
   startedAt: string
+  /** what the run's record in the session's history says of it (see session/history.ts) */
+  asked?: RunAsked
+}
+
+/** What a run was asked to do and how it ran, as its record keeps it. */
+export interface RunAsked {
+  /** the agent's arguments as the user gave them */
+  args: string[]
+  shell: boolean
+  network?: string
+  image: string
 }
 
 /** The run's output directory: the container's to write (mounted at MOUNT.out), so untrusted. */

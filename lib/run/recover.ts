@@ -33,7 +33,7 @@ export async function recoverRun(session: Session, root: string): Promise<(SaveR
     await cleanUp(session)
     return undefined
   }
-  const save = await saveRun(session, out, state.mode, root)
+  const save = await saveRun(session, out, state.mode, root, new Date(), true)
   if (save.status !== 'unverified') await cleanUp(session)
   return { ...save, mode: state.mode }
 }

@@ -22,6 +22,8 @@ export interface RegeneratedPatches {
   /** resumed sessions: everything before this run in one patch from the baseline */
   base?: string
   changes?: string
+  /** the session's whole change after the run, from the baseline (what readers read) */
+  session?: string
 }
 
 /**
@@ -50,9 +52,12 @@ export async function regeneratePatches(root: string, commit: string, patches: R
     // A patch that changed nothing git records (a mode git ignores, say) leaves an empty file: no changes.
     return (await fs.stat(file)).size > 0 ? file : undefined
   }
+  const changes = await diff('changes.patch', before, after)
   return {
     baseline: await diff('baseline.patch', start, baseline),
     base: await diff('base.patch', baseline, before),
-    changes: await diff('changes.patch', before, after),
+    changes,
+    // Without earlier runs this is the run's own patch: the same file, not a second diff.
+    session: before === baseline ? changes : await diff('session.patch', baseline, after),
   }
 }

@@ -20,6 +20,7 @@ import {
   fillSessionInput,
   hostRunDir,
   layersDir,
+  type RunAsked,
   type RunState,
   runDir,
   sessionInputDir,
@@ -51,6 +52,8 @@ export interface RunOptions {
   env?: NodeJS.ProcessEnv
   /** the run's network (broker, proxy, sidecar), being set up since the caller's checks began; none: docker's default */
   network?: Promise<Egress>
+  /** what the run's record keeps of what it was asked (the user's agent arguments, the network mode) */
+  asked?: Omit<RunAsked, 'image'>
 }
 
 export interface RunOutcome {
@@ -102,7 +105,14 @@ async function startContainer(
     await fs.mkdir(work, { recursive: true })
   }
   const container = `realm-${session.name}-${randomBytes(3).toString('hex')}`
-  const state: RunState = { container, mode: options.mode, strategy, pid: process.pid, startedAt: new Date().toISOString() }
+  const state: RunState = {
+    container,
+    mode: options.mode,
+    strategy,
+    pid: process.pid,
+    startedAt: new Date().toISOString(),
+    asked: options.asked && { ...options.asked, image: options.image },
+  }
   const { excludes, identity } = await options.gitSettings
   const network = await networkArgs(options.network)
   await writeRunState(session, state, excludes)

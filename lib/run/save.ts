@@ -10,11 +10,14 @@ import { PatchDoesNotApply } from '../git/trees.js'
 import { withScratch } from '../git/scratch.js'
 import { keepClaudeState } from '../container/claude-config.js'
 import { hostEdits as findHostEdits } from './host-edits.js'
-import { claudeSeedDir, hostExcludesFile, hostRunDir } from './host-run.js'
+import { claudeSeedDir, hostExcludesFile, hostRunDir, readRunState } from './host-run.js'
 import { readRunOutputs, RunOutputRefused } from './outputs.js'
 import type { RunMode } from './protocol.js'
 import { regeneratePatches } from './regenerate.js'
 import { patchPath, updateSession, type Session } from '../session/store.js'
+import { historyText, nextRunNumber, type RunRecord, RUNS_FILE, runPatchName, SESSION_PATCH, totalsOf } from '../session/history.js'
+import { runPatches, summarizePatch } from '../session/patches.js'
+import { historyUpdates, lockedHistory } from '../session/run-history.js'
 
 export type { RunMode }
 
@@ -35,9 +38,17 @@ export interface SaveResult {
   configChanges: string[]
 }
 
-export async function saveRun(session: Session, runDir: string, mode: RunMode, root: string, now = new Date()): Promise<SaveResult> {
+/** `recovered`: the run's realm process died, and a later command saves its work (its record says so). */
+export async function saveRun(
+  session: Session,
+  runDir: string,
+  mode: RunMode,
+  root: string,
+  now = new Date(),
+  recovered = false,
+): Promise<SaveResult> {
   try {
-    return await withScratch((scratch) => save(session, runDir, scratch, mode, root, now))
+    return await withScratch((scratch) => save(session, runDir, scratch, mode, root, now, recovered))
   } catch (error) {
     if (error instanceof RunOutputRefused) {
       // Nothing of a refused run is kept, and it is not tried again by the next command on the session.
@@ -56,7 +67,15 @@ export async function saveRun(session: Session, runDir: string, mode: RunMode, r
   }
 }
 
-async function save(session: Session, runDir: string, scratch: string, mode: RunMode, root: string, now: Date): Promise<SaveResult> {
+async function save(
+  session: Session,
+  runDir: string,
+  scratch: string,
+  mode: RunMode,
+  root: string,
+  now: Date,
+  recovered: boolean,
+): Promise<SaveResult> {
   // Every output is read (and refused, if need be) before anything of the run is used.
   const outputs = await readRunOutputs(runDir, scratch, mode)
   if (!outputs.ready) return { status: 'not-started', hostEdits: [], configChanges: [] }
@@ -69,10 +88,7 @@ async function save(session: Session, runDir: string, scratch: string, mode: Run
     agentPaths: outputs.agentPaths,
     excludesFile: hostExcludesFile(session),
   })
-  const earlier =
-    mode === 'new'
-      ? []
-      : [await patchPath(session, 'base.patch'), await patchPath(session, 'changes.patch')].filter((p): p is string => p !== undefined)
+  const earlier = mode === 'new' ? [] : await runPatches(session)
   const baseline = mode === 'new' ? outputs.baseline : await patchPath(session, 'baseline.patch')
   const regenerated = path.join(scratch, 'regenerated')
   await fs.mkdir(regenerated)
@@ -96,12 +112,36 @@ async function save(session: Session, runDir: string, scratch: string, mode: Run
   }
 
   const place = (file: string | undefined): FileUpdate => (file ? { copyFrom: file } : { remove: true })
-  const updates: Record<string, FileUpdate> = { 'changes.patch': place(patches.changes) }
+  // The run joins the session's history: its own patch (the same file as changes.patch) and its record.
+  const found = mode === 'new' ? undefined : await lockedHistory(session)
+  const history = found?.history ?? { runs: [] }
+  const state = await readRunState(session)
+  const record: RunRecord = {
+    number: nextRunNumber(history),
+    startedAt: state?.startedAt,
+    endedAt: recovered ? undefined : now.toISOString(),
+    args: state?.asked?.args,
+    shell: state?.asked?.shell || undefined,
+    exitCode,
+    workspace: state?.strategy,
+    network: state?.asked?.network,
+    image: state?.asked?.image,
+    ...totalsOf(await summarizePatch(patches.changes)),
+    recovered: recovered ? (outputs.finished ? 'final' : 'snapshot') : undefined,
+  }
+  const runPatch = runPatchName(record.number)
+  const updates: Record<string, FileUpdate> = {
+    'changes.patch': place(patches.changes),
+    [SESSION_PATCH]: place(patches.session),
+    [runPatch]: place(patches.changes),
+  }
   if (mode === 'new') updates['baseline.patch'] = place(patches.baseline)
   else {
     updates['base.patch'] = place(patches.base)
     updates.resumed_at = { data: `${now.toISOString()}\n` }
   }
+  const next = { ...history, runs: [...history.runs, record] }
+  Object.assign(updates, found ? await historyUpdates(session, found, next, updates) : { [RUNS_FILE]: { data: historyText(next) } })
   await updateSession(session, updates)
   if (mode === 'resume') session.resumedAt = now.toISOString()
   const configChanges = keepClaudeState(outputs.claude, claudeSeedDir(session))

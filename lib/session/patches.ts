@@ -6,11 +6,20 @@ import path from 'node:path'
 
 import { type FilePatch, filePatchOfSection, splitSectionBytes } from '../patch/parse.js'
 import { type PatchSummary, PatchSummaryBuilder } from '../patch/summarize.js'
-import { openSingleRun, readStoredSummary, snapshotSession } from './snapshot.js'
+import { nonEmptyFile, pathExists } from '../common/files.js'
+import { RUNS_FILE, SESSION_PATCH } from './history.js'
+import { openSessionChange, openSingleRun, readStoredSummary, snapshotSession } from './snapshot.js'
 import { patchPath, sessionPatches, type Session } from './store.js'
 
-/** base.patch and changes.patch, those that exist and are not empty. */
+/**
+ * The patches that make the session's change on its baseline, those that exist and are not empty: session.patch
+ * when the session keeps a history (it holds every kept run), else base.patch and changes.patch. For lock holders.
+ */
 export async function runPatches(session: Session): Promise<string[]> {
+  if (await pathExists(path.join(session.dir, RUNS_FILE))) {
+    const whole = await nonEmptyFile(path.join(session.dir, SESSION_PATCH))
+    return whole ? [whole] : []
+  }
   return (await sessionPatches(session)).filter((p) => !p.endsWith('baseline.patch'))
 }
 
@@ -35,12 +44,17 @@ export async function withSessionPatch<T>(
   const { withScratch } = await import('../git/scratch.js')
   return withScratch(async (scratch) => {
     // Hard links of one committed state: a command that saves meanwhile changes nothing of what is read here.
-    const { patches: saved, summaries } = await snapshotSession(session, scratch)
+    const { patches: saved, summaries, history } = await snapshotSession(session, scratch)
     const baseline = saved['baseline.patch'] ?? pending?.baseline
-    const runs = [saved['base.patch'], saved['changes.patch'], pending?.patch].filter((p): p is string => p !== undefined)
+    const whole = history ? [saved['session.patch']] : [saved['base.patch'], saved['changes.patch']]
+    const runs = [...whole, pending?.patch].filter((p): p is string => p !== undefined)
     if (runs.length <= 1) {
-      // One saved run patch is the whole change, and its stored summary (when it matches) the whole summary.
-      const stored = pending?.patch ? undefined : (summaries['base.patch'] ?? summaries['changes.patch'])
+      // One saved patch is the whole change, and its stored summary (when it matches) the whole summary.
+      const stored = pending?.patch
+        ? undefined
+        : history
+          ? summaries['session.patch']
+          : (summaries['base.patch'] ?? summaries['changes.patch'])
       return use(runs[0], stored)
     }
     // Loaded only here: `realm diff` of a single run starts no git, and need not load what runs one.
@@ -164,7 +178,7 @@ type UseReader<T> = (reader: PatchReader | undefined, stored?: PatchSummary) => 
  */
 export async function withSessionReader<T>(session: Session, use: UseReader<T>, pending?: PendingRun): Promise<T> {
   if (!pending?.patch) {
-    const single = await openSingleRun(session, ['base.patch', 'changes.patch'])
+    const single = await openSessionChange(session)
     if (single !== 'several') return using(single && new PatchReader(single.handle), (reader) => use(reader, single?.stored))
   }
   return withSessionPatch(session, (file, stored) => withPatchReader(file, (reader) => use(reader, stored)), pending)
@@ -173,6 +187,17 @@ export async function withSessionReader<T>(session: Session, use: UseReader<T>, 
 /** Calls `use` with the latest run's patch open for reading (undefined when it changed nothing), as withSessionReader. */
 export async function withLastRunReader<T>(session: Session, use: UseReader<T>): Promise<T> {
   const single = await openSingleRun(session, ['changes.patch'])
+  return using(typeof single === 'object' ? new PatchReader(single.handle) : undefined, (reader) =>
+    use(reader, typeof single === 'object' ? single.stored : undefined),
+  )
+}
+
+/**
+ * Calls `use` with one run's own patch open for reading (undefined when the run changed nothing): `file` is its
+ * patch file in the session (see sessionHistory), read as withLastRunReader reads.
+ */
+export async function withRunReader<T>(session: Session, file: string, use: UseReader<T>): Promise<T> {
+  const single = await openSingleRun(session, [file])
   return using(typeof single === 'object' ? new PatchReader(single.handle) : undefined, (reader) =>
     use(reader, typeof single === 'object' ? single.stored : undefined),
   )

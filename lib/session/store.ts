@@ -9,6 +9,7 @@ import { SessionDamaged, SessionExists, SessionNotFound } from './errors.js'
 import { nameProblem } from './names.js'
 import { sessionDir, sessionsDir } from './layout.js'
 import { summaryUpdates } from './summaries.js'
+import { isRunPatch, SESSION_PATCH } from './history.js'
 
 /** What realm records about a session beyond the original layout's plain files. */
 export interface SessionMeta {
@@ -41,6 +42,17 @@ const EMPTY_SHA256 = createHash('sha256').digest('hex')
 
 export const PATCH_FILES = ['baseline.patch', 'base.patch', 'changes.patch'] as const
 export type PatchFile = (typeof PATCH_FILES)[number]
+
+/** Whether `name` is one of the patch files realm keeps checksums of: the three above, the session's whole change, each run's. */
+export function isSessionPatch(name: string): boolean {
+  return (PATCH_FILES as readonly string[]).includes(name) || name === SESSION_PATCH || isRunPatch(name)
+}
+
+/** The patch files of the session in `dir` (see isSessionPatch), those that exist. */
+async function patchFilesIn(dir: string): Promise<string[]> {
+  const names = await fs.readdir(dir).catch(() => [] as string[])
+  return names.filter(isSessionPatch)
+}
 
 export function checkName(name: string): void {
   const problem = nameProblem(name)
@@ -153,28 +165,45 @@ async function sha256(file: string): Promise<string | undefined> {
   }
 }
 
-/** The checksum of each patch file as it will be once `updates` are made. */
+/**
+ * The checksum of each patch file as it will be once `updates` are made. A file the update leaves as it is keeps
+ * the checksum checksums.json has for it (the lock holder checked it, see checkPatches): hashing every run's patch
+ * again on every save would cost the whole history.
+ */
 async function checksumsAfter(dir: string, updates: Record<string, FileUpdate>): Promise<Record<string, string>> {
   const sums: Record<string, string> = {}
-  for (const file of PATCH_FILES) {
+  const known = await readChecksums(dir)
+  const bySource = new Map<string, Promise<string | undefined>>()
+  const files = new Set([...PATCH_FILES, ...(await patchFilesIn(dir)), ...Object.keys(updates).filter(isSessionPatch)])
+  for (const file of [...files].sort()) {
     const update = updates[file]
-    const sum = !update
-      ? await sha256(path.join(dir, file))
-      : 'remove' in update
-        ? undefined
-        : 'copyFrom' in update
-          ? await sha256(update.copyFrom)
-          : createHash('sha256').update(update.data).digest('hex')
+    let sum: string | undefined
+    if (!update) sum = known[file] ?? (await sha256(path.join(dir, file)))
+    else if ('remove' in update) sum = undefined
+    else if ('copyFrom' in update) {
+      if (!bySource.has(update.copyFrom)) bySource.set(update.copyFrom, sha256(update.copyFrom))
+      sum = await bySource.get(update.copyFrom)
+    } else sum = createHash('sha256').update(update.data).digest('hex')
     if (sum) sums[file] = sum
   }
   return sums
+}
+
+/** checksums.json as written, {} when there is none or it is damaged. */
+async function readChecksums(dir: string): Promise<Record<string, string>> {
+  try {
+    const value: unknown = JSON.parse(await fs.readFile(path.join(dir, CHECKSUMS), 'utf8'))
+    return value && typeof value === 'object' ? (value as Record<string, string>) : {}
+  } catch {
+    return {}
+  }
 }
 
 /** Replaces session files together (see commitFiles), keeping the patch checksums and summaries in step. */
 export async function updateSession(session: Session, updates: Record<string, FileUpdate>, meta?: SessionMeta): Promise<void> {
   const all: Record<string, FileUpdate> = { ...updates, [GENERATION]: { data: `${randomBytes(8).toString('hex')}\n` } }
   if (meta) all['session.json'] = { data: `${JSON.stringify(meta, null, 2)}\n` }
-  if (PATCH_FILES.some((file) => file in updates)) {
+  if (Object.keys(updates).some(isSessionPatch)) {
     const sums = await checksumsAfter(session.dir, updates)
     all[CHECKSUMS] = { data: `${JSON.stringify(sums, null, 2)}\n` }
     Object.assign(all, await summaryUpdates(updates, sums))
@@ -236,7 +265,7 @@ export async function checkPatches(session: Session): Promise<void> {
     // none yet, or damaged: every file is hashed, and the notes written afresh
   }
   const noted: Record<string, Verified> = {}
-  for (const file of PATCH_FILES) {
+  for (const file of new Set([...PATCH_FILES, ...Object.keys(sums).filter(isSessionPatch)])) {
     const full = path.join(session.dir, file)
     const before = await statOf(full)
     const known = verified[file]

@@ -13,12 +13,18 @@ import type { RiskFlag } from '../patch/risk.js'
 import { type PatchSummary, PatchSummaryBuilder } from '../patch/summarize.js'
 import type { FileUpdate } from './transaction.js'
 
-/** The patches that have a stored summary, and its file: the run patches (the baseline is never shown). */
-export const SUMMARY_FILES = { 'base.patch': 'base.summary.json', 'changes.patch': 'changes.summary.json' } as const
-export type SummarizedPatch = keyof typeof SUMMARY_FILES
+/**
+ * The summary file of a patch that has one: every patch a reader shows (the run patches, the session's whole
+ * change, each run's own), not the baseline. undefined for any other file.
+ */
+export function summaryFileOf(patch: string): string | undefined {
+  return patch !== 'baseline.patch' && SUMMARIZED.test(patch) ? patch.replace(/\.patch$/, '.summary.json') : undefined
+}
 
-export function isSummarized(file: string): file is SummarizedPatch {
-  return Object.hasOwn(SUMMARY_FILES, file)
+const SUMMARIZED = /^(base|changes|session|run-[1-9][0-9]*)\.patch$/
+
+export function isSummarized(file: string): boolean {
+  return summaryFileOf(file) !== undefined
 }
 
 /**
@@ -96,14 +102,21 @@ export async function summaryUpdates(
   sha256: Record<string, string>,
 ): Promise<Record<string, FileUpdate>> {
   const out: Record<string, FileUpdate> = {}
-  for (const [patch, summary] of Object.entries(SUMMARY_FILES)) {
-    const update = updates[patch]
-    if (!update) continue
+  // One patch is often written under two names (a run's own patch is also changes.patch): summarized once.
+  const bySum = new Map<string, string>()
+  for (const [patch, update] of Object.entries(updates)) {
+    const summary = summaryFileOf(patch)
+    if (!summary) continue
     const sum = sha256[patch]
     if ('remove' in update || !sum) out[summary] = { remove: true }
     else {
-      const bytes = 'copyFrom' in update ? await fs.readFile(update.copyFrom) : Buffer.from(update.data)
-      out[summary] = { data: storedSummary(bytes, sum) }
+      let text = bySum.get(sum)
+      if (text === undefined) {
+        const bytes = 'copyFrom' in update ? await fs.readFile(update.copyFrom) : Buffer.from(update.data)
+        text = storedSummary(bytes, sum)
+        bySum.set(sum, text)
+      }
+      out[summary] = { data: text }
     }
   }
   return out

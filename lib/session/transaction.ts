@@ -25,7 +25,7 @@ export async function commitFiles(dir: string, updates: Record<string, FileUpdat
     const removals: string[] = []
     for (const [name, update] of Object.entries(updates)) {
       if ('remove' in update) removals.push(name)
-      else if ('copyFrom' in update) await fs.copyFile(update.copyFrom, path.join(staging, name))
+      else if ('copyFrom' in update) await linkOrCopy(update.copyFrom, path.join(staging, name))
       else await fs.writeFile(path.join(staging, name), update.data)
     }
     const ready: Ready = { id: randomBytes(8).toString('hex'), removals }
@@ -35,6 +35,19 @@ export async function commitFiles(dir: string, updates: Record<string, FileUpdat
     throw error
   }
   await finishTransaction(dir)
+}
+
+/**
+ * A hard link where the file system allows one (a patch of tens of megabytes costs nothing to stage then), else a
+ * copy. Safe because realm never writes a session file in place: every change is a new file renamed over the old.
+ */
+async function linkOrCopy(from: string, to: string): Promise<void> {
+  try {
+    await fs.link(from, to)
+  } catch (error) {
+    if (!['EXDEV', 'EPERM', 'EMLINK', 'ENOTSUP'].includes(errorCode(error) ?? '')) throw error
+    await fs.copyFile(from, to)
+  }
 }
 
 export async function recoverTransaction(dir: string): Promise<void> {

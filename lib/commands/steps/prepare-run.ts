@@ -69,7 +69,7 @@ export async function prepareRun(options: RunCommandOptions, image: string, root
     say,
   )
   try {
-    return await checkRun(options, image, root, imageCheck, extraArgs, network.egress)
+    return await checkRun(options, image, root, imageCheck, extraArgs, network)
   } catch (error) {
     await network.abandon()
     throw error
@@ -82,7 +82,7 @@ async function checkRun(
   root: string,
   imageCheck: Promise<boolean>,
   extraArgs: string[],
-  network: RunOptions['network'],
+  { egress: network, mode: networkMode }: { egress: RunOptions['network']; mode: string },
 ) {
   // The user's git settings the container needs are read while docker answers about the image.
   const gitSettings = readGitSettings(root)
@@ -118,6 +118,7 @@ async function checkRun(
         includeIgnored: Boolean(options.includeIgnored),
         notify: say,
         network,
+        asked: { args: options.agentArgs, shell: Boolean(options.shell), network: networkMode },
       }),
   }
 }
