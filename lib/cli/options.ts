@@ -67,3 +67,11 @@ export function runOptions(command: RunCommand): Array<{ flag: string; descripti
 export function optionArity(command: RunCommand): Record<string, boolean> {
   return Object.fromEntries(runOptions(command).map(({ flag }) => [flag.split(' ')[0], flag.includes(' ')]))
 }
+
+/** The options of the commands that read and change a session's history, declared once like the table above. */
+export const HISTORY_OPTIONS = {
+  log: [{ flag: '--json', description: 'Machine-readable output (every field of each run, the whole prompt)' }],
+  diff: [{ flag: '--run <n>', description: 'Only run n, against the state before it (see realm log)' }],
+  undo: [{ flag: '--restore <n>', description: 'Bring back run n, undone earlier, into its place' }],
+  fork: [{ flag: '--at <n>', description: "The new session's state: this one's after run n (default: the newest)" }],
+} as const satisfies Record<string, ReadonlyArray<{ flag: string; description: string }>>

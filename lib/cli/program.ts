@@ -12,7 +12,7 @@ import { cacArgv, NEW_SPEC, RESUME_SPEC, splitArgs } from './argv.js'
 import { packageRoot } from '../common/paths.js'
 import { trace } from '../common/trace.js'
 import { DEFAULT_REMOTE } from '../git/defaults.js'
-import { type RunCommand, runOptions } from './options.js'
+import { HISTORY_OPTIONS, type RunCommand, runOptions } from './options.js'
 
 const pkg = JSON.parse(fs.readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as { version: string }
 
@@ -23,6 +23,11 @@ REALM_WORKSPACE=overlay|copy, REALM_NETWORK=allowlist|model|open|host, REALM_ALL
 REALM_NET_STANDBY=0 (no sidecar started ahead for the next run).`
 
 type CacCommand = ReturnType<ReturnType<typeof cac>['command']>
+
+function declareOptions(command: CacCommand, options: ReadonlyArray<{ flag: string; description: string }>): CacCommand {
+  for (const option of options) command.option(option.flag, option.description)
+  return command
+}
 
 function declareRunOptions(command: CacCommand, name: RunCommand): CacCommand {
   for (const option of runOptions(name)) command.option(option.flag, option.description)
@@ -57,12 +62,36 @@ export function buildCli() {
     .option('--json', 'Machine-readable output')
     .action((options) => run(async () => (await import('../commands/list.js')).listCommand(options)))
 
-  cli
+  const diffCommand = cli
     .command('diff <name>', 'Review what the session changed')
     .option('--stat', 'Only the diffstat')
     .option('--last', 'Only the latest run')
+  declareOptions(diffCommand, HISTORY_OPTIONS.diff)
     .option('--color <when>', 'always, never or auto', { default: 'auto' })
     .action((name: string, options) => run(async () => (await import('../commands/diff.js')).diffCommand(name, options)))
+
+  declareOptions(cli.command('log <name>', "The session's runs, one line each, newest last"), HISTORY_OPTIONS.log)
+    .example('realm log fix-tests')
+    .action((name: string, options) => run(async () => (await import('../commands/log.js')).logCommand(name, options)))
+
+  declareOptions(
+    cli.command('undo <name> [run]', 'Drop a run (default: the newest); later runs are re-applied on top. Kept until remove'),
+    HISTORY_OPTIONS.undo,
+  )
+    .example('realm undo fix-tests 3')
+    .example('realm undo fix-tests --restore 3')
+    .action((name: string, target: string | undefined, options) =>
+      run(async () => (await import('../commands/undo.js')).undoCommand(name, target, options)),
+    )
+
+  declareOptions(
+    cli.command('fork <name> <new>', "A new session from this one's state, with its runs and a copy of its conversation"),
+    HISTORY_OPTIONS.fork,
+  )
+    .example('realm fork fix-tests fix-tests-b --at 2')
+    .action((name: string, newName: string, options) =>
+      run(async () => (await import('../commands/fork.js')).forkCommand(name, newName, options)),
+    )
 
   cli
     .command('apply <name>', "Bring the session's changes into the project's working tree (3-way)")

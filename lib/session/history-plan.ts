@@ -6,7 +6,7 @@ import { findRun, type History, keptRuns, type RunRecord } from './history.js'
 /** A change of history that would make no sense (a run that does not exist, undo of the only run, …). */
 export class HistoryRefused extends UserError {}
 
-function noSuchRun(name: string, n: number): HistoryRefused {
+export function noSuchRun(name: string, n: number): HistoryRefused {
   return new HistoryRefused(`session '${name}' has no run ${n} — 'realm log ${name}' lists its runs`)
 }
 
@@ -36,7 +36,8 @@ export function planUndo(name: string, history: History, n?: number): HistoryPla
   if (target === undefined) throw new HistoryRefused(`session '${name}' has no run to undo`)
   const record = findRun(history, target)
   if (!record) throw noSuchRun(name, target)
-  if (record.undone) throw new HistoryRefused(`run ${target} of '${name}' is already undone — bring it back with 'realm undo ${name} --restore ${target}'`)
+  if (record.undone)
+    throw new HistoryRefused(`run ${target} of '${name}' is already undone — bring it back with 'realm undo ${name} --restore ${target}'`)
   if (kept.length === 1) {
     throw new HistoryRefused(
       `run ${target} is the only run of '${name}': undoing it would leave nothing — remove the session with 'realm remove ${name}' instead`,
@@ -73,6 +74,7 @@ export function planFork(name: string, history: History, at?: number): { history
 export function parseRunNumber(text: string | number | undefined, option: string): number | undefined {
   if (text === undefined) return undefined
   const value = String(text)
-  if (!/^[1-9][0-9]{0,8}$/.test(value)) throw new HistoryRefused(`${option} must be a run number (1, 2, …; see 'realm log'), not '${value}'`)
+  if (!/^[1-9][0-9]{0,8}$/.test(value))
+    throw new HistoryRefused(`${option} must be a run number (1, 2, …; see 'realm log'), not '${value}'`)
   return Number(value)
 }

@@ -2,6 +2,7 @@
 // before it) and its summary beside it. Pure: what the records say, how they are numbered and named, and what a
 // session made by an older realm (no runs.json) can tell about its runs.
 
+import { patchStat } from '../patch/parse.js'
 import type { PatchSummary } from '../patch/summarize.js'
 
 /** The session's file of run records. */
@@ -128,13 +129,7 @@ export interface Totals {
 
 /** A patch's totals, from its summary. */
 export function totalsOf(summary: PatchSummary): Totals {
-  let added = 0
-  let removed = 0
-  for (const f of summary.files) {
-    added += f.added
-    removed += f.removed
-  }
-  return { files: summary.files.length, added, removed }
+  return patchStat(summary.files)
 }
 
 const NO_CHANGE: Totals = { files: 0, added: 0, removed: 0 }

@@ -7,6 +7,7 @@
 // size (so a patch truncated or edited afterwards does not match either). One that does not match, is missing or
 // is damaged is not used, and the summary is computed from the patch as before.
 import fs from 'node:fs/promises'
+import path from 'node:path'
 
 import { type ChangeKind, type FileChange, splitSectionBytes } from '../patch/parse.js'
 import type { RiskFlag } from '../patch/risk.js'
@@ -110,7 +111,7 @@ export async function summaryUpdates(
     const sum = sha256[patch]
     if ('remove' in update || !sum) out[summary] = { remove: true }
     else {
-      let text = bySum.get(sum)
+      let text = bySum.get(sum) ?? ('copyFrom' in update ? await summaryBeside(update.copyFrom, sum) : undefined)
       if (text === undefined) {
         const bytes = 'copyFrom' in update ? await fs.readFile(update.copyFrom) : Buffer.from(update.data)
         text = storedSummary(bytes, sum)
@@ -120,6 +121,19 @@ export async function summaryUpdates(
     }
   }
   return out
+}
+
+/**
+ * The stored summary of a session's patch file that is being copied (a fork copies its runs), when it describes
+ * that patch: copied too, rather than made again from the patch's bytes. (Readers check it again, as always.)
+ */
+async function summaryBeside(patch: string, sha256: string): Promise<string | undefined> {
+  const summary = summaryFileOf(path.basename(patch))
+  if (!summary) return undefined
+  const text = await fs.readFile(path.join(path.dirname(patch), summary), 'utf8').catch(() => undefined)
+  if (text === undefined) return undefined
+  const stored = parseStoredSummary(text, { sha256, size: (await fs.stat(patch)).size })
+  return stored ? text : undefined
 }
 
 const KINDS: ReadonlySet<string> = new Set<ChangeKind>(['added', 'deleted', 'modified', 'renamed', 'copied'])

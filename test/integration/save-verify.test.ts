@@ -85,7 +85,20 @@ test('a finished run is saved: its patches byte for byte, checksums in step, the
   assert.equal(files['changes.patch'], changes)
   assert.equal(files['base.patch'], undefined)
   assert.equal(files.resumed_at, undefined, 'a new session is not resumed')
-  assert.deepEqual(JSON.parse(files['checksums.json']), { 'baseline.patch': sha256(baseline), 'changes.patch': sha256(changes) })
+  // The run is also kept on its own, and the session's whole change is that same patch.
+  assert.equal(files['run-1.patch'], changes)
+  assert.equal(files['session.patch'], changes)
+  assert.deepEqual(JSON.parse(files['checksums.json']), {
+    'baseline.patch': sha256(baseline),
+    'changes.patch': sha256(changes),
+    'run-1.patch': sha256(changes),
+    'session.patch': sha256(changes),
+  })
+  const { runs } = JSON.parse(files['runs.json'])
+  assert.deepEqual(
+    runs.map((r: { number: number; exitCode: number; files: number; endedAt: string }) => [r.number, r.exitCode, r.files, r.endedAt]),
+    [[1, 3, 3, NOW.toISOString()]],
+  )
   await checkPatches(await loadSession('saved'))
   assert.deepEqual(await sessionTree(home, 'saved', root), await bench.tree())
 })
@@ -144,10 +157,17 @@ test('a resume replaces base.patch and changes.patch; one that changes nothing k
   assert.equal(files['changes.patch'], second)
   assert.equal(files.resumed_at, `${NOW.toISOString()}\n`)
   assert.equal(session.resumedAt, NOW.toISOString())
+  const afterSecond = await bench.diff(baselineTree, await bench.snapshot())
+  assert.equal(files['run-1.patch'], changes)
+  assert.equal(files['run-2.patch'], second)
+  assert.equal(files['session.patch'], afterSecond, 'the whole change, from the baseline')
   assert.deepEqual(JSON.parse(files['checksums.json']), {
     'baseline.patch': sha256(baseline),
     'base.patch': sha256(changes),
     'changes.patch': sha256(second),
+    'run-1.patch': sha256(changes),
+    'run-2.patch': sha256(second),
+    'session.patch': sha256(afterSecond),
   })
   await checkPatches(await loadSession('resumed'))
   const tree = await bench.tree()
@@ -160,7 +180,22 @@ test('a resume replaces base.patch and changes.patch; one that changes nothing k
   files = await sessionFiles(session)
   assert.equal(files['base.patch'], folded)
   assert.equal(files['changes.patch'], undefined)
-  assert.deepEqual(JSON.parse(files['checksums.json']), { 'baseline.patch': sha256(baseline), 'base.patch': sha256(folded) })
+  assert.equal(files['run-3.patch'], undefined, 'a run that changed nothing has no patch, but a record')
+  assert.deepEqual(
+    JSON.parse(files['runs.json']).runs.map((r: { number: number; files: number }) => [r.number, r.files]),
+    [
+      [1, 3],
+      [2, 2],
+      [3, 0],
+    ],
+  )
+  assert.deepEqual(JSON.parse(files['checksums.json']), {
+    'baseline.patch': sha256(baseline),
+    'base.patch': sha256(folded),
+    'run-1.patch': sha256(changes),
+    'run-2.patch': sha256(second),
+    'session.patch': sha256(folded),
+  })
   assert.deepEqual(await sessionTree(home, 'resumed', root), tree)
 })
 

@@ -5,23 +5,36 @@ import kleur from 'kleur'
 import { userMessage } from '../../cli/messages.js'
 import { UserError } from '../../common/errors.js'
 import { acquireLock } from '../../session/lock.js'
-import { updateSession, type Session } from '../../session/store.js'
+import { planUndo } from '../../session/history-plan.js'
+import { lockedHistory } from '../../session/run-history.js'
+import type { Session } from '../../session/store.js'
+import { changeHistory } from '../../session/undo.js'
 
 export type ReviewChoice = 'diff' | 'push' | 'apply' | 'keep' | 'discard'
 
-export const REVIEW_CHOICES: Array<{ title: string; value: ReviewChoice; description: string }> = [
+const REVIEW_CHOICES: Array<{ title: string; value: ReviewChoice; description: string }> = [
   { title: 'Keep for later', value: 'keep', description: 'leave the work in the session (realm diff / apply / push / resume later)' },
   { title: 'View the diff', value: 'diff', description: "the session's whole change" },
   { title: 'Push', value: 'push', description: 'commit on the start commit and push to origin/<name>' },
   { title: 'Apply to the working tree', value: 'apply', description: '3-way, never over your uncommitted edits' },
-  { title: 'Discard this run', value: 'discard', description: 'drop only what this run changed; earlier runs stay' },
+  {
+    title: 'Discard this run',
+    value: 'discard',
+    description: 'undo it (realm undo): earlier runs stay, and it is kept until remove (undo --restore brings it back)',
+  },
 ]
 
-/** Drops the latest run's patch, under the session's lock (the run released it before the summary). */
-export async function discardLastRun(session: Session): Promise<void> {
-  const lock = await acquireLock(session.dir, session.name, 'discard')
+/**
+ * Undoes the latest run as `realm undo` does, under the session's lock (the run released it before the summary).
+ * Returns its number.
+ */
+async function discardLastRun(session: Session): Promise<number> {
+  const lock = await acquireLock(session.dir, session.name, 'undo')
   try {
-    await updateSession(session, { 'changes.patch': { remove: true } })
+    const found = await lockedHistory(session)
+    const plan = planUndo(session.name, found.history)
+    await changeHistory(session, found, plan)
+    return plan.run
   } finally {
     await lock.release()
   }
@@ -33,12 +46,14 @@ export async function discardLastRun(session: Session): Promise<void> {
  */
 export async function reviewAfterRun(session: Session, say: (line: string) => void): Promise<void> {
   const { default: prompts } = await import('prompts')
+  // The first run of a session cannot be undone alone (nothing would be left): `realm remove` is for that.
+  const discardable = (await lockedHistory(session)).history.runs.filter((r) => !r.undone).length > 1
   for (;;) {
     const { choice } = (await prompts({
       type: 'select',
       name: 'choice',
       message: `What now with session '${session.name}'?`,
-      choices: REVIEW_CHOICES,
+      choices: discardable ? REVIEW_CHOICES : REVIEW_CHOICES.filter((c) => c.value !== 'discard'),
       initial: 0,
     })) as { choice?: ReviewChoice }
     try {
@@ -57,10 +72,13 @@ export async function reviewAfterRun(session: Session, say: (line: string) => vo
         case 'apply':
           await (await import('./apply-work.js')).applyWork(session.name, {})
           return
-        case 'discard':
-          await discardLastRun(session)
-          say(`realm: discarded this run's changes; the session keeps what earlier runs did`)
+        case 'discard': {
+          const run = await discardLastRun(session)
+          say(
+            `realm: discarded this run's changes (undid run ${run}); the session keeps what earlier runs did — 'realm undo ${session.name} --restore ${run}' brings it back`,
+          )
           return
+        }
       }
     } catch (error) {
       // A failed action (push rejected, apply blocked) is reported and the menu comes back.

@@ -12,12 +12,24 @@ import { fileLines, statLine } from '../../patch/summary.js'
 import { runLeftBehind } from '../../run/host-run.js'
 import { readNotice } from '../../session/notice.js'
 import type { PatchSummary } from '../../patch/summarize.js'
-import { type PatchReader, type PendingRun, withLastRunReader, withPatchReader, withSessionReader } from '../../session/patches.js'
+import {
+  type PatchReader,
+  type PendingRun,
+  withLastRunReader,
+  withPatchReader,
+  withRunReader,
+  withSessionReader,
+} from '../../session/patches.js'
+import { findRun } from '../../session/history.js'
+import { noSuchRun, parseRunNumber } from '../../session/history-plan.js'
+import { readHistory } from '../../session/run-history.js'
 import { loadSession, type Session } from '../../session/store.js'
 
 export interface DiffOptions {
   stat?: boolean
   last?: boolean
+  /** one run alone, against the state before it */
+  run?: string | number
   color?: string
 }
 
@@ -58,8 +70,11 @@ function lineWriter(out: Paged) {
 
 export async function showDiff(name: string, options: DiffOptions): Promise<number> {
   kleur.enabled = useColor(options.color)
+  const run = parseRunNumber(options.run, '--run')
+  if (run !== undefined && options.last) throw new UserError('give --run <n> or --last, not both')
   // Read-only, so no lock: patch files are replaced atomically, and a diff is allowed while the agent runs.
   const session = await loadSession(name)
+  if (run !== undefined) return showRun(session, name, options, run)
   const show = async (interrupted?: PendingRun, mark?: string) => {
     // What an earlier command left for the user; the next command holding the lock removes it.
     for (const line of readNotice(session) ?? []) say(line)
@@ -73,17 +88,27 @@ export async function showDiff(name: string, options: DiffOptions): Promise<numb
   return withInterruptedRun(session, (interrupted) => show(interrupted, interrupted && interruptedMark(name, interrupted)))
 }
 
-async function showPatches(session: Session, name: string, options: DiffOptions, interrupted: PendingRun | undefined): Promise<number> {
-  const show = async (patch: PatchReader | undefined, stored?: PatchSummary) => {
+/** `diff --run N`: that run's own patch, as the session's history keeps it. */
+async function showRun(session: Session, name: string, options: DiffOptions, n: number): Promise<number> {
+  for (const line of readNotice(session) ?? []) say(line)
+  const found = await readHistory(session)
+  const record = findRun(found.history, n)
+  if (!record) throw noSuchRun(name, n)
+  const label = `Run ${n}${record.undone ? ' (undone)' : ''}`
+  return withRunReader(session, found.patchFile(record), showPatch(options, label, `run ${n} of '${name}'`))
+}
+
+/** Shows one patch: its stat, files and risk flags, then (without --stat) its text through the pager. */
+function showPatch(options: DiffOptions, label: string, what: string) {
+  return async (patch: PatchReader | undefined, stored?: PatchSummary) => {
     const summary = stored ?? (patch ? await patch.summary() : { files: [], flags: [] })
     if (summary.files.length === 0) {
-      say(`realm: ${options.last ? 'the latest run of' : 'session'} '${name}' changed nothing`)
+      say(`realm: ${what} changed nothing`)
       return 0
     }
     const out = await openPaged()
     try {
       const lines = lineWriter(out)
-      const label = options.last ? 'Latest run' : 'Session'
       let reading = await lines.add([statLine(label, summary.files), ...fileLines(summary.files, Infinity), ...flagLines(summary.flags)])
       if (reading && patch && !options.stat) {
         reading = await lines.add([''])
@@ -98,6 +123,12 @@ async function showPatches(session: Session, name: string, options: DiffOptions,
     }
     return 0
   }
+}
+
+async function showPatches(session: Session, name: string, options: DiffOptions, interrupted: PendingRun | undefined): Promise<number> {
+  const show = options.last
+    ? showPatch(options, 'Latest run', `the latest run of '${name}'`)
+    : showPatch(options, 'Session', `session '${name}'`)
   if (options.last) return interrupted ? withPatchReader(interrupted.patch, show) : withLastRunReader(session, show)
   return withSessionReader(session, show, interrupted)
 }
