@@ -203,13 +203,40 @@ async function readChecksums(dir: string): Promise<Record<string, string>> {
 export async function updateSession(session: Session, updates: Record<string, FileUpdate>, meta?: SessionMeta): Promise<void> {
   const all: Record<string, FileUpdate> = { ...updates, [GENERATION]: { data: `${randomBytes(8).toString('hex')}\n` } }
   if (meta) all['session.json'] = { data: `${JSON.stringify(meta, null, 2)}\n` }
+  let sums: Record<string, string> | undefined
   if (Object.keys(updates).some(isSessionPatch)) {
-    const sums = await checksumsAfter(session.dir, updates)
+    sums = await checksumsAfter(session.dir, updates)
     all[CHECKSUMS] = { data: `${JSON.stringify(sums, null, 2)}\n` }
     Object.assign(all, await summaryUpdates(updates, sums))
   }
   await commitFiles(session.dir, all)
   if (meta) session.meta = meta
+  if (sums) await noteWritten(session, Object.keys(updates).filter(isSessionPatch), sums)
+}
+
+/**
+ * Notes the patch files a commit just wrote as verified (see checkPatches): realm hashed them itself a moment
+ * ago, and hashing the whole session's patches again at the next command would cost more than the command. A
+ * note that is wrong (a crash before it was written) only makes the next check hash the file.
+ */
+async function noteWritten(session: Session, files: string[], sums: Record<string, string>): Promise<void> {
+  const notes = await readVerified(session)
+  for (const file of files) {
+    const stat = sums[file] ? await statOf(path.join(session.dir, file)) : undefined
+    if (stat) notes[file] = { sha256: sums[file], ...stat }
+    else delete notes[file]
+  }
+  await writeFileAtomic(path.join(session.dir, VERIFIED), `${JSON.stringify(notes)}\n`)
+}
+
+async function readVerified(session: Session): Promise<Record<string, Verified | undefined>> {
+  try {
+    const parsed: unknown = JSON.parse(await fs.readFile(path.join(session.dir, VERIFIED), 'utf8'))
+    if (parsed && typeof parsed === 'object') return parsed as Record<string, Verified | undefined>
+  } catch {
+    // none yet, or damaged: every file is hashed, and the notes written afresh
+  }
+  return {}
 }
 
 /**
@@ -257,13 +284,7 @@ export async function checkPatches(session: Session): Promise<void> {
   } catch {
     throw new UserError(`session file ${path.join(session.dir, CHECKSUMS)} is damaged — it was truncated or edited by hand`)
   }
-  let verified: Record<string, Verified | undefined> = {}
-  try {
-    const parsed: unknown = JSON.parse(await fs.readFile(path.join(session.dir, VERIFIED), 'utf8'))
-    if (parsed && typeof parsed === 'object') verified = parsed as Record<string, Verified | undefined>
-  } catch {
-    // none yet, or damaged: every file is hashed, and the notes written afresh
-  }
+  const verified = await readVerified(session)
   const noted: Record<string, Verified> = {}
   for (const file of new Set([...PATCH_FILES, ...Object.keys(sums).filter(isSessionPatch)])) {
     const full = path.join(session.dir, file)

@@ -20,7 +20,7 @@ const CODE_LINES = Array.from({ length: 512 }, (_, i) => {
 })
 
 /** File `i`'s text, generation `gen` (a modified file differs from generation 0 in every seventh line). */
-function codeFile(i: number, gen = 0): string {
+export function codeFile(i: number, gen = 0): string {
   let text = `// file ${i}\n`
   for (let n = 0; n < BIG.lines; n++) {
     const line = CODE_LINES[(i * 7919 + n * 104729) % CODE_LINES.length]
@@ -30,7 +30,7 @@ function codeFile(i: number, gen = 0): string {
 }
 
 /** A repository with the files the agent will modify, committed with pinned dates: the same commit every time. */
-function bigBase(root: string): string {
+export function bigBase(root: string): string {
   fs.mkdirSync(root, { recursive: true })
   git(root, 'init', '-q', '-b', 'main')
   git(root, 'config', 'gc.auto', '0')

@@ -5,6 +5,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 
 import { BIG, bigSession, makeBigPatch, storeSession } from './big-patch-repo.js'
+import { copySession, makeTenRuns, RUNS, tenRunSession } from './ten-runs.js'
 import { GIT_ENV, git, median, REALM_BIN, realmEnv, type Timed, timed } from './runner.js'
 import { Report, ratio, secs } from './table.js'
 
@@ -148,20 +149,94 @@ export async function benchBigPatch(tmpRoot: string, reps: number): Promise<Repo
   rows.push({ label: 'realm push', git: 'git push of the same commit', realm: push.realm, plain: push.plain })
   process.stderr.write('push\n')
 
-  // Memory: the most realm diff held at once, for a patch it streams.
-  let rss: number | undefined
-  if (fs.existsSync('/usr/bin/time')) {
-    const r = ok(
-      'realm diff',
-      await timed('/usr/bin/time', ['-f', 'maxrss %M', REALM_BIN, 'diff', 'big'], { cwd: project, env, discard: true }),
-    )
-    rss = Number(/maxrss (\d+)/.exec(r.stderr)?.[1]) * 1024
+  // The same 10,000 files made over ten runs, each saved by realm as a resume: readers cost what they cost after
+  // one run (the whole change is stored at save time), and `undo` of a middle run re-applies the five after it.
+  const t1 = Date.now()
+  const ten = makeTenRuns(dir)
+  const tenProject = await tenRunSession(path.join(dir, 'ten'), home, 'ten', ten)
+  process.stderr.write(`ten runs saved in ${((Date.now() - t1) / 1000).toFixed(1)} s; `)
+  const tenRows: Array<[string, string, ReturnType<typeof realmIn>, ReturnType<typeof gitIn>]> = [
+    ['diff --stat', 'git apply --stat', realmIn(tenProject, 'diff', 'ten', '--stat'), gitIn(tenProject, 'apply', '--stat', big.patch)],
+    [
+      'diff',
+      'git diff --patch-with-stat of the trees',
+      realmIn(tenProject, 'diff', 'ten'),
+      gitIn(big.gitside, 'diff', '--patch-with-stat', '-M', big.base, big.agent),
+    ],
+    [
+      'apply --check',
+      'git apply --check',
+      realmIn(tenProject, 'apply', 'ten', '--check'),
+      gitIn(tenProject, 'apply', '--check', big.patch),
+    ],
+  ]
+  for (const [command, gitCommand, realmRun, gitRun] of tenRows) {
+    const r = await pair(reps, checked(`realm ${command} (10 runs)`, realmRun), checked(gitCommand, gitRun))
+    rows.push({ label: `realm ${command}, 10 runs`, git: gitCommand, realm: r.realm, plain: r.plain })
   }
+  const cleanTen = () => {
+    git(tenProject, 'reset', '-q', '--hard')
+    git(tenProject, 'clean', '-fdq')
+  }
+  const tenApply = await pair(
+    reps,
+    checked('realm apply (10 runs)', realmIn(tenProject, 'apply', 'ten'), (r) => /applied the session's changes/.test(r.stderr)),
+    checked('git apply', gitIn(tenProject, 'apply', big.patch)),
+    cleanTen,
+  )
+  cleanTen()
+  rows.push({ label: 'realm apply, 10 runs', git: 'git apply', realm: tenApply.realm, plain: tenApply.plain })
+  const tenPush = await pair(
+    reps,
+    async () => {
+      const name = `ten-push-${++round}`
+      const where = path.join(dir, name)
+      const pushed = await bigSession(where, home, `${name}-unused`, big)
+      copySession(home, 'ten', name, pushed)
+      return ok('realm push (10 runs)', await realmIn(pushed, 'push', name)())
+    },
+    async () => {
+      const origin = path.join(dir, `git-origin-${round}-ten.git`)
+      git(dir, 'init', '-q', '--bare', origin)
+      git(big.gitside, 'push', '-q', origin, `${big.base}:refs/heads/main`)
+      return ok('git push', await gitIn(big.gitside, 'push', '-q', origin, `${big.agent}:refs/heads/agent`)())
+    },
+  )
+  rows.push({ label: 'realm push, 10 runs', git: 'git push of the same commit', realm: tenPush.realm, plain: tenPush.plain })
+  process.stderr.write('10-run readers ')
+
+  // undo of run 5: runs 6 to 10 re-applied on top and verified; git's equivalent drops commit 5 and replays the five
+  // after it (`git rebase --onto`, in a checkout). Each starts from the full ten runs again (untimed).
+  const middle = RUNS / 2
+  const undoReset = async () => {
+    const log = await timed(REALM_BIN, ['log', 'ten', '--json'], { cwd: tenProject, env })
+    if (/"undone": true/.test(log.stdout))
+      ok('realm undo --restore', await realmIn(tenProject, 'undo', 'ten', '--restore', String(middle))())
+    git(ten.gitside, 'checkout', '-q', '-B', 'main', ten.commits[RUNS])
+  }
+  const undo = await pair(
+    reps,
+    checked('realm undo', realmIn(tenProject, 'undo', 'ten', String(middle)), (r) => /undid run 5/.test(r.stderr)),
+    checked('git rebase --onto', gitIn(ten.gitside, 'rebase', '-q', '--onto', ten.commits[middle - 1], ten.commits[middle], 'main')),
+    undoReset,
+  )
+  await undoReset()
+  rows.push({ label: 'realm undo of run 5 of 10', git: 'git rebase --onto (drop commit 5)', realm: undo.realm, plain: undo.plain })
+  process.stderr.write('undo\n')
+
+  // Memory: the most realm diff held at once, for a patch it streams (after one run, and after ten).
+  const maxRss = async (name: string, cwd: string) => {
+    if (!fs.existsSync('/usr/bin/time')) return undefined
+    const r = ok('realm diff', await timed('/usr/bin/time', ['-f', 'maxrss %M', REALM_BIN, 'diff', name], { cwd, env, discard: true }))
+    return Number(/maxrss (\d+)/.exec(r.stderr)?.[1]) * 1024
+  }
+  const rss = await maxRss('big', project)
+  const tenRss = await maxRss('ten', tenProject)
 
   const report = new Report()
   report.add(
     `big patch: ${(BIG.modified + BIG.added).toLocaleString('en-US')} files (${BIG.added.toLocaleString('en-US')} added, ${BIG.modified.toLocaleString('en-US')} modified), ${(big.bytes / 1e6).toFixed(1)} MB; median of ${reps} runs, realm and git in turn`,
-    `${'command'.padEnd(28)}${'realm'.padStart(8)}${'git'.padStart(8)}${'ratio'.padStart(8)}   target       git command`,
+    `${'command'.padEnd(30)}${'realm'.padStart(8)}${'git'.padStart(8)}${'ratio'.padStart(8)}   target       git command`,
   )
   for (const row of rows) {
     const r = row.realm / row.plain
@@ -169,16 +244,22 @@ export async function benchBigPatch(tmpRoot: string, reps: number): Promise<Repo
     const verdict = row.label.endsWith('1 file')
       ? '        '
       : report.judge(`≤ ${BIG_TARGET}`, [r > BIG_TARGET && `${row.label}: ${r.toFixed(2)}× ${row.git}`])
-    report.add(`${row.label.padEnd(28)}${secs(row.realm)}${secs(row.plain)}${ratio(r)}   ${verdict}   ${row.git}`)
+    report.add(`${row.label.padEnd(30)}${secs(row.realm)}${secs(row.plain)}${ratio(r)}   ${verdict}   ${row.git}`)
   }
-  if (rss === undefined) report.add('realm diff max RSS: not measured (no /usr/bin/time)')
-  else {
-    const times = rss / big.bytes
+  for (const [what, measured] of [
+    ['', rss],
+    [', 10 runs', tenRss],
+  ] as const) {
+    if (measured === undefined) {
+      report.add(`realm diff${what} max RSS: not measured (no /usr/bin/time)`)
+      continue
+    }
+    const times = measured / big.bytes
     const verdict = report.judge(`< ${BIG_MEMORY_TARGET}`, [
-      times >= BIG_MEMORY_TARGET && `realm diff max RSS ${times.toFixed(2)}× the patch`,
+      times >= BIG_MEMORY_TARGET && `realm diff${what} max RSS ${times.toFixed(2)}× the patch`,
     ])
     report.add(
-      `realm diff max RSS ${(rss / 1e6).toFixed(0)} MB for a ${(big.bytes / 1e6).toFixed(1)} MB patch: ${times.toFixed(2)}×   ${verdict}`,
+      `realm diff${what} max RSS ${(measured / 1e6).toFixed(0)} MB for a ${(big.bytes / 1e6).toFixed(1)} MB patch: ${times.toFixed(2)}×   ${verdict}`,
     )
   }
   return report

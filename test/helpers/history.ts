@@ -40,7 +40,7 @@ export async function historySession(name: string, root: string, benchDir: strin
     await bench.change(run)
     trees.push(await bench.snapshot())
     patches.push(await bench.diff(trees[i], trees[i + 1]))
-    const files = i === 0 ? { 'baseline.patch': '', 'changes.patch': patches[i] } : { 'changes.patch': patches[i] }
+    const files: Record<string, string> = i === 0 ? { 'baseline.patch': '', 'changes.patch': patches[i] } : { 'changes.patch': patches[i] }
     await saveOne(session, root, i === 0 ? 'new' : 'resume', files, new Date(Date.UTC(2026, 0, 1, 10, i)))
     session = await loadSession(name)
   }

@@ -201,7 +201,7 @@ test('fork makes a new session from the state after run N, with its runs and a c
 
 test('a session an older realm made (no history) shows what can be known, and undo and fork work on it', async () => {
   const root = await makeRepo(fresh('project'), PROJECT)
-  const { session } = await agentSession('older', root, fresh('bench'), [{ 'one.txt': '1\n' }, { 'two.txt': '2\n' }, { 'a.txt': 'A\n' }])
+  await agentSession('older', root, fresh('bench'), [{ 'one.txt': '1\n' }, { 'two.txt': '2\n' }, { 'a.txt': 'A\n' }])
   const log = await ok(['log', 'older'], root)
   const lines = log.stdout.trimEnd().split('\n')
   assert.equal(lines.length, 3, log.stdout)
