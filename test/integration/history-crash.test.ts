@@ -73,7 +73,11 @@ test('kill -9 during undo or undo --restore: the state before or after, never a 
       await checkPatches(await loadSession('crash'))
       const undone = (await lockedHistory(session)).history.runs.find((r) => r.number === 2)?.undone === true
       const tree = await sessionTree(home, 'crash', root)
-      assert.deepEqual(tree, undone ? without2 : full, `killed after ${ms} ms (${restore ? 'restore' : 'undo'}): the tree matches the history`)
+      assert.deepEqual(
+        tree,
+        undone ? without2 : full,
+        `killed after ${ms} ms (${restore ? 'restore' : 'undo'}): the tree matches the history`,
+      )
       const whole = await fs.readFile(path.join(session.dir, 'session.patch'), 'utf8')
       const base = await fs.readFile(path.join(session.dir, 'base.patch'), 'utf8').catch(() => '')
       assert.ok(whole.includes('two.txt') === !undone && base.includes('two.txt') === !undone, 'session.patch and base.patch agree with it')
