@@ -57,7 +57,7 @@ async function historyOf(
   const history = legacyHistory({
     createdAt: session.createdAt,
     resumedAt: session.resumedAt,
-    earlier: earlier && earlier.files.length ? totalsOf(earlier) : undefined,
+    earlier: earlier?.files.length ? totalsOf(earlier) : undefined,
     latest: latest && totalsOf(latest),
   })
   return { history, stored: false, patchFile: legacyPatchFile }

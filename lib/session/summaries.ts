@@ -24,10 +24,6 @@ export function summaryFileOf(patch: string): string | undefined {
 
 const SUMMARIZED = /^(base|changes|session|run-[1-9][0-9]*)\.patch$/
 
-export function isSummarized(file: string): boolean {
-  return summaryFileOf(file) !== undefined
-}
-
 /**
  * One file's change, compact: a 50 MB patch of 10,000 files has a summary of 10,000 of these, and reading it is
  * on the path of every `diff --stat`. [path, kind, added, removed, binary (1 or 0), oldPath (null when it is
