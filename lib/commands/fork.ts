@@ -16,7 +16,7 @@ export async function forkCommand(name: string, newName: string, options: { at?:
     const forked = await forkSession(session, found, newName, at)
     const where = forked.at ? `after run ${forked.at}` : 'before any run'
     say(kleur.green(`realm: forked '${name}' ${where} as '${newName}', with its runs so far and a copy of its conversation`))
-    say(`realm: next: realm resume ${newName} …  (realm log ${newName}, realm diff ${newName})`)
+    say(`realm: continue it with 'realm resume ${newName}'; 'realm log ${newName}' lists its runs`)
   } finally {
     await lock.release()
   }
