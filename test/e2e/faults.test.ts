@@ -77,6 +77,11 @@ describe('no work lost', { skip }, () => {
     assert.equal(next.code, 0, explain(next))
     assert.match(next.stderr, /recovered the interrupted run of 'nine' \(its final capture\)/)
     assert.match(await readSaved(sessionFile('nine', 'base.patch')), /\+finished/)
+    // The session's history marks the run that a later command saved, and keeps the one after it apart.
+    const log = await realm(['log', 'nine'], { cwd: project, home })
+    const lines = log.stdout.trimEnd().split('\n')
+    assert.match(lines[1], /^1 .*\[interrupted, recovered from its final capture\] touch \/tmp\/marker sleep 2 echo finished/, explain(log))
+    assert.match(lines[2], /^2 .*\s0\s+no changes\s+test -f finished\.txt$/, explain(log))
   })
 
   test('docker stop: the entrypoint captures before exiting', async () => {
