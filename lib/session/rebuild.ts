@@ -98,8 +98,12 @@ export async function rebuildUpdates(plan: Rebuild, scratch: string): Promise<Re
     }
     const after = await tree()
     const made = await diff(`run-${record.number}.patch`, before, after)
-    if (!(await sameBytes(made, patch))) updates[runPatchName(record.number)] = place(made)
-    lastPatch = made
+    // The same bytes as before (the usual case: the run touched nothing the change touched) stay the same file.
+    if (await sameBytes(made, patch)) lastPatch = patch
+    else {
+      updates[runPatchName(record.number)] = place(made)
+      lastPatch = made
+    }
   }
   const final = await tree()
   updates[SESSION_PATCH] = place(await diff('session.patch', baselineTree, final))

@@ -105,7 +105,9 @@ export async function summaryUpdates(
     const summary = summaryFileOf(patch)
     if (!summary) continue
     const sum = sha256[patch]
-    if ('remove' in update || !sum) out[summary] = { remove: true }
+    // A session with a history is read through session.patch: base.patch (kept for `git apply`) is never shown.
+    const unread = patch === 'base.patch' && 'session.patch' in updates
+    if ('remove' in update || !sum || unread) out[summary] = { remove: true }
     else {
       let text = bySum.get(sum) ?? ('copyFrom' in update ? await summaryBeside(update.copyFrom, sum) : undefined)
       if (text === undefined) {
