@@ -16,7 +16,8 @@ import { type EngineFacts, engineFacts } from './engine.js'
 import { DESKTOP_HOST } from './sidecar-plan.js'
 import { type AllowEntry, enforces, type NetworkMode } from './policy.js'
 import type { Listening } from './listen.js'
-import { type BlockedAttempt, proxyUrl, startProxy } from './proxy.js'
+import { proxyUrl, startProxy } from './proxy.js'
+import { type BlockedAttempt, shown } from './report.js'
 import { configureSidecar, DEFAULT_NET_IMAGE, type Launched, launchSidecar, netImage, newSidecarPlan, type Sidecar } from './sidecar.js'
 
 export interface EgressOptions {
@@ -122,7 +123,7 @@ export async function openEgress(options: EgressOptions): Promise<Egress> {
         own,
         onBlocked: (attempt) => {
           proxyBlocked.push(attempt)
-          trace(`blocked ${attempt.destination}`)
+          trace(`blocked ${shown(attempt)}`)
         },
       })
       listeners.push(proxy)

@@ -12,15 +12,9 @@ import type { Duplex } from 'node:stream'
 import { restrictedReason } from './addresses.js'
 import { type Listening, listen } from './listen.js'
 import { type AllowEntry, isAllowed } from './policy.js'
+import { type BlockedAttempt, refusalText } from './report.js'
 
-/** A connection the policy refused: where the agent tried to go, and what would allow it. */
-export interface BlockedAttempt {
-  /** `host` (ports 80 and 443 left out) or `host:port` */
-  destination: string
-  /** the --allow value that would let it through */
-  allow: string
-  why: string
-}
+export type { BlockedAttempt } from './report.js'
 
 export interface ProxyOptions {
   /** the address to listen on (the container's way to the host) */
@@ -63,24 +57,26 @@ async function decide(options: ProxyOptions, host: string, port: number): Promis
   const destination = label(name, port)
   const exact = `${net.isIPv6(name) ? `[${name}]` : name}:${port}`
   if (!isAllowed(options.allow, name, port)) {
-    return { blocked: { destination, allow: port === 443 || port === 80 ? label(name, port) : exact, why: 'not in the allowlist' } }
+    // An address that is the host's own or private needs its exact address and port, whatever the port.
+    if (net.isIP(name) && restrictedReason(name)) return { blocked: { destination, reason: 'restricted', allow: exact } }
+    return { blocked: { destination, reason: 'not-allowed', allow: port === 443 || port === 80 ? destination : exact } }
   }
+  // Only an allowed name is looked up: looking up any name the agent gives would be a way out through DNS.
   let addresses: string[]
   try {
     addresses = net.isIP(name) ? [name] : await (options.lookup ?? systemLookup)(name)
   } catch {
-    return { blocked: { destination, allow: exact, why: 'the name does not resolve' } }
+    addresses = []
   }
+  if (addresses.length === 0) return { blocked: { destination, reason: 'unresolved' } }
   // One restricted address is enough to refuse: the name may be made to resolve to it next time. An address
   // the user allowed exactly, with this port, is theirs to reach.
   for (const address of addresses) {
-    const why = isAllowed(options.allow, address, port) ? undefined : restrictedReason(address)
-    if (why) {
+    if (!isAllowed(options.allow, address, port) && restrictedReason(address)) {
       const shown = net.isIPv6(address) ? `[${address}]` : address
-      return { blocked: { destination, allow: `${shown}:${port}`, why: `${name === address ? 'it is' : `it resolves to`} ${why}` } }
+      return { blocked: { destination, reason: 'restricted', allow: `${shown}:${port}` } }
     }
   }
-  if (addresses.length === 0) return { blocked: { destination, allow: exact, why: 'the name does not resolve' } }
   return { address: addresses[0] }
 }
 
@@ -92,14 +88,22 @@ function authority(target: string): { host: string; port: number } | undefined {
   return port > 0 && port < 65536 ? { host: match[1], port } : undefined
 }
 
-function refuse(socket: Duplex, status: string, text: string): void {
+/** An answer to a CONNECT, after which the connection closes (a client that tries again connects anew). */
+function refuse(socket: Duplex, status: string, text: string, extra = ''): void {
   socket.end(
-    `HTTP/1.1 ${status}\r\ncontent-type: text/plain\r\ncontent-length: ${Buffer.byteLength(text)}\r\nconnection: close\r\n\r\n${text}`,
+    `HTTP/1.1 ${status}\r\n${extra}content-type: text/plain\r\ncontent-length: ${Buffer.byteLength(text)}\r\nconnection: close\r\n\r\n${text}`,
   )
 }
 
-function refusalText(attempt: BlockedAttempt): string {
-  return `realm: ${attempt.destination} is blocked (${attempt.why}) — allow it with --allow ${attempt.allow}\n`
+// The challenge a 407 must carry (RFC 9110, 11.7.1). Clients that let the proxy pick the scheme send their
+// first request without credentials and give up when the 407 names none: git's libcurl
+// (http.proxyAuthMethod=anyauth, its default) fails with "CONNECT tunnel failed, response 407".
+const CHALLENGE = 'Basic realm="realm"'
+const NEEDS_TOKEN = 'realm: this proxy needs the run token (the user:password of HTTP_PROXY)\n'
+
+/** A refusal by the policy is 403; a name that does not resolve is the way on that failed, as any proxy says. */
+function statusOf(attempt: BlockedAttempt): string {
+  return attempt.reason === 'unresolved' ? '502 Bad Gateway' : '403 Forbidden'
 }
 
 // Hop-by-hop headers, and the proxy's own, are not forwarded.
@@ -127,7 +131,7 @@ export async function startProxy(options: ProxyOptions): Promise<Listening> {
   server.on('connect', async (req: http.IncomingMessage, client: Duplex, head: Buffer) => {
     track(client)
     if (!authorized(req.headers['proxy-authorization'], options.token)) {
-      refuse(client, '407 Proxy Authentication Required', 'realm: this proxy needs the run token\n')
+      refuse(client, '407 Proxy Authentication Required', NEEDS_TOKEN, `proxy-authenticate: ${CHALLENGE}\r\n`)
       return
     }
     const target = authority(req.url ?? '')
@@ -135,7 +139,7 @@ export async function startProxy(options: ProxyOptions): Promise<Listening> {
     const decision = await decide(options, target.host, target.port)
     if ('blocked' in decision) {
       options.onBlocked(decision.blocked)
-      return refuse(client, '403 Forbidden', refusalText(decision.blocked))
+      return refuse(client, statusOf(decision.blocked), refusalText(decision.blocked))
     }
     const upstream = net.connect({ host: decision.address, port: target.port })
     track(upstream)
@@ -152,8 +156,8 @@ export async function startProxy(options: ProxyOptions): Promise<Listening> {
 
   server.on('request', async (req, res) => {
     if (!authorized(req.headers['proxy-authorization'], options.token)) {
-      res.writeHead(407, { 'proxy-authenticate': 'Basic realm="realm"', 'content-type': 'text/plain' })
-      res.end('realm: this proxy needs the run token\n')
+      res.writeHead(407, { 'proxy-authenticate': CHALLENGE, 'content-type': 'text/plain' })
+      res.end(NEEDS_TOKEN)
       return
     }
     let url: URL
@@ -168,7 +172,7 @@ export async function startProxy(options: ProxyOptions): Promise<Listening> {
     const decision = await decide(options, url.hostname, port)
     if ('blocked' in decision) {
       options.onBlocked(decision.blocked)
-      res.writeHead(403, { 'content-type': 'text/plain' }).end(refusalText(decision.blocked))
+      res.writeHead(Number.parseInt(statusOf(decision.blocked), 10), { 'content-type': 'text/plain' }).end(refusalText(decision.blocked))
       return
     }
     const headers: http.OutgoingHttpHeaders = {}

@@ -7,6 +7,8 @@ import type { AddressInfo } from 'node:net'
 import net from 'node:net'
 import { after, before, test } from 'node:test'
 
+import { execa } from 'execa'
+
 import { brokerUrl, PLACEHOLDERS, startBroker } from '../../lib/net/broker.ts'
 import { parseAllowEntry } from '../../lib/net/policy.ts'
 import { type BlockedAttempt, startProxy } from '../../lib/net/proxy.ts'
@@ -98,8 +100,8 @@ test('the broker: an OAuth token travels as a bearer; events stream as they come
   }
 })
 
-/** A raw CONNECT through the proxy: the status line it answers. */
-function connect(port: number, target: string, auth?: string): Promise<string> {
+/** A raw CONNECT through the proxy: the status line it answers (the whole head in `heads`). */
+function connect(port: number, target: string, auth?: string, heads: string[] = []): Promise<string> {
   return new Promise((resolve, reject) => {
     const socket = net.connect(port, '127.0.0.1', () => {
       socket.write(
@@ -107,6 +109,7 @@ function connect(port: number, target: string, auth?: string): Promise<string> {
       )
     })
     socket.once('data', (data) => {
+      heads.push(String(data).split('\r\n\r\n')[0])
       resolve(String(data).split('\r\n')[0])
       socket.destroy()
     })
@@ -124,7 +127,7 @@ test('the proxy: the token is required; allowed names pass; restricted addresses
   const proxy = await startProxy({
     listen: '127.0.0.1',
     token: 'ptok',
-    allow: ['public.example', 'sneaky.example', `upstream.example:${upstreamPort}`, `127.0.0.1:${upstreamPort}`, '10.0.0.9:5432'].map((e) =>
+    allow: ['public.example', 'sneaky.example', 'ghost.example', `upstream.example:${upstreamPort}`, `127.0.0.1:${upstreamPort}`, '10.0.0.9:5432'].map((e) =>
       parseAllowEntry(e, 'test'),
     ),
     onBlocked: (attempt) => blocked.push(attempt),
@@ -132,7 +135,10 @@ test('the proxy: the token is required; allowed names pass; restricted addresses
   })
   try {
     const auth = 'realm:ptok'
-    assert.match(await connect(proxy.port, 'public.example:443'), / 407 /)
+    // A 407 names its scheme: clients that wait for the challenge (git's libcurl) answer it with the token.
+    const heads: string[] = []
+    assert.match(await connect(proxy.port, 'public.example:443', undefined, heads), / 407 /)
+    assert.match(heads[0], /^proxy-authenticate: Basic realm="realm"$/im)
     assert.match(await connect(proxy.port, 'public.example:443', 'realm:wrong'), / 407 /)
     assert.match(await connect(proxy.port, 'not-allowed.example:443', auth), / 403 /)
     assert.match(await connect(proxy.port, 'sneaky.example:443', auth), / 403 /, 'a name that resolves to loopback')
@@ -143,12 +149,14 @@ test('the proxy: the token is required; allowed names pass; restricted addresses
       'an allowed name, resolving to an address allowed exactly',
     )
     assert.match(await connect(proxy.port, `127.0.0.1:${upstreamPort}`, auth), / 200 /, 'the exact address the user allowed')
+    assert.match(await connect(proxy.port, 'ghost.example:443', auth), / 502 /, 'an allowed name that does not resolve')
     assert.deepEqual(
-      blocked.map((b) => [b.destination, b.allow]),
+      blocked.map((b) => [b.destination, b.reason, b.allow]),
       [
-        ['not-allowed.example', 'not-allowed.example'],
-        ['sneaky.example', '127.0.0.1:443'],
-        [`127.0.0.1:${upstreamPort + 1}`, `127.0.0.1:${upstreamPort + 1}`],
+        ['not-allowed.example', 'not-allowed', 'not-allowed.example'],
+        ['sneaky.example', 'restricted', '127.0.0.1:443'],
+        [`127.0.0.1:${upstreamPort + 1}`, 'restricted', `127.0.0.1:${upstreamPort + 1}`],
+        ['ghost.example', 'unresolved', undefined],
       ],
     )
     // A plain http request in absolute form, through to the allowed address.
@@ -171,6 +179,38 @@ test('the proxy: the token is required; allowed names pass; restricted addresses
     })
     assert.deepEqual(JSON.parse(body), { path: '/plain', method: 'GET' })
     assert.equal(seen.at(-1)?.['proxy-authorization'], undefined, 'the proxy token never travels on')
+  } finally {
+    await proxy.close()
+  }
+})
+
+test("the proxy: libcurl that lets the proxy pick the scheme (git's default) gets the challenge and tunnels through", async (t) => {
+  const curl = await execa('curl', ['--version'], { reject: false })
+  if (curl.exitCode !== 0) return t.skip('no curl on this machine')
+  const proxy = await startProxy({
+    listen: '127.0.0.1',
+    token: 'ptok',
+    allow: [parseAllowEntry(`127.0.0.1:${upstreamPort}`, 'test')],
+    onBlocked: () => undefined,
+  })
+  try {
+    // --proxy-anyauth: the first CONNECT goes without credentials, as git's (http.proxyAuthMethod=anyauth) does.
+    const through = (...flags: string[]) =>
+      execa(
+        'curl',
+        ['-sS', '-p', ...flags, '-x', `http://realm:ptok@127.0.0.1:${proxy.port}`, `http://127.0.0.1:${upstreamPort}/tunnelled`],
+        { reject: false },
+      )
+    const anyauth = await through('--proxy-anyauth')
+    assert.equal(anyauth.exitCode, 0, anyauth.stderr)
+    assert.deepEqual(JSON.parse(anyauth.stdout), { path: '/tunnelled', method: 'GET' })
+    const wrong = await execa(
+      'curl',
+      ['-sS', '-p', '--proxy-anyauth', '-x', `http://realm:nope@127.0.0.1:${proxy.port}`, `http://127.0.0.1:${upstreamPort}/`],
+      { reject: false },
+    )
+    assert.notEqual(wrong.exitCode, 0, 'a wrong token is still refused')
+    assert.match(wrong.stderr, /407/)
   } finally {
     await proxy.close()
   }
