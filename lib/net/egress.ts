@@ -18,6 +18,7 @@ import { type AllowEntry, enforces, type NetworkMode } from './policy.js'
 import type { Listening } from './listen.js'
 import { proxyUrl, startProxy } from './proxy.js'
 import { type BlockedAttempt, shown } from './report.js'
+import { upstreamProxy } from './upstream.js'
 import { configureSidecar, DEFAULT_NET_IMAGE, type Launched, launchSidecar, netImage, newSidecarPlan, type Sidecar } from './sidecar.js'
 
 export interface EgressOptions {
@@ -121,6 +122,7 @@ export async function openEgress(options: EgressOptions): Promise<Egress> {
         token: proxyToken,
         allow: options.allow,
         own,
+        upstream: upstreamProxy(env),
         onBlocked: (attempt) => {
           proxyBlocked.push(attempt)
           trace(`blocked ${shown(attempt)}`)

@@ -6,6 +6,7 @@
 import { timingSafeEqual } from 'node:crypto'
 import dns from 'node:dns/promises'
 import http from 'node:http'
+import https from 'node:https'
 import net from 'node:net'
 import type { Duplex } from 'node:stream'
 
@@ -13,6 +14,7 @@ import { restrictedReason } from './addresses.js'
 import { type Listening, listen } from './listen.js'
 import { type AllowEntry, isAllowed } from './policy.js'
 import { type BlockedAttempt, refusalText } from './report.js'
+import { bypasses, proxyAuthorization, tunnelThrough, type UpstreamProxy } from './upstream.js'
 
 export type { BlockedAttempt } from './report.js'
 
@@ -26,6 +28,14 @@ export interface ProxyOptions {
   onBlocked: (attempt: BlockedAttempt) => void
   /** how names are resolved (tests give their own) */
   lookup?: (host: string) => Promise<string[]>
+  /** the host's own proxy, to go out through (upstream.ts) */
+  upstream?: UpstreamProxy
+}
+
+/** Where the proxy connects: an address it checked, or, through the host's proxy, the name it checked. */
+interface Way {
+  address: string
+  via?: URL
 }
 
 /** `http://realm:<token>@<host>:<port>`, the value of the container's HTTP(S)_PROXY. */
@@ -50,10 +60,14 @@ function label(host: string, port: number): string {
   return port === 443 || port === 80 ? shown : `${shown}:${port}`
 }
 
-/** Where to connect for `host:port`, or the attempt to report. */
-async function decide(options: ProxyOptions, host: string, port: number): Promise<{ address: string } | { blocked: BlockedAttempt }> {
+/**
+ * Where to connect for `host:port`, or the attempt to report. `via`: the host's proxy for this kind of request
+ * (its tunnel or its plain-http proxy), unless NO_PROXY names the destination.
+ */
+async function decide(options: ProxyOptions, host: string, port: number, via: URL | undefined): Promise<Way | { blocked: BlockedAttempt }> {
   const name = host.toLowerCase().replace(/^\[|\]$/g, '')
   if (options.own?.some((own) => own.host === name && own.port === port)) return { address: name }
+  if (via && options.upstream && bypasses(options.upstream, name, port)) via = undefined
   const destination = label(name, port)
   const exact = `${net.isIPv6(name) ? `[${name}]` : name}:${port}`
   if (!isAllowed(options.allow, name, port)) {
@@ -68,7 +82,8 @@ async function decide(options: ProxyOptions, host: string, port: number): Promis
   } catch {
     addresses = []
   }
-  if (addresses.length === 0) return { blocked: { destination, reason: 'unresolved' } }
+  // Behind a company's proxy the host often resolves no outside name: the host's proxy does.
+  if (addresses.length === 0) return via ? { address: name, via } : { blocked: { destination, reason: 'unresolved' } }
   // One restricted address is enough to refuse: the name may be made to resolve to it next time. An address
   // the user allowed exactly, with this port, is theirs to reach.
   for (const address of addresses) {
@@ -77,7 +92,8 @@ async function decide(options: ProxyOptions, host: string, port: number): Promis
       return { blocked: { destination, reason: 'restricted', allow: `${shown}:${port}` } }
     }
   }
-  return { address: addresses[0] }
+  // The host's proxy is asked for the name it may check itself; where that leads is its network's.
+  return via ? { address: name, via } : { address: addresses[0] }
 }
 
 /** host and port of CONNECT's `host:port` or `[v6]:port`. */
@@ -118,6 +134,38 @@ const HOP = new Set([
   'upgrade',
 ])
 
+/** A connection to `way`'s address, direct or tunnelled through the host's proxy; rejects when there is none. */
+async function open(way: Way, port: number): Promise<Duplex> {
+  if (way.via) {
+    const { status, socket } = await tunnelThrough(way.via, way.address, port)
+    if (status !== 200) {
+      socket.destroy()
+      throw new Error(`the host's proxy answered ${status}`)
+    }
+    return socket
+  }
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host: way.address, port })
+    socket.once('connect', () => {
+      socket.off('error', reject)
+      resolve(socket)
+    })
+    socket.once('error', reject)
+  })
+}
+
+/** A plain http request in absolute form to the host's proxy, with its own credentials. */
+function viaProxy(proxy: URL, method: string | undefined, target: string, headers: http.OutgoingHttpHeaders): http.ClientRequest {
+  const auth = proxyAuthorization(proxy)
+  return (proxy.protocol === 'https:' ? https : http).request({
+    host: proxy.hostname.replace(/^\[|\]$/g, ''),
+    port: Number(proxy.port || (proxy.protocol === 'https:' ? 443 : 80)),
+    method,
+    path: target,
+    headers: auth ? { ...headers, 'proxy-authorization': auth } : headers,
+  })
+}
+
 export async function startProxy(options: ProxyOptions): Promise<Listening> {
   const sockets = new Set<Duplex>()
   const track = (socket: Duplex) => {
@@ -136,20 +184,24 @@ export async function startProxy(options: ProxyOptions): Promise<Listening> {
     }
     const target = authority(req.url ?? '')
     if (!target) return refuse(client, '400 Bad Request', 'realm: CONNECT needs host:port\n')
-    const decision = await decide(options, target.host, target.port)
+    const decision = await decide(options, target.host, target.port, options.upstream?.tunnel)
     if ('blocked' in decision) {
       options.onBlocked(decision.blocked)
       return refuse(client, statusOf(decision.blocked), refusalText(decision.blocked))
     }
-    const upstream = net.connect({ host: decision.address, port: target.port })
+    const shown = label(target.host, target.port)
+    let upstream: Duplex
+    try {
+      upstream = await open(decision, target.port)
+    } catch {
+      return refuse(client, '502 Bad Gateway', `realm: cannot connect to ${shown}${decision.via ? " through the host's proxy" : ''}\n`)
+    }
     track(upstream)
-    upstream.once('connect', () => {
-      client.write('HTTP/1.1 200 Connection Established\r\n\r\n')
-      if (head.length) upstream.write(head)
-      upstream.pipe(client)
-      client.pipe(upstream)
-    })
-    upstream.once('error', () => refuse(client, '502 Bad Gateway', `realm: cannot connect to ${label(target.host, target.port)}\n`))
+    client.write('HTTP/1.1 200 Connection Established\r\n\r\n')
+    if (head.length) upstream.write(head)
+    upstream.pipe(client)
+    client.pipe(upstream)
+    upstream.on('error', () => client.destroy())
     client.once('close', () => upstream.destroy())
     upstream.once('close', () => client.destroy())
   })
@@ -169,7 +221,7 @@ export async function startProxy(options: ProxyOptions): Promise<Listening> {
       return
     }
     const port = Number(url.port || 80)
-    const decision = await decide(options, url.hostname, port)
+    const decision = await decide(options, url.hostname, port, options.upstream?.plain)
     if ('blocked' in decision) {
       options.onBlocked(decision.blocked)
       res.writeHead(Number.parseInt(statusOf(decision.blocked), 10), { 'content-type': 'text/plain' }).end(refusalText(decision.blocked))
@@ -178,7 +230,9 @@ export async function startProxy(options: ProxyOptions): Promise<Listening> {
     const headers: http.OutgoingHttpHeaders = {}
     for (const [name, value] of Object.entries(req.headers)) if (!HOP.has(name) && value !== undefined) headers[name] = value
     headers.host = url.host
-    const upstream = http.request({ host: decision.address, port, method: req.method, path: `${url.pathname}${url.search}`, headers })
+    const upstream = decision.via
+      ? viaProxy(decision.via, req.method, `http://${url.host}${url.pathname}${url.search}`, headers)
+      : http.request({ host: decision.address, port, method: req.method, path: `${url.pathname}${url.search}`, headers })
     upstream.on('response', (response) => {
       const back: http.OutgoingHttpHeaders = {}
       for (const [name, value] of Object.entries(response.headers)) if (!HOP.has(name) && value !== undefined) back[name] = value

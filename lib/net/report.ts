@@ -65,7 +65,13 @@ function hostOf(destination: string): string {
  * (Sentry, Datadog, Statsig), and release and model-catalog checks (downloads.claude.ai). Closed under
  * `allowlist` and `model`, and expected to be.
  */
-const BACKGROUND = [/^api\.anthropic\.com$/, /^statsig\.anthropic\.com$/, /(^|\.)sentry\.io$/, /(^|[.-])datadoghq\.(com|eu)$/, /^downloads\.claude\.ai$/]
+const BACKGROUND = [
+  /^api\.anthropic\.com$/,
+  /^statsig\.anthropic\.com$/,
+  /(^|\.)sentry\.io$/,
+  /(^|[.-])datadoghq\.(com|eu)$/,
+  /^downloads\.claude\.ai$/,
+]
 
 /** Whether an attempt is one of Claude Code's own background requests, not the agent's doing. */
 export function isBackground(attempt: BlockedAttempt): boolean {

@@ -12,6 +12,7 @@ import { execa } from 'execa'
 import { brokerUrl, PLACEHOLDERS, startBroker } from '../../lib/net/broker.ts'
 import { parseAllowEntry } from '../../lib/net/policy.ts'
 import { type BlockedAttempt, startProxy } from '../../lib/net/proxy.ts'
+import { bypasses, upstreamProxy } from '../../lib/net/upstream.ts'
 
 let upstream: http.Server
 let upstreamPort: number
@@ -127,9 +128,14 @@ test('the proxy: the token is required; allowed names pass; restricted addresses
   const proxy = await startProxy({
     listen: '127.0.0.1',
     token: 'ptok',
-    allow: ['public.example', 'sneaky.example', 'ghost.example', `upstream.example:${upstreamPort}`, `127.0.0.1:${upstreamPort}`, '10.0.0.9:5432'].map((e) =>
-      parseAllowEntry(e, 'test'),
-    ),
+    allow: [
+      'public.example',
+      'sneaky.example',
+      'ghost.example',
+      `upstream.example:${upstreamPort}`,
+      `127.0.0.1:${upstreamPort}`,
+      '10.0.0.9:5432',
+    ].map((e) => parseAllowEntry(e, 'test')),
     onBlocked: (attempt) => blocked.push(attempt),
     lookup: async (host) => names[host] ?? Promise.reject(new Error('ENOTFOUND')),
   })
@@ -214,4 +220,105 @@ test("the proxy: libcurl that lets the proxy pick the scheme (git's default) get
   } finally {
     await proxy.close()
   }
+})
+
+test("the proxy through the host's own proxy: tunnels and plain requests go by name, with its credentials; NO_PROXY goes direct", async () => {
+  // The host's proxy: it records what it is asked for and carries it to the test's upstream server.
+  const asked: string[] = []
+  const corp = http.createServer((req, res) => {
+    asked.push(`${req.method} ${req.url} ${req.headers['proxy-authorization'] ?? ''}`)
+    const target = new URL(req.url ?? '')
+    const forward = http.request({ host: '127.0.0.1', port: upstreamPort, method: req.method, path: target.pathname }, (answer) => {
+      res.writeHead(answer.statusCode ?? 502, answer.headers)
+      answer.pipe(res)
+    })
+    req.pipe(forward)
+  })
+  corp.on('connect', (req: http.IncomingMessage, client: net.Socket) => {
+    asked.push(`CONNECT ${req.url} ${req.headers['proxy-authorization'] ?? ''}`)
+    if (req.url?.startsWith('refused.example')) return void client.end('HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\n\r\n')
+    const out = net.connect(upstreamPort, '127.0.0.1', () => {
+      client.write('HTTP/1.1 200 Connection Established\r\n\r\n')
+      out.pipe(client)
+      client.pipe(out)
+    })
+  })
+  await new Promise<void>((resolve) => corp.listen(0, '127.0.0.1', resolve))
+  const corpUrl = `http://corp:s%40cret@127.0.0.1:${(corp.address() as AddressInfo).port}`
+  const blocked: BlockedAttempt[] = []
+  const proxy = await startProxy({
+    listen: '127.0.0.1',
+    token: 'ptok',
+    allow: ['outside.example', 'refused.example', 'sneaky.example', `127.0.0.1:${upstreamPort}`].map((e) => parseAllowEntry(e, 'test')),
+    onBlocked: (attempt) => blocked.push(attempt),
+    // This host resolves no outside name; sneaky.example resolves to its loopback.
+    lookup: async (host) => (host === 'sneaky.example' ? ['127.0.0.1'] : Promise.reject(new Error('ENOTFOUND'))),
+    upstream: upstreamProxy({ HTTPS_PROXY: corpUrl, HTTP_PROXY: corpUrl, NO_PROXY: 'localhost,127.0.0.1' }),
+  })
+  try {
+    const auth = 'realm:ptok'
+    const basic = `Basic ${Buffer.from('corp:s@cret').toString('base64')}`
+    assert.match(await connect(proxy.port, 'outside.example:443', auth), / 200 /, 'a name this host cannot resolve, by name')
+    assert.match(await connect(proxy.port, 'refused.example:443', auth), / 502 /, "the host's proxy refused it")
+    assert.match(await connect(proxy.port, 'sneaky.example:443', auth), / 403 /, 'a name that resolves here to loopback')
+    assert.match(await connect(proxy.port, 'elsewhere.example:443', auth), / 403 /, 'not allowed: the host proxy is never asked')
+    assert.match(await connect(proxy.port, `127.0.0.1:${upstreamPort}`, auth), / 200 /, 'NO_PROXY names it: direct')
+    const body = await new Promise<string>((resolve, reject) => {
+      http
+        .get(
+          {
+            host: '127.0.0.1',
+            port: proxy.port,
+            path: 'http://outside.example/plain',
+            headers: { 'proxy-authorization': `Basic ${Buffer.from(auth).toString('base64')}` },
+          },
+          (res) => {
+            let text = ''
+            res.on('data', (c) => (text += c))
+            res.on('end', () => resolve(text))
+          },
+        )
+        .on('error', reject)
+    })
+    assert.deepEqual(JSON.parse(body), { path: '/plain', method: 'GET' })
+    assert.deepEqual(asked, [
+      `CONNECT outside.example:443 ${basic}`,
+      `CONNECT refused.example:443 ${basic}`,
+      `GET http://outside.example/plain ${basic}`,
+    ])
+    assert.deepEqual(
+      blocked.map((b) => [b.destination, b.reason]),
+      [
+        ['sneaky.example', 'restricted'],
+        ['elsewhere.example', 'not-allowed'],
+      ],
+    )
+  } finally {
+    await proxy.close()
+    corp.close()
+  }
+})
+
+test('NO_PROXY: a name, its subdomains, a leading dot or star, a port, an address, or everything', () => {
+  const up = upstreamProxy({ https_proxy: 'corp:3128', NO_PROXY: 'example.com, .internal, *.corp, 10.0.0.5, svc:8080' })
+  assert.ok(up)
+  assert.equal(up.tunnel?.href, 'http://corp:3128/')
+  assert.equal(up.plain, undefined)
+  const by = (host: string, port = 443) => bypasses(up, host, port)
+  assert.deepEqual(
+    [
+      by('example.com'),
+      by('a.example.com'),
+      by('notexample.com'),
+      by('x.internal'),
+      by('a.b.corp'),
+      by('10.0.0.5'),
+      by('svc', 8080),
+      by('svc'),
+    ],
+    [true, true, false, true, true, true, true, false],
+  )
+  assert.equal(bypasses({ bypass: ['*'] }, 'anything', 1), true)
+  assert.equal(upstreamProxy({}), undefined)
+  assert.equal(upstreamProxy({ HTTPS_PROXY: 'socks5://corp:1080' }), undefined, 'only http(s) proxies')
 })

@@ -15,7 +15,10 @@ test('tcpdump lines: a port-53 packet is DNS (by name when readable), any other 
     destination: 'example.com',
     reason: 'dns',
   })
-  assert.deepEqual(parseBlockedLine('18:56:21.5 IP 172.17.0.2.42425 > 8.8.8.8.53: UDP, length 3'), { destination: '8.8.8.8:53', reason: 'dns' })
+  assert.deepEqual(parseBlockedLine('18:56:21.5 IP 172.17.0.2.42425 > 8.8.8.8.53: UDP, length 3'), {
+    destination: '8.8.8.8:53',
+    reason: 'dns',
+  })
   assert.deepEqual(parseBlockedLine('18:56:21.5 IP 172.17.0.2.42425 > 192.168.1.1.53: Flags [S], seq 1, length 0'), {
     destination: '192.168.1.1:53',
     reason: 'dns',
@@ -35,7 +38,10 @@ const bypass = (destination: string): BlockedAttempt => ({ destination, reason: 
 test('each reason has its advice: an --allow only where one would help, never for DNS or a way around the proxy', () => {
   assert.equal(advice(notAllowed('example.com')), 'allow with --allow example.com')
   assert.equal(advice(notAllowed('example.com:8443')), 'allow with --allow example.com:8443')
-  assert.equal(advice(restricted('db.internal:5432', '10.0.0.5:5432')), 'to let the agent reach that address on purpose: --allow 10.0.0.5:5432')
+  assert.equal(
+    advice(restricted('db.internal:5432', '10.0.0.5:5432')),
+    'to let the agent reach that address on purpose: --allow 10.0.0.5:5432',
+  )
   // An allowed name that did not resolve: already allowed, so no --allow.
   const ghost = advice(unresolved('github.com'))
   assert.equal(ghost, "github.com is allowed, but its name does not resolve on this machine: check the name, or this machine's DNS")
@@ -44,13 +50,16 @@ test('each reason has its advice: an --allow only where one would help, never fo
   for (const attempt of [dns('example.com'), dns('8.8.8.8:53'), dns('127.0.0.11:53')]) {
     assert.equal(advice(attempt), "DNS is closed by design (realm's proxy resolves names): the tool must use HTTPS_PROXY")
   }
-  assert.equal(advice(bypass('203.0.113.9:443')), "only realm's proxy leads out: the tool must use HTTPS_PROXY instead of connecting directly")
+  assert.equal(
+    advice(bypass('203.0.113.9:443')),
+    "only realm's proxy leads out: the tool must use HTTPS_PROXY instead of connecting directly",
+  )
   for (const attempt of [unresolved('github.com'), dns('8.8.8.8:53'), bypass('203.0.113.9:443')]) {
     assert.doesNotMatch(advice(attempt), /--allow/)
   }
 })
 
-test("the line: every destination with its reason, most frequent first; the advice is the first listed that an --allow opens", () => {
+test('the line: every destination with its reason, most frequent first; the advice is the first listed that an --allow opens', () => {
   assert.equal(blockedSummary([]), undefined)
   assert.equal(
     blockedSummary([restricted('10.0.0.5:5432', '10.0.0.5:5432'), notAllowed('example.com'), notAllowed('example.com')]),
@@ -72,7 +81,10 @@ test("the line: every destination with its reason, most frequent first; the advi
     "realm: blocked 1 connection: registry.npmjs.org (DNS) — DNS is closed by design (realm's proxy resolves names): the tool must use HTTPS_PROXY",
   )
   const many = blockedSummary(['a', 'b', 'c', 'd', 'e', 'f', 'g'].map((x) => bypass(`${x}:1`)))
-  assert.match(many ?? '', /^realm: blocked 7 connections: a:1 \(around the proxy\), .*, e:1 \(around the proxy\), 2 more — only realm's proxy/)
+  assert.match(
+    many ?? '',
+    /^realm: blocked 7 connections: a:1 \(around the proxy\), .*, e:1 \(around the proxy\), 2 more — only realm's proxy/,
+  )
   // An allowable destination beyond the five shown is not the one advised.
   const hidden = blockedSummary([...['a', 'b', 'c', 'd', 'e'].map((x) => bypass(`${x}:1`)), notAllowed('late.example')])
   assert.doesNotMatch(hidden ?? '', /--allow/)
@@ -90,7 +102,10 @@ test("Claude Code's own background requests are left out: the line means the age
   ]
   for (const attempt of background) assert.equal(isBackground(attempt), true, attempt.destination)
   assert.equal(blockedSummary(background), undefined)
-  assert.equal(blockedSummary([...background, notAllowed('evil.example')]), 'realm: blocked 1 connection: evil.example (not allowed) — allow with --allow evil.example')
+  assert.equal(
+    blockedSummary([...background, notAllowed('evil.example')]),
+    'realm: blocked 1 connection: evil.example (not allowed) — allow with --allow evil.example',
+  )
   // Only those names: a look-alike, or a way around the proxy to any address, is the agent's.
   for (const attempt of [notAllowed('api.anthropic.com.evil.example'), notAllowed('notsentry.io'), bypass('160.79.104.10:443')]) {
     assert.equal(isBackground(attempt), false, attempt.destination)
