@@ -2,6 +2,7 @@
 // through its proxy (HTTPS_PROXY / HTTP_PROXY, with NO_PROXY, as curl reads them) has realm's proxy tunnel
 // through it too, so the agent's allowed destinations stay reachable. What the agent may reach is still
 // realm's to decide first; the host's proxy only carries what realm let through.
+import https from 'node:https'
 import net from 'node:net'
 import type { Duplex } from 'node:stream'
 import tls from 'node:tls'
@@ -104,4 +105,33 @@ export function tunnelThrough(proxy: URL, host: string, port: number): Promise<{
     socket.once('error', fail)
     socket.once('close', closed)
   })
+}
+
+/**
+ * An https agent whose connections are tunnels through the host's proxy, TLS running inside them end to end:
+ * the broker's way to the model API on a network that lets the host out only through its proxy.
+ */
+export function tunnelAgent(proxy: URL, options: https.AgentOptions = {}): https.Agent {
+  const agent = new https.Agent({ keepAlive: true, ...options })
+  // The agent asks for each connection with a callback: a tunnel is ready only once the proxy said 200.
+  const create = (options: https.RequestOptions & tls.ConnectionOptions, done: (error: Error | null, socket?: Duplex) => void) => {
+    const host = String(options.host ?? options.hostname ?? '')
+    const port = Number(options.port ?? 443)
+    tunnelThrough(proxy, host, port).then(
+      ({ status, socket }) => {
+        if (status !== 200) {
+          socket.destroy()
+          return done(new Error(`the host's proxy answered ${status} to CONNECT ${host}:${port}`))
+        }
+        done(
+          null,
+          tls.connect({ ...options, socket: socket as net.Socket, servername: options.servername ?? (net.isIP(host) ? undefined : host) }),
+        )
+      },
+      (error: Error) => done(error),
+    )
+    return undefined
+  }
+  Object.assign(agent, { createConnection: create })
+  return agent
 }

@@ -2,9 +2,12 @@
 // the placeholder becomes the real credential only on the way out, server-sent events arrive one by one, and
 // the proxy lets through only what the allowlist names, never the host's own addresses unless allowed exactly.
 import assert from 'node:assert/strict'
+import fs from 'node:fs/promises'
 import http from 'node:http'
+import https from 'node:https'
 import type { AddressInfo } from 'node:net'
 import net from 'node:net'
+import path from 'node:path'
 import { after, before, test } from 'node:test'
 
 import { execa } from 'execa'
@@ -12,7 +15,8 @@ import { execa } from 'execa'
 import { brokerUrl, PLACEHOLDERS, startBroker } from '../../lib/net/broker.ts'
 import { parseAllowEntry } from '../../lib/net/policy.ts'
 import { type BlockedAttempt, startProxy } from '../../lib/net/proxy.ts'
-import { bypasses, upstreamProxy } from '../../lib/net/upstream.ts'
+import { bypasses, tunnelAgent, upstreamProxy } from '../../lib/net/upstream.ts'
+import { tempDir } from '../helpers/temp.ts'
 
 let upstream: http.Server
 let upstreamPort: number
@@ -321,4 +325,70 @@ test('NO_PROXY: a name, its subdomains, a leading dot or star, a port, an addres
   assert.equal(bypasses({ bypass: ['*'] }, 'anything', 1), true)
   assert.equal(upstreamProxy({}), undefined)
   assert.equal(upstreamProxy({ HTTPS_PROXY: 'socks5://corp:1080' }), undefined, 'only http(s) proxies')
+})
+
+test("the broker through the host's own proxy: a tunnel, TLS inside it end to end", async (t) => {
+  const tmp = await tempDir('realm-broker-tunnel-')
+  try {
+    const key = path.join(tmp.path, 'key.pem')
+    const cert = path.join(tmp.path, 'cert.pem')
+    const made = await execa(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=api.example',
+        '-addext',
+        'subjectAltName=DNS:api.example',
+        '-keyout',
+        key,
+        '-out',
+        cert,
+      ],
+      { reject: false },
+    )
+    if (made.exitCode !== 0) return t.skip('no openssl on this machine')
+    const api = https.createServer({ key: await fs.readFile(key), cert: await fs.readFile(cert) }, (req, res) =>
+      res.end(JSON.stringify({ path: req.url, key: req.headers['x-api-key'] })),
+    )
+    await new Promise<void>((resolve) => api.listen(0, '127.0.0.1', resolve))
+    const apiPort = (api.address() as AddressInfo).port
+    // The host's proxy: every name it is asked for leads to the test's API.
+    const asked: string[] = []
+    const corp = http.createServer()
+    corp.on('connect', (req: http.IncomingMessage, client: net.Socket) => {
+      asked.push(String(req.url))
+      const out = net.connect(apiPort, '127.0.0.1', () => {
+        client.write('HTTP/1.1 200 Connection Established\r\n\r\n')
+        out.pipe(client)
+        client.pipe(out)
+      })
+    })
+    await new Promise<void>((resolve) => corp.listen(0, '127.0.0.1', resolve))
+    const broker = await startBroker({
+      listen: '127.0.0.1',
+      token: 'tok',
+      upstream: 'https://api.example/base',
+      credentials: { ANTHROPIC_API_KEY: 'sk-real-SENTINEL' },
+      agent: tunnelAgent(new URL(`http://127.0.0.1:${(corp.address() as AddressInfo).port}`), { ca: await fs.readFile(cert) }),
+    })
+    try {
+      const answer = await get(`${brokerUrl('127.0.0.1', broker.port, 'tok')}/v1/messages`, { 'x-api-key': PLACEHOLDERS.ANTHROPIC_API_KEY })
+      assert.equal(answer.status, 200, answer.body)
+      assert.deepEqual(JSON.parse(answer.body), { path: '/base/v1/messages', key: 'sk-real-SENTINEL' })
+      assert.deepEqual(asked, ['api.example:443'], 'the API reached by name, through the tunnel')
+    } finally {
+      await broker.close()
+      api.close()
+      corp.close()
+    }
+  } finally {
+    await tmp.cleanup()
+  }
 })
