@@ -187,7 +187,7 @@ export async function startOrigin(dir: string, address: string, ca: { cert: stri
   const server = https.createServer(tls, (req, res) => {
     const url = new URL(req.url ?? '/', 'https://origin')
     seen.push(`${req.method} ${url.pathname}${url.search}`)
-    if (url.pathname.startsWith('/git/')) return gitBackend(path.dirname(path.dirname(repo)), req, res, url)
+    if (url.pathname.startsWith('/git/')) return gitBackend(path.dirname(repo), req, res, url)
     if (url.pathname === `/npm/${NPM_PACKAGE}` && npm)
       return void res.writeHead(200, { 'content-type': 'application/json' }).end(npm.packument)
     if (url.pathname === `/npm/${NPM_PACKAGE}/-/${NPM_PACKAGE}-1.0.0.tgz` && npm)
