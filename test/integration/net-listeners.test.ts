@@ -15,7 +15,7 @@ import { execa } from 'execa'
 import { brokerUrl, PLACEHOLDERS, startBroker } from '../../lib/net/broker.ts'
 import { parseAllowEntry } from '../../lib/net/policy.ts'
 import { type BlockedAttempt, startProxy } from '../../lib/net/proxy.ts'
-import { bypasses, tunnelAgent, upstreamProxy } from '../../lib/net/upstream.ts'
+import { tunnelAgent, upstreamProxy } from '../../lib/net/upstream.ts'
 import { tempDir } from '../helpers/temp.ts'
 
 let upstream: http.Server
@@ -301,30 +301,6 @@ test("the proxy through the host's own proxy: tunnels and plain requests go by n
     await proxy.close()
     corp.close()
   }
-})
-
-test('NO_PROXY: a name, its subdomains, a leading dot or star, a port, an address, or everything', () => {
-  const up = upstreamProxy({ https_proxy: 'corp:3128', NO_PROXY: 'example.com, .internal, *.corp, 10.0.0.5, svc:8080' })
-  assert.ok(up)
-  assert.equal(up.tunnel?.href, 'http://corp:3128/')
-  assert.equal(up.plain, undefined)
-  const by = (host: string, port = 443) => bypasses(up, host, port)
-  assert.deepEqual(
-    [
-      by('example.com'),
-      by('a.example.com'),
-      by('notexample.com'),
-      by('x.internal'),
-      by('a.b.corp'),
-      by('10.0.0.5'),
-      by('svc', 8080),
-      by('svc'),
-    ],
-    [true, true, false, true, true, true, true, false],
-  )
-  assert.equal(bypasses({ bypass: ['*'] }, 'anything', 1), true)
-  assert.equal(upstreamProxy({}), undefined)
-  assert.equal(upstreamProxy({ HTTPS_PROXY: 'socks5://corp:1080' }), undefined, 'only http(s) proxies')
 })
 
 test("the broker through the host's own proxy: a tunnel, TLS inside it end to end", async (t) => {
