@@ -1,10 +1,11 @@
 // What the user is told about blocked connections: the sidecar's log lines read as attempts, each destination's
 // reason, and advice that follows the reason (never opening DNS, never allowing what is already allowed).
 import assert from 'node:assert/strict'
+import { PassThrough } from 'node:stream'
 import { test } from 'node:test'
 
 import { advice, type BlockedAttempt, blockedSummary, isBackground, refusalText } from '../../lib/net/report.ts'
-import { parseBlockedLine } from '../../lib/net/sidecar.ts'
+import { configureSidecar, type Launched, parseBlockedLine } from '../../lib/net/sidecar.ts'
 
 test('tcpdump lines: a port-53 packet is DNS (by name when readable), any other a way around the proxy; resets ignored', () => {
   assert.deepEqual(parseBlockedLine('18:56:21.583467 IP 172.17.0.2.36558 > 10.0.0.5.5432: Flags [S], seq 1, length 0'), {
@@ -115,4 +116,29 @@ test("Claude Code's own background requests are left out: the line means the age
 test("the proxy's refusal says what the line says", () => {
   assert.equal(refusalText(notAllowed('example.com')), 'realm: example.com is blocked (not allowed) — allow with --allow example.com\n')
   assert.match(refusalText(unresolved('github.com')), /^realm: github.com is blocked \(does not resolve\) — github.com is allowed, but/)
+})
+
+test("packets to realm's own ports (a connection of the proxy's closing after the run) are not the agent's", async () => {
+  const stdout = new PassThrough()
+  const written: string[] = []
+  const launched: Launched = {
+    name: 'realm-net-test',
+    running: true,
+    stdout,
+    stderr: new PassThrough(),
+    exited: new Promise(() => undefined),
+    write: (line) => written.push(line),
+    end: () => undefined,
+    kill: async () => undefined,
+    unref: () => undefined,
+  }
+  const sidecar = configureSidecar(launched, '172.17.0.1', [41000, 41001])
+  assert.deepEqual(written, ['172.17.0.1 41000 41001\n'])
+  stdout.write('ready 172.17.0.1\n')
+  await sidecar.ready
+  stdout.write('12:00:00.1 IP 172.17.0.2.50000 > 172.17.0.1.41000: Flags [F.], seq 1, ack 1, length 0\n')
+  stdout.write('12:00:00.2 IP 172.17.0.2.50002 > 172.17.0.1.5432: Flags [S], seq 1, length 0\n')
+  stdout.write('12:00:00.3 IP 172.17.0.2.50001 > 172.17.0.1.41001: Flags [P.], seq 1:10, ack 1, length 9\n')
+  await new Promise((resolve) => setImmediate(resolve))
+  assert.deepEqual(sidecar.blocked, [{ destination: '172.17.0.1:5432', reason: 'bypass' }])
 })
