@@ -214,6 +214,14 @@ test("the proxy: libcurl that lets the proxy pick the scheme (git's default) get
     const anyauth = await through('--proxy-anyauth')
     assert.equal(anyauth.exitCode, 0, anyauth.stderr)
     assert.deepEqual(JSON.parse(anyauth.stdout), { path: '/tunnelled', method: 'GET' })
+    // A plain http request, not tunnelled: the challenge, then the same request with the token.
+    const plain = await execa(
+      'curl',
+      ['-sS', '--proxy-anyauth', '-x', `http://realm:ptok@127.0.0.1:${proxy.port}`, `http://127.0.0.1:${upstreamPort}/plain-anyauth`],
+      { reject: false },
+    )
+    assert.equal(plain.exitCode, 0, plain.stderr)
+    assert.deepEqual(JSON.parse(plain.stdout), { path: '/plain-anyauth', method: 'GET' })
     const wrong = await execa(
       'curl',
       ['-sS', '-p', '--proxy-anyauth', '-x', `http://realm:nope@127.0.0.1:${proxy.port}`, `http://127.0.0.1:${upstreamPort}/`],
