@@ -5,45 +5,13 @@ import fs from 'node:fs'
 import path from 'node:path'
 
 import { BIG, bigSession, makeBigPatch, storeSession } from './big-patch-repo.js'
-import { copySession, makeTenRuns, RUNS, tenRunSession } from './ten-runs.js'
-import { GIT_ENV, git, median, REALM_BIN, realmEnv, type Timed, timed } from './runner.js'
+import { benchTenRuns } from './big-patch-ten.js'
+import { type BigRow, commands, maxRss, ok, pair } from './pair.js'
+import { git, realmEnv } from './runner.js'
 import { Report, ratio, secs } from './table.js'
 
 const BIG_TARGET = 2
 const BIG_MEMORY_TARGET = 3
-
-interface BigRow {
-  label: string
-  git: string
-  realm: number
-  plain: number
-}
-
-/** Median wall times of `realm` and `plain`, run in turn `reps` times after one untimed round; `reset` runs before each. */
-async function pair(
-  reps: number,
-  realm: () => Promise<Timed>,
-  plain: () => Promise<Timed>,
-  reset: () => Promise<void> | void = () => undefined,
-): Promise<{ realm: number; plain: number }> {
-  const times = { realm: [] as number[], plain: [] as number[] }
-  for (let i = 0; i <= reps; i++) {
-    await reset()
-    const r = await realm()
-    await reset()
-    const p = await plain()
-    if (i > 0) {
-      times.realm.push(r.seconds)
-      times.plain.push(p.seconds)
-    }
-  }
-  return { realm: median(times.realm), plain: median(times.plain) }
-}
-
-function ok(what: string, r: Timed, check = true): Timed {
-  if (r.code !== 0 || !check) throw new Error(`${what} failed (exit ${r.code}):\n${r.stdout.slice(0, 2000)}${r.stderr.slice(0, 2000)}`)
-  return r
-}
 
 export async function benchBigPatch(tmpRoot: string, reps: number): Promise<Report> {
   const dir = path.join(tmpRoot, 'big')
@@ -53,25 +21,7 @@ export async function benchBigPatch(tmpRoot: string, reps: number): Promise<Repo
   const project = await bigSession(path.join(dir, 'read'), home, 'big', big)
   process.stderr.write(`bench: big patch of ${(big.bytes / 1e6).toFixed(1)} MB made in ${((Date.now() - t0) / 1000).toFixed(1)} s; `)
   const env = realmEnv(home)
-  const gitEnv = { ...process.env, ...GIT_ENV }
-  const realmIn =
-    (cwd: string, ...args: string[]) =>
-    () =>
-      timed(REALM_BIN, args, { cwd, env, discard: true })
-  const gitIn =
-    (cwd: string, ...args: string[]) =>
-    () =>
-      timed('git', args, { cwd, env: gitEnv, discard: true })
-  const checked =
-    (
-      what: string,
-      run: () => Promise<Timed & { stdoutBytes: number }>,
-      check: (r: Timed & { stdoutBytes: number }) => boolean = () => true,
-    ) =>
-    async () => {
-      const r = await run()
-      return ok(what, r, check(r))
-    }
+  const { realmIn, gitIn, checked } = commands(env)
   const rows: BigRow[] = []
 
   // What the same commands cost on a patch of one file: realm's start (and its session checks), git's too.
@@ -149,89 +99,11 @@ export async function benchBigPatch(tmpRoot: string, reps: number): Promise<Repo
   rows.push({ label: 'realm push', git: 'git push of the same commit', realm: push.realm, plain: push.plain })
   process.stderr.write('push\n')
 
-  // The same 10,000 files made over ten runs, each saved by realm as a resume: readers cost what they cost after
-  // one run (the whole change is stored at save time), and `undo` of a middle run re-applies the five after it.
-  const t1 = Date.now()
-  const ten = makeTenRuns(dir)
-  const tenProject = await tenRunSession(path.join(dir, 'ten'), home, 'ten', ten)
-  process.stderr.write(`ten runs saved in ${((Date.now() - t1) / 1000).toFixed(1)} s; `)
-  const tenRows: Array<[string, string, ReturnType<typeof realmIn>, ReturnType<typeof gitIn>]> = [
-    ['diff --stat', 'git apply --stat', realmIn(tenProject, 'diff', 'ten', '--stat'), gitIn(tenProject, 'apply', '--stat', big.patch)],
-    [
-      'diff',
-      'git diff --patch-with-stat of the trees',
-      realmIn(tenProject, 'diff', 'ten'),
-      gitIn(big.gitside, 'diff', '--patch-with-stat', '-M', big.base, big.agent),
-    ],
-    [
-      'apply --check',
-      'git apply --check',
-      realmIn(tenProject, 'apply', 'ten', '--check'),
-      gitIn(tenProject, 'apply', '--check', big.patch),
-    ],
-  ]
-  for (const [command, gitCommand, realmRun, gitRun] of tenRows) {
-    const r = await pair(reps, checked(`realm ${command} (10 runs)`, realmRun), checked(gitCommand, gitRun))
-    rows.push({ label: `realm ${command}, 10 runs`, git: gitCommand, realm: r.realm, plain: r.plain })
-  }
-  const cleanTen = () => {
-    git(tenProject, 'reset', '-q', '--hard')
-    git(tenProject, 'clean', '-fdq')
-  }
-  const tenApply = await pair(
-    reps,
-    checked('realm apply (10 runs)', realmIn(tenProject, 'apply', 'ten'), (r) => /applied the session's changes/.test(r.stderr)),
-    checked('git apply', gitIn(tenProject, 'apply', big.patch)),
-    cleanTen,
-  )
-  cleanTen()
-  rows.push({ label: 'realm apply, 10 runs', git: 'git apply', realm: tenApply.realm, plain: tenApply.plain })
-  const tenPush = await pair(
-    reps,
-    async () => {
-      const name = `ten-push-${++round}`
-      const where = path.join(dir, name)
-      const pushed = await bigSession(where, home, `${name}-unused`, big)
-      copySession(home, 'ten', name, pushed)
-      return ok('realm push (10 runs)', await realmIn(pushed, 'push', name)())
-    },
-    async () => {
-      const origin = path.join(dir, `git-origin-${round}-ten.git`)
-      git(dir, 'init', '-q', '--bare', origin)
-      git(big.gitside, 'push', '-q', origin, `${big.base}:refs/heads/main`)
-      return ok('git push', await gitIn(big.gitside, 'push', '-q', origin, `${big.agent}:refs/heads/agent`)())
-    },
-  )
-  rows.push({ label: 'realm push, 10 runs', git: 'git push of the same commit', realm: tenPush.realm, plain: tenPush.plain })
-  process.stderr.write('10-run readers ')
-
-  // undo of run 5: runs 6 to 10 re-applied on top and verified; git's equivalent drops commit 5 and replays the five
-  // after it (`git rebase --onto`, in a checkout). Each starts from the full ten runs again (untimed).
-  const middle = RUNS / 2
-  const undoReset = async () => {
-    const log = await timed(REALM_BIN, ['log', 'ten', '--json'], { cwd: tenProject, env })
-    if (/"undone": true/.test(log.stdout))
-      ok('realm undo --restore', await realmIn(tenProject, 'undo', 'ten', '--restore', String(middle))())
-    git(ten.gitside, 'checkout', '-q', '-B', 'main', ten.commits[RUNS])
-  }
-  const undo = await pair(
-    reps,
-    checked('realm undo', realmIn(tenProject, 'undo', 'ten', String(middle)), (r) => /undid run 5/.test(r.stderr)),
-    checked('git rebase --onto', gitIn(ten.gitside, 'rebase', '-q', '--onto', ten.commits[middle - 1], ten.commits[middle], 'main')),
-    undoReset,
-  )
-  await undoReset()
-  rows.push({ label: 'realm undo of run 5 of 10', git: 'git rebase --onto (drop commit 5)', realm: undo.realm, plain: undo.plain })
-  process.stderr.write('undo\n')
+  const tenRuns = await benchTenRuns(dir, home, big, reps)
+  rows.push(...tenRuns.rows)
 
   // Memory: the most realm diff held at once, for a patch it streams (after one run, and after ten).
-  const maxRss = async (name: string, cwd: string) => {
-    if (!fs.existsSync('/usr/bin/time')) return undefined
-    const r = ok('realm diff', await timed('/usr/bin/time', ['-f', 'maxrss %M', REALM_BIN, 'diff', name], { cwd, env, discard: true }))
-    return Number(/maxrss (\d+)/.exec(r.stderr)?.[1]) * 1024
-  }
-  const rss = await maxRss('big', project)
-  const tenRss = await maxRss('ten', tenProject)
+  const rss = await maxRss(env, 'big', project)
 
   const report = new Report()
   report.add(
@@ -248,7 +120,7 @@ export async function benchBigPatch(tmpRoot: string, reps: number): Promise<Repo
   }
   for (const [what, measured] of [
     ['', rss],
-    [', 10 runs', tenRss],
+    [', 10 runs', tenRuns.rss],
   ] as const) {
     if (measured === undefined) {
       report.add(`realm diff${what} max RSS: not measured (no /usr/bin/time)`)
