@@ -48,19 +48,19 @@ same() { git diff --no-index --quiet -- "$1" "$2" >/dev/null 2>&1; }
 # place stays, and realm refuses it; and nothing here ever opens a FIFO or follows a link the agent made.
 absent() { [ ! -e "$1" ] && [ ! -L "$1" ]; }
 
-# plugins_digest DIR: what Claude Code would load from a plugins directory, one line per file, leaving out the
-# marketplace bookkeeping it writes by itself on any run (marketplaces/ and known_marketplaces.json: listing
-# where plugins come from installs nothing). Links are named with their target and never read, and nothing but
+# plugins_digest DIR: what Claude Code would load from a plugins directory, one line per file, leaving out what
+# it writes there by itself on any run: the marketplace bookkeeping (marketplaces/ and known_marketplaces.json:
+# listing where plugins come from installs nothing) and store/, where its built-in plugins keep their counters. Links are named with their target and never read, and nothing but
 # regular files is hashed (one git process for them all), so no FIFO the agent left can block this. Nothing
 # runs any more when this does, so listing twice sees the same files.
 plugins_digest() {
   [ -d "$1" ] || return 0
   (
     cd "$1" || exit 0
-    find . \( -path ./marketplaces -o -path ./known_marketplaces.json \) -prune -o -type l -print | LC_ALL=C sort |
+    find . \( -path ./marketplaces -o -path ./known_marketplaces.json -o -path ./store \) -prune -o -type l -print | LC_ALL=C sort |
       while IFS= read -r link; do printf 'link %s %s\n' "$link" "$(readlink "$link")"; done
-    find . \( -path ./marketplaces -o -path ./known_marketplaces.json \) -prune -o -type f -print | LC_ALL=C sort
-    find . \( -path ./marketplaces -o -path ./known_marketplaces.json \) -prune -o -type f -print | LC_ALL=C sort |
+    find . \( -path ./marketplaces -o -path ./known_marketplaces.json -o -path ./store \) -prune -o -type f -print | LC_ALL=C sort
+    find . \( -path ./marketplaces -o -path ./known_marketplaces.json -o -path ./store \) -prune -o -type f -print | LC_ALL=C sort |
       git hash-object --no-filters --stdin-paths
   )
 }

@@ -30,6 +30,8 @@ const {
 const STATE_ENTRIES = new Set([
   '.claude.json',
   '.credentials.json',
+  // when Claude Code last cleaned up old transcripts
+  '.last-cleanup',
   'backups',
   'cache',
   'debug',
@@ -381,7 +383,7 @@ const printable = (text: string, max = 200) => text.slice(0, max).replace(/[^\x2
 /**
  * One line per configuration item the agent changed in its copy; none of it was kept. What Claude Code writes
  * by itself in any run is not the agent's doing and is left out: its state entries (STATE_ENTRIES, and the
- * container already leaves out the marketplace bookkeeping in `plugins/`), and in settings.json the keys of
+ * container already leaves out the marketplace and built-in plugin bookkeeping in `plugins/`), and in settings.json the keys of
  * SETTINGS_BOOKKEEPING; a settings.json the agent changed beyond those is named with the keys it changed.
  */
 export function configChangeLines(state: ClaudeRunState, seedText: string | undefined, seedSettingsText?: string): string[] {
