@@ -343,7 +343,9 @@ describe('the real Claude Code TUI asks nothing about the sandbox', { skip, time
   }, async () => {
     const home = path.join(tmp.path, 'home')
     const first = await onTui(home, ['new', 'tui'], session('Create first.txt', 'Done: wrote first.txt.'))
-    transcripts.push(`# TUI, first run (realm new tui):\n${first.screens[1] ?? first.final}\n# …after the agent:\n${first.final}`)
+    transcripts.push(
+      `# TUI, first run (realm new tui), when the prompt box showed:\n${first.screens[0] ?? ''}\n# …at the end:\n${first.final}`,
+    )
     assert.equal(first.exitCode, 0, explainRun(first))
     assert.deepEqual(first.dialogs, [], explainRun(first))
     assert.equal(first.waiting, undefined, explainRun(first))
@@ -352,7 +354,9 @@ describe('the real Claude Code TUI asks nothing about the sandbox', { skip, time
     assert.ok(!first.final.includes(CONFIG_LINE), `a clean run reports nothing:\n${first.final}`)
 
     const later = await onTui(home, ['resume', 'tui'], session('Create second.txt', 'Done: wrote second.txt.'))
-    transcripts.push(`# TUI, later run (realm resume tui):\n${later.screens[1] ?? later.final}\n# …after the agent:\n${later.final}`)
+    transcripts.push(
+      `# TUI, later run (realm resume tui), when the prompt box showed:\n${later.screens[0] ?? ''}\n# …at the end:\n${later.final}`,
+    )
     assert.equal(later.exitCode, 0, explainRun(later))
     assert.deepEqual(later.dialogs, [], explainRun(later))
     assert.equal(later.waiting, undefined, explainRun(later))
