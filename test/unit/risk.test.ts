@@ -4,7 +4,8 @@ import { describe, test } from 'node:test'
 import kleur from 'kleur'
 
 import { parsePatch, type FilePatch } from '../../lib/patch/parse.ts'
-import { changeRiskFlags, flagLines, riskFlags, riskLines, touchesScripts } from '../../lib/patch/risk.ts'
+import { touchesScripts } from '../../lib/patch/manifest-risk.ts'
+import { changeRiskFlags, flagLines, riskFlags, riskLines } from '../../lib/patch/risk.ts'
 
 kleur.enabled = false
 
