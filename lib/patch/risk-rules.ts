@@ -432,7 +432,7 @@ const EXTENSIONS: Array<[Why, string[]]> = [
 const JS_TOOL_CONFIG =
   /^(?:(?:eslint|prettier|babel|stylelint|postcss|tailwind|svelte|astro|nuxt|next|vite|webpack|rollup|rspack|rsbuild|esbuild|tsup|vue|remix|metro|nodemon|c8|docusaurus|histoire|storybook|electron-builder|release|semantic-release)\.config|\.(?:eslintrc|prettierrc|babelrc|stylelintrc|postcssrc|swcrc|releaserc|nodemonrc)|nodemon)(?:\.[a-z0-9]+)*$/
 const JS_TEST_CONFIG =
-  /^(?:(?:jest|vitest|vitest\.workspace|playwright|cypress|ava|wdio|nightwatch|jasmine|uvu|web-test-runner|wtr)\.config|\.(?:mocharc|nycrc|c8rc|jestrc)|jest\.setup|vitest\.setup|setuptests|setup-tests)(?:\.[a-z0-9]+)*$/
+  /^(?:(?:jest|vitest|playwright|cypress|ava|wdio|nightwatch|jasmine|uvu|web-test-runner|wtr)\.config|\.(?:mocharc|nycrc|c8rc|jestrc)|vitest\.workspace|jest\.setup|vitest\.setup|setuptests|setup-tests)(?:\.[a-z0-9]+)*$/
 /** `.env`, `.env.local`, `.env.production`…, but not the templates people commit next to them. */
 const ENV_FILE = /^\.env(?:\..*)?$/
 const ENV_TEMPLATE = /\.(?:example|sample|template|dist|defaults|schema)$/
@@ -477,7 +477,7 @@ export function pathWhy(path: string): Why | undefined {
     if (root) return root
   }
   for (let i = 0; i < dirs.length; i++) {
-    const dir = BY_DIR.get(dirs[i]) ?? (i + 1 < dirs.length ? BY_DIR_PAIR.get(`${dirs[i]}/${dirs[i + 1]}`) : undefined)
+    const dir = (i + 1 < dirs.length ? BY_DIR_PAIR.get(`${dirs[i]}/${dirs[i + 1]}`) : undefined) ?? BY_DIR.get(dirs[i])
     // An agent's directory holds its settings and its prompts (`.claude/commands/review.md`).
     if (dir === W.agentSettings && name.endsWith('.md')) return W.agentInstructions
     if (dir) return dir

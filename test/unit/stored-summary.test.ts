@@ -136,7 +136,7 @@ test('a summary stored under older risk rules is not trusted for its flags: the 
   await updateSession(session, { 'changes.patch': { data: PATCH + agentFile } })
   const current = JSON.parse(await fs.readFile(file('changes.summary.json'), 'utf8'))
   assert.equal(current.rules, RISK_RULES_VERSION)
-  assert.ok(await readStoredSummary(session, file('changes.patch')), 'a summary stored under today\'s rules is used')
+  assert.ok(await readStoredSummary(session, file('changes.patch')), "a summary stored under today's rules is used")
 
   // What an older realm stored for the same patch: no rules version (or an older one), and without the flags its
   // rules did not know.
