@@ -451,36 +451,50 @@ const BY_ROOT_DIR = table(ROOT_DIRS)
 const BY_ROOT_NAME = table(ROOT_NAMES)
 const BY_EXTENSION = table(EXTENSIONS)
 
+/** The first parts of a table's two-part keys: a two-part key is built only after one of these. */
+const firstParts = (...maps: Map<string, Why>[]) =>
+  new Set(maps.flatMap((m) => [...m.keys()].filter((k) => k.includes('/')).map((k) => k.slice(0, k.indexOf('/')))))
+const PARENTS = firstParts(BY_DIR_AND_NAME)
+const PAIR_FIRSTS = firstParts(BY_DIR_PAIR, BY_ROOT_DIR)
+
 /** Why `path` (as git names it, relative to the repository) may run code by itself; undefined when it does not. */
 export function pathWhy(path: string): Why | undefined {
   const lower = path.toLowerCase()
   const slash = lower.lastIndexOf('/')
-  const name = lower.slice(slash + 1)
-  const dirs = slash < 0 ? [] : lower.slice(0, slash).split('/')
-  const parent = dirs.length ? dirs[dirs.length - 1] : ''
+  const name = slash < 0 ? lower : lower.slice(slash + 1)
 
-  const why = BY_NAME.get(name) ?? BY_DIR_AND_NAME.get(`${parent}/${name}`) ?? (slash < 0 ? BY_ROOT_NAME.get(name) : undefined)
+  let why = BY_NAME.get(name)
+  if (why) return why
+  if (slash < 0) why = BY_ROOT_NAME.get(name)
+  else {
+    const parent = lower.slice(lower.lastIndexOf('/', slash - 1) + 1, slash)
+    if (PARENTS.has(parent)) why = BY_DIR_AND_NAME.get(`${parent}/${name}`)
+  }
   if (why) return why
 
   const lastDot = name.lastIndexOf('.')
   if (lastDot > 0) {
     const prevDot = name.lastIndexOf('.', lastDot - 1)
-    const ext = (prevDot > 0 ? BY_EXTENSION.get(name.slice(prevDot + 1)) : undefined) ?? BY_EXTENSION.get(name.slice(lastDot + 1))
-    if (ext) return ext
+    why = (prevDot > 0 ? BY_EXTENSION.get(name.slice(prevDot + 1)) : undefined) ?? BY_EXTENSION.get(name.slice(lastDot + 1))
+    if (why) return why
   }
   if (ENV_FILE.test(name) && !ENV_TEMPLATE.test(name)) return W.envFile
   if (JS_TEST_CONFIG.test(name)) return W.testRunner
   if (JS_TOOL_CONFIG.test(name)) return W.toolConfig
 
-  if (dirs.length) {
-    const root = BY_ROOT_DIR.get(dirs[0]) ?? (dirs.length > 1 ? BY_ROOT_DIR.get(`${dirs[0]}/${dirs[1]}`) : undefined)
-    if (root) return root
-  }
-  for (let i = 0; i < dirs.length; i++) {
-    const dir = (i + 1 < dirs.length ? BY_DIR_PAIR.get(`${dirs[i]}/${dirs[i + 1]}`) : undefined) ?? BY_DIR.get(dirs[i])
+  // The directories, from the root down; a pair (`.mvn/wrapper`) before its first part alone (`.mvn`).
+  for (let start = 0, root = true; start < slash; root = false) {
+    const end = lower.indexOf('/', start)
+    const dir = lower.slice(start, end)
+    why = root ? BY_ROOT_DIR.get(dir) : undefined
+    if (!why && end < slash && PAIR_FIRSTS.has(dir)) {
+      const pair = lower.slice(start, lower.indexOf('/', end + 1))
+      why = (root ? BY_ROOT_DIR.get(pair) : undefined) ?? BY_DIR_PAIR.get(pair)
+    }
+    why ??= BY_DIR.get(dir)
     // An agent's directory holds its settings and its prompts (`.claude/commands/review.md`).
-    if (dir === W.agentSettings && name.endsWith('.md')) return W.agentInstructions
-    if (dir) return dir
+    if (why) return why === W.agentSettings && name.endsWith('.md') ? W.agentInstructions : why
+    start = end + 1
   }
   return undefined
 }
