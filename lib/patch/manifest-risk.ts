@@ -211,7 +211,7 @@ export function manifestWhy(file: FilePatch): Why | undefined {
   return tomlTouches(file, manifest) ? manifest.why : undefined
 }
 
-/** package.json files whose "scripts" (or another section that runs code) the change touches. */
+/** Whether a manifest's change touches its "scripts" or another part that runs code. */
 export function touchesScripts(file: FilePatch): boolean {
   return manifestWhy(file) !== undefined
 }

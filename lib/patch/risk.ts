@@ -1,5 +1,6 @@
-// Changed files that run code on their own — on the user's machine or in CI — and so need a careful look.
-// A missed flag is worse than an extra one: when a rule cannot tell, it flags.
+// Changed files that run code on their own — on the user's machine or in CI — or steer the user's own agent, and
+// so need a careful look. A missed flag is worse than an extra one: when a rule cannot tell, it flags. Which paths
+// are risky is risk-rules.ts's; which parts of a manifest are, manifest-risk.ts's.
 import kleur from 'kleur'
 
 import { isManifest, manifestWhy } from './manifest-risk.js'
