@@ -27,7 +27,7 @@ import {
 } from './host-run.js'
 import { readRunError } from './outputs.js'
 import type { Session } from '../session/store.js'
-import { trace, traceEnabled } from '../common/trace.js'
+import { trace, traceDockerSpawned, traceEnabled } from '../common/trace.js'
 import { rememberOverlayUnsupported, type StrategyChoice, type Strategy } from './workspace.js'
 import type { Egress } from '../net/egress.js'
 import type { BlockedAttempt } from '../net/proxy.js'
@@ -152,6 +152,7 @@ async function startContainer(
   try {
     trace('docker run')
     const running = runAttached(argv, network.secretEnv)
+    traceDockerSpawned()
     const guarded = guardNetwork(network.join, container, out, running)
     const exitCode = await running
     trace('docker exited')
