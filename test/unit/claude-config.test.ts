@@ -203,7 +203,11 @@ test("realm answers the sandbox's own questions in the run's copy; the user's ow
 
 test("the official marketplace's start-up auto-install is recorded as skipped, unless the user has the marketplace", () => {
   // A host that tried and failed (offline): its retry would be every run's, so the run's copy says skipped.
-  const failed = { officialMarketplaceAutoInstallAttempted: true, officialMarketplaceAutoInstallFailReason: 'unknown', officialMarketplaceAutoInstallRetryCount: 2 }
+  const failed = {
+    officialMarketplaceAutoInstallAttempted: true,
+    officialMarketplaceAutoInstallFailReason: 'unknown',
+    officialMarketplaceAutoInstallRetryCount: 2,
+  }
   assert.deepEqual(JSON.parse(seedClaudeJson(JSON.stringify(failed), undefined)), {
     ...ANSWERS,
     officialMarketplaceAutoInstallRetryCount: 2,
