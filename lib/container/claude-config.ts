@@ -99,7 +99,7 @@ const CLAUDE_JSON_ANSWERS = {
  * realm's policy that is DNS the sandbox refuses by design, and a clone thrown away with the container even where
  * it succeeds; the attempts filled the blocked-connections line, which is meant for what the agent tried. This
  * is the record Claude Code writes itself when its switch CLAUDE_CODE_DISABLE_OFFICIAL_MARKETPLACE_AUTOINSTALL is
- * set (read from the pinned binary: "policy_blocked" is never retried; see anthropics/claude-code#29734 for the
+ * set (read from the pinned binary: "policy_blocked" is never retried; anthropics/claude-code#44169 describes the
  * start-up clone). A marketplace the user has (`officialMarketplaceAutoInstalled: true`, its catalog in the
  * plugins/ entry a run gets) is left as it is, and `/plugin marketplace add` in a run still works where the
  * network allows it: only the automatic attempt is stopped.
