@@ -26,6 +26,7 @@ import {
   writeRunState,
 } from './host-run.js'
 import { readRunError } from './outputs.js'
+import { makeHideLayer, trackedHidden } from './hidden.js'
 import type { Session } from '../session/store.js'
 import { trace, traceEnabled } from '../common/trace.js'
 import { rememberOverlayUnsupported, type StrategyChoice, type Strategy } from './workspace.js'
@@ -51,6 +52,8 @@ export interface RunOptions {
   env?: NodeJS.ProcessEnv
   /** the run's network (broker, proxy, sidecar), being set up since the caller's checks began; none: docker's default */
   network?: Promise<Egress>
+  /** the project's secret files to hide from the agent (see hidden.ts), being found since the caller's checks began */
+  hidden?: Promise<string[]>
 }
 
 export interface RunOutcome {
@@ -60,6 +63,8 @@ export interface RunOutcome {
   includeIgnored: boolean
   /** the connections the network policy refused */
   blocked?: BlockedAttempt[]
+  /** the secret files the agent did not see */
+  hidden: string[]
 }
 
 /** Removes a directory tree, including an overlay work dir the kernel left owned by root with mode 000. */
@@ -88,6 +93,7 @@ export async function cleanUp(session: Session): Promise<void> {
 async function startContainer(
   options: RunOptions,
   strategy: Strategy,
+  hidden: string[],
   onDone: () => void,
 ): Promise<{ exitCode: number; container: string; stopped: boolean; networkError?: unknown }> {
   const { session, root } = options
@@ -105,8 +111,13 @@ async function startContainer(
   const state: RunState = { container, mode: options.mode, strategy, pid: process.pid, startedAt: new Date().toISOString() }
   const { excludes, identity } = await options.gitSettings
   const network = await networkArgs(options.network)
-  await writeRunState(session, state, excludes)
+  await writeRunState(session, state, excludes, hidden)
   await fs.writeFile(path.join(out, OUT.globalExcludes), excludes)
+  const hideLayer = hidden.length ? path.join(layersDir(session), 'hide') : undefined
+  if (hideLayer) {
+    const [tracked] = await Promise.all([trackedHidden(root, session.meta.baseCommit, hidden), makeHideLayer(hideLayer, root, hidden)])
+    if (tracked.length) await fs.writeFile(path.join(out, OUT.hiddenTracked), `${tracked.join('\0')}\0`)
+  }
 
   const argv = planDockerRun({
     image: options.image,
@@ -114,6 +125,7 @@ async function startContainer(
     tty: options.tty,
     user: process.getuid && process.getgid ? { uid: process.getuid(), gid: process.getgid() } : undefined,
     projectRoot: root,
+    hideLayer,
     sessionDir: await fillSessionInput(session),
     runDir: out,
     realmLib: dockerDir(),
@@ -226,12 +238,14 @@ async function closeNetwork(network: Promise<Egress> | undefined): Promise<Block
 
 async function runAndSave(options: RunOptions): Promise<RunOutcome> {
   let strategy = options.strategy.strategy
+  const hidden = (await options.hidden) ?? []
+  if (hidden.length && options.strategy.reason) throw cannotHide(hidden, options.strategy.reason)
   const out = runDir(options.session)
   // Saved once: early when the entrypoint says it is done, else after docker has exited.
   let saving: Promise<SaveResult> | undefined
   const save = () => (saving ??= saveRun(options.session, out, options.mode, options.root))
   const saveEarly = () => void save().catch(() => undefined) // its outcome is read below
-  let started = await startContainer(options, strategy, saveEarly)
+  let started = await startContainer(options, strategy, hidden, saveEarly)
   if (
     !(await pathExists(path.join(out, OUT.ready))) &&
     !(await pathExists(path.join(out, OUT.error))) &&
@@ -245,8 +259,12 @@ async function runAndSave(options: RunOptions): Promise<RunOutcome> {
     options.notify(
       'realm: this Docker engine cannot mount an overlay workspace; using a copy instead (set REALM_WORKSPACE=copy to skip this check)',
     )
+    if (hidden.length) {
+      await cleanUp(options.session)
+      throw cannotHide(hidden, 'this Docker engine cannot mount an overlay')
+    }
     strategy = 'copy'
-    started = await startContainer(options, strategy, saveEarly)
+    started = await startContainer(options, strategy, hidden, saveEarly)
     if (await pathExists(path.join(out, OUT.ready))) await rememberOverlayUnsupported('the Docker engine could not mount an overlay volume')
   }
   // If realm was interrupted, or docker's client went away first, the container may still be capturing.
@@ -264,5 +282,14 @@ async function runAndSave(options: RunOptions): Promise<RunOutcome> {
     )
   }
   if (saved.status !== 'unverified') await cleanUp(options.session)
-  return { exitCode: saved.exitCode ?? started.exitCode, save: saved, strategy, includeIgnored: options.includeIgnored }
+  return { exitCode: saved.exitCode ?? started.exitCode, save: saved, strategy, includeIgnored: options.includeIgnored, hidden }
+}
+
+/**
+ * Hiding files takes an overlay (the layer of whiteouts over the project); where there is none realm refuses
+ * rather than show them.
+ */
+function cannotHide(hidden: readonly string[], reason: string): UserError {
+  const files = `${hidden.length} secret file${hidden.length === 1 ? '' : 's'} (${hidden.slice(0, 3).join(', ')}${hidden.length > 3 ? ', …' : ''})`
+  return new UserError(`cannot hide ${files} from the agent: ${reason} — show them with --show PATTERN, or move them out of the project`)
 }
