@@ -137,7 +137,7 @@ export async function makeHideLayer(layer: string, root: string, hidden: readonl
   // Times last: creating the entries above changed them.
   for (const dir of [...dirs].sort().reverse()) {
     const stat = await fs.stat(path.join(root, dir))
-    await fs.utimes(path.join(layer, dir), stat.atime, stat.mtime)
+    await fs.utimes(path.join(layer, dir), stat.atimeMs / 1000, stat.mtimeMs / 1000)
   }
 }
 
