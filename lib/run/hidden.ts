@@ -79,14 +79,18 @@ export async function findHidden(root: string, matcher: HideMatcher): Promise<st
  * takes them out of a copy's checkout. Their names are no secret: the agent can read them in git.
  */
 export async function trackedHidden(root: string, commit: string, hidden: readonly string[]): Promise<string[]> {
-  if (hidden.length === 0) return []
-  const read = async (args: string[]) => nulPaths(String((await git(root, args, { reject: false })).stdout))
-  const [indexed, committed] = await Promise.all([
-    read(['ls-files', '-z', '--cached']),
-    read(['ls-tree', '-r', '-z', '--name-only', '--full-tree', commit]),
-  ])
+  // Asked for the hidden paths alone (a directory names what is below it), a batch at a time: a big index
+  // listed whole would cost more than the rest of hiding.
+  const env = { GIT_LITERAL_PATHSPECS: '1' }
+  const read = async (args: string[]) => nulPaths(String((await git(root, args, { env, reject: false })).stdout))
+  const found: Array<Promise<string[]>> = []
+  for (let i = 0; i < hidden.length; i += 1000) {
+    const batch = hidden.slice(i, i + 1000)
+    found.push(read(['ls-files', '-z', '--cached', '--', ...batch]))
+    found.push(read(['ls-tree', '-r', '-z', '--name-only', '--full-tree', commit, '--', ...batch]))
+  }
   const isHidden = hiddenTest(hidden)
-  return [...new Set([...indexed, ...committed])].filter(isHidden).sort()
+  return [...new Set((await Promise.all(found)).flat())].filter(isHidden).sort()
 }
 
 /** The directories above a relative path, outermost first. */

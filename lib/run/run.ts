@@ -277,8 +277,12 @@ async function runAndSave(options: RunOptions): Promise<RunOutcome> {
     if (error)
       throw new UserError(`the workspace could not be prepared: ${error.trim().replaceAll(`${MOUNT.session}/`, `${options.session.dir}/`)}`)
     if (started.networkError) throw started.networkError
+    // Hiding files mounts the project through an overlay even for a copy: an engine without overlays fails here.
+    const hiding = hidden.length
+      ? `, or, if it could not mount an overlay, show the ${hidden.length} hidden secret files with --show PATTERN`
+      : ''
     throw new UserError(
-      `docker could not start the container (exit ${started.exitCode}) — see docker's message above; check --image and REALM_DOCKER_ARGS`,
+      `docker could not start the container (exit ${started.exitCode}) — see docker's message above; check --image and REALM_DOCKER_ARGS${hiding}`,
     )
   }
   if (saved.status !== 'unverified') await cleanUp(options.session)
