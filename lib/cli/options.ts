@@ -40,12 +40,12 @@ export const RUN_OPTIONS: readonly RunOption[] = [
   { flag: '--include-ignored', description: 'With a copy workspace, also copy files git ignores', commands: ['new', 'resume'] },
   {
     flag: '--hide <pattern>',
-    description: 'Also hide files matching this gitignore-like pattern from the agent (repeatable; also $REALM_HIDE and ~/.realm/hide)',
+    description: 'Hide files matching this gitignore-like pattern from the agent too (repeatable; also $REALM_HIDE, ~/.realm/hide)',
     commands: ['new', 'resume'],
   },
   {
     flag: '--show <pattern>',
-    description: 'Show files matching this pattern that realm would hide (.env, keys, …) to the agent (repeatable; also $REALM_SHOW)',
+    description: 'Let the agent see files matching this pattern that realm hides (.env, keys, …) (repeatable; also $REALM_SHOW)',
     commands: ['new', 'resume'],
   },
   {

@@ -239,6 +239,7 @@ async function closeNetwork(network: Promise<Egress> | undefined): Promise<Block
 async function runAndSave(options: RunOptions): Promise<RunOutcome> {
   let strategy = options.strategy.strategy
   const hidden = (await options.hidden) ?? []
+  trace('secret files found')
   if (hidden.length && options.strategy.reason) throw cannotHide(hidden, options.strategy.reason)
   const out = runDir(options.session)
   // Saved once: early when the entrypoint says it is done, else after docker has exited.
@@ -256,13 +257,13 @@ async function runAndSave(options: RunOptions): Promise<RunOutcome> {
   ) {
     // docker could not start the container with the overlay volume; try the copy, and if that starts,
     // remember that this engine cannot mount overlays.
-    options.notify(
-      'realm: this Docker engine cannot mount an overlay workspace; using a copy instead (set REALM_WORKSPACE=copy to skip this check)',
-    )
     if (hidden.length) {
       await cleanUp(options.session)
       throw cannotHide(hidden, 'this Docker engine cannot mount an overlay')
     }
+    options.notify(
+      'realm: this Docker engine cannot mount an overlay workspace; using a copy instead (set REALM_WORKSPACE=copy to skip this check)',
+    )
     strategy = 'copy'
     started = await startContainer(options, strategy, hidden, saveEarly)
     if (await pathExists(path.join(out, OUT.ready))) await rememberOverlayUnsupported('the Docker engine could not mount an overlay volume')
