@@ -63,6 +63,7 @@ describe('secret files stay on the host', { skip }, () => {
         /realm: hid 6 secret files from the agent \(\.env, \.env\.local, config\/\.env, …\) — show with --show PATTERN/,
       )
       assert.match(first.stderr, /This run: no changes/, 'the absence of the hidden files is no change')
+      assert.doesNotMatch(first.stderr, /left out/, 'nor an edit made on the host during the run')
       const baseline = await fs.readFile(sessionFile(home, name, 'baseline.patch'), 'utf8')
       assert.doesNotMatch(baseline, new RegExp(SENTINEL), 'the baseline carries no hidden file')
       assert.match(baseline, /^\+\+\+ b\/notes\.md$/m, 'untracked files that are not secrets are in it')
