@@ -40,8 +40,8 @@ export async function userHideMatcher(options: HideOptions, env: NodeJS.ProcessE
  * The project's hidden paths, relative, sorted: files and symlinks a rule hides, and directories a rule hides
  * whole (what is below them is not listed). Every directory is searched, ignored ones included (a secret is
  * often in a directory the user told git to ignore), but not `.git`: git's own files are the repository, not
- * the working tree. find(1) walks the tree in its own process, beside realm's other checks; a quick test on each
- * name (HideMatcher.mayHide) leaves the few that the rules then decide.
+ * the working tree. find(1) walks the tree in its own process, beside realm's other checks; one scan of its list
+ * (HideMatcher.candidates) leaves the few names that the rules then decide.
  */
 export async function findHidden(root: string, matcher: HideMatcher): Promise<string[]> {
   const { stdout } = await run('find', ['.', '-name', '.git', '-prune', '-o', '-print0'], {
@@ -53,9 +53,13 @@ export async function findHidden(root: string, matcher: HideMatcher): Promise<st
     if (typeof error.code === 'number' && error.stdout) return { stdout: error.stdout }
     throw new UserError(`cannot search ${root} for secret files to hide (${String(error.message).split('\n')[0]})`)
   })
+  // latin1 keeps every byte as one character, so positions are bytes; each name is decoded as UTF-8 once found.
+  const list = stdout.toString('latin1')
   const candidates: string[] = []
-  for (const entry of stdout.toString('utf8').split('\0')) {
-    if (entry.length > 2 && matcher.mayHide(entry.slice(entry.lastIndexOf('/') + 1))) candidates.push(entry.slice(2))
+  for (const match of list.matchAll(matcher.candidates)) {
+    const start = list.lastIndexOf('\0', match.index) + 1
+    const entry = list.slice(start, list.indexOf('\0', match.index + 1))
+    if (entry.startsWith('./')) candidates.push(Buffer.from(entry.slice(2), 'latin1').toString('utf8'))
   }
   candidates.sort()
   const hidden: string[] = []

@@ -154,8 +154,8 @@ function compile(pattern: string): HideRule | undefined {
 }
 
 export interface HideMatcher {
-  /** whether a rule may hide something named `name` (a quick test, passed by every name the rules hide) */
-  mayHide(name: string): boolean
+  /** finds, in a NUL-ended list of `./`-prefixed paths, the names a rule may hide (see candidateScan) */
+  candidates: RegExp
   /** whether the file or symlink at `rel` (a relative path with `/`) is hidden */
   file(rel: string, name: string): boolean
   /** whether the directory at `rel` is hidden whole */
@@ -175,37 +175,18 @@ export function hideMatcher(patterns: readonly string[]): HideMatcher {
       return false
     }
   }
-  return { mayHide: nameTest(rules.filter((r) => !r.show)), file: kind(false), directory: kind(true) }
+  return { candidates: candidateScan(rules.filter((r) => !r.show)), file: kind(false), directory: kind(true) }
 }
 
 /**
- * A quick test on a name alone, true for every name a hiding rule may match: exact names are looked up, and a
- * `*suffix` or `prefix*` is compared only with names that end or start with its last or first two characters;
- * anything else is tried as an expression. A project has tens of thousands of names and nearly none is hidden,
- * so this decides almost all of them, at a few lookups each.
+ * One expression that finds, in a list of `./`-prefixed paths each ended by a NUL (as `find -print0` writes it),
+ * the name of every entry a hiding rule may match (a rule's last part, matched against names alone). A project has
+ * tens of thousands of names and nearly none is hidden: one scan of the whole list by the regular expression
+ * engine costs a fraction of testing each name on its own.
  */
-function nameTest(hiding: readonly HideRule[]): (name: string) => boolean {
-  const exact = new Set<string>()
-  const suffixes = new Map<string, string[]>()
-  const prefixes = new Map<string, string[]>()
-  const others: RegExp[] = []
-  const literal = (text: string) => text.length >= 2 && !/[*?[\\]/.test(text)
-  const add = (map: Map<string, string[]>, key: string, value: string) => map.set(key, [...(map.get(key) ?? []), value])
-  for (const rule of hiding) {
-    const last = rule.glob.slice(rule.glob.lastIndexOf('/') + 1).toLowerCase()
-    if (last.includes('**')) return () => true
-    if (literal(last)) exact.add(last)
-    else if (last.startsWith('*') && literal(last.slice(1))) add(suffixes, last.slice(-2), last.slice(1))
-    else if (last.endsWith('*') && literal(last.slice(0, -1))) add(prefixes, last.slice(0, 2), last.slice(0, -1))
-    else others.push(new RegExp(`^${globSource(last)}$`, 'i'))
-  }
-  return (name) => {
-    const lower = name.toLowerCase()
-    if (exact.has(lower)) return true
-    const endings = suffixes.get(lower.slice(-2))
-    if (endings?.some((s) => lower.endsWith(s))) return true
-    const starts = prefixes.get(lower.slice(0, 2))
-    if (starts?.some((p) => lower.startsWith(p))) return true
-    return others.some((r) => r.test(name))
-  }
+function candidateScan(hiding: readonly HideRule[]): RegExp {
+  const names = hiding.map((rule) => rule.glob.slice(rule.glob.lastIndexOf('/') + 1))
+  // `**` in a name part could be anything: every entry is then a candidate.
+  const alternatives = names.some((n) => n.includes('**')) ? ['[^\\0/]+'] : names.map((n) => globSource(n).replaceAll('[^/]', '[^\\0/]'))
+  return new RegExp(`[/\\0](?:${alternatives.join('|') || '(?!)'})(?=\\0)`, 'gi')
 }

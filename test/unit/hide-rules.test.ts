@@ -5,11 +5,17 @@ import { DEFAULT_HIDE, globSource, hideMatcher, hideRules } from '../../lib/run/
 
 const name = (rel: string) => rel.slice(rel.lastIndexOf('/') + 1)
 
-/** Whether the file at `rel` is hidden under `rules`, checking that the quick name test lets it through. */
+/** Whether the file at `rel` is hidden under `rules`, checking that the scan of a find(1) list finds it. */
 function hides(rules: readonly string[], rel: string): boolean {
   const matcher = hideMatcher(rules)
   const hidden = matcher.file(rel, name(rel))
-  if (hidden) assert.ok(matcher.mayHide(name(rel)), `the quick test must pass ${rel}`)
+  if (hidden) {
+    const list = `./a.txt\0./${rel}\0./b/c.ts\0`
+    const found = [...list.matchAll(matcher.candidates)].map((m) =>
+      list.slice(list.lastIndexOf('\0', m.index) + 1, list.indexOf('\0', m.index + 1)),
+    )
+    assert.ok(found.includes(`./${rel}`), `the scan must find ${rel}`)
+  }
   return hidden
 }
 
@@ -78,6 +84,14 @@ describe('the default list', () => {
     'README.md',
   ]
   for (const rel of shown) test(`shows ${rel}`, () => assert.ok(!hides(DEFAULT_HIDE, rel)))
+})
+
+test('the scan of a find(1) list leaves only the names a rule may hide', () => {
+  const list = './src/a.ts\0./.env\0./src\0./docs/env.md\0./k/id_rsa.pub\0./k/id_rsa\0./x.pem.txt\0'
+  const found = [...list.matchAll(hideMatcher(DEFAULT_HIDE).candidates)].map((m) =>
+    list.slice(m.index + 1, list.indexOf('\0', m.index + 1)),
+  )
+  assert.deepEqual(found, ['.env', 'id_rsa'])
 })
 
 describe('gitignore-like patterns', () => {
