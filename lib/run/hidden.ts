@@ -62,12 +62,13 @@ export async function findHidden(root: string, matcher: HideMatcher): Promise<st
     if (entry.startsWith('./')) candidates.push(Buffer.from(entry.slice(2), 'latin1').toString('utf8'))
   }
   candidates.sort()
+  const stats = await Promise.all(candidates.map((rel) => fs.lstat(path.join(root, rel)).catch(() => undefined)))
   const hidden: string[] = []
   const hiddenDirs = new Set<string>()
-  for (const rel of candidates) {
+  for (const [i, rel] of candidates.entries()) {
     // Inside a directory hidden whole? (Sorted, so a directory comes before what is in it.)
     if (ancestors(rel).some((dir) => hiddenDirs.has(dir))) continue
-    const stat = await fs.lstat(path.join(root, rel)).catch(() => undefined)
+    const stat = stats[i]
     if (!stat) continue
     const name = rel.slice(rel.lastIndexOf('/') + 1)
     if (stat.isDirectory() ? !matcher.directory(rel, name) : !matcher.file(rel, name)) continue
