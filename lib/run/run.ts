@@ -107,16 +107,19 @@ async function startContainer(
     await fs.mkdir(upper, { recursive: true })
     await fs.mkdir(work, { recursive: true })
   }
+  // The layer that hides the secret files is made while the git settings and the network are awaited.
+  const hideLayer = hidden.length ? path.join(layersDir(session), 'hide') : undefined
+  const hiding = hideLayer ? prepareHiding(hideLayer, out, root, session.meta.baseCommit, hidden) : undefined
+  hiding?.catch(() => undefined) // awaited below
   const container = `realm-${session.name}-${randomBytes(3).toString('hex')}`
   const state: RunState = { container, mode: options.mode, strategy, pid: process.pid, startedAt: new Date().toISOString() }
   const { excludes, identity } = await options.gitSettings
   const network = await networkArgs(options.network)
   await writeRunState(session, state, excludes, hidden)
   await fs.writeFile(path.join(out, OUT.globalExcludes), excludes)
-  const hideLayer = hidden.length ? path.join(layersDir(session), 'hide') : undefined
-  if (hideLayer) {
-    const [tracked] = await Promise.all([trackedHidden(root, session.meta.baseCommit, hidden), makeHideLayer(hideLayer, root, hidden)])
-    if (tracked.length) await fs.writeFile(path.join(out, OUT.hiddenTracked), `${tracked.join('\0')}\0`)
+  if (hiding) {
+    await hiding
+    trace('hide layer made')
   }
 
   const argv = planDockerRun({
@@ -288,6 +291,12 @@ async function runAndSave(options: RunOptions): Promise<RunOutcome> {
   }
   if (saved.status !== 'unverified') await cleanUp(options.session)
   return { exitCode: saved.exitCode ?? started.exitCode, save: saved, strategy, includeIgnored: options.includeIgnored, hidden }
+}
+
+/** The layer of whiteouts, and the list of the hidden files git tracks for the entrypoint (OUT.hiddenTracked). */
+async function prepareHiding(layer: string, out: string, root: string, commit: string, hidden: string[]): Promise<void> {
+  const [tracked] = await Promise.all([trackedHidden(root, commit, hidden), makeHideLayer(layer, root, hidden)])
+  if (tracked.length) await fs.writeFile(path.join(out, OUT.hiddenTracked), `${tracked.join('\0')}\0`)
 }
 
 /**
