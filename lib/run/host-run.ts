@@ -57,7 +57,7 @@ export async function runLeftBehind(session: Pick<Session, 'dir'>): Promise<bool
   return found.includes(true)
 }
 
-/** The run's .claude.json, made afresh by container/claude-config.ts (read-only in the container). */
+/** The run's .claude.json and settings.json, made afresh by container/claude-config.ts (read-only in the container). */
 export function claudeSeedDir(session: Pick<Session, 'dir'>): string {
   return path.join(hostRunDir(session), 'claude-seed')
 }
