@@ -92,6 +92,23 @@ const CLAUDE_JSON_ANSWERS = {
   // renderer stays whatever Claude Code or the user's own `tui` setting picks.
   fullscreenUpsellSeenCount: 3,
 } as const
+/**
+ * Not a question but a start-up attempt: Claude Code installs its official plugin marketplace by itself on a
+ * first start (from downloads.claude.ai, then by cloning anthropics/claude-plugins-official from github.com over
+ * SSH and HTTPS), and a run starts from a copy that never remembers having tried, so every run tried again. Under
+ * realm's policy that is DNS the sandbox refuses by design, and a clone thrown away with the container even where
+ * it succeeds; the attempts filled the blocked-connections line, which is meant for what the agent tried. This
+ * is the record Claude Code writes itself when its switch CLAUDE_CODE_DISABLE_OFFICIAL_MARKETPLACE_AUTOINSTALL is
+ * set (read from the pinned binary: "policy_blocked" is never retried; anthropics/claude-code#44169 describes the
+ * start-up clone). A marketplace the user has (`officialMarketplaceAutoInstalled: true`, its catalog in the
+ * plugins/ entry a run gets) is left as it is, and `/plugin marketplace add` in a run still works where the
+ * network allows it: only the automatic attempt is stopped.
+ */
+const MARKETPLACE_AUTO_INSTALL_SKIPPED = {
+  officialMarketplaceAutoInstallAttempted: true,
+  officialMarketplaceAutoInstalled: false,
+  officialMarketplaceAutoInstallFailReason: 'policy_blocked',
+} as const
 /** "Do you trust this folder?" for /workspace, the container's copy of the project (docs: settings-reference,
  * `projects[path].hasTrustDialogAccepted`; the error Claude Code prints names the same key). Trust of a folder
  * holds for the folders below it, so /workspace covers a session's subdirectory. */
@@ -199,6 +216,7 @@ function withAnswers(seed: Json): Json {
   const answered: Json = { ...seed, hasCompletedOnboarding: CLAUDE_JSON_ANSWERS.hasCompletedOnboarding }
   const seen = typeof seed.fullscreenUpsellSeenCount === 'number' ? seed.fullscreenUpsellSeenCount : 0
   answered.fullscreenUpsellSeenCount = Math.max(seen, CLAUDE_JSON_ANSWERS.fullscreenUpsellSeenCount)
+  if (seed.officialMarketplaceAutoInstalled !== true) Object.assign(answered, MARKETPLACE_AUTO_INSTALL_SKIPPED)
   const projects: Json = isObject(seed.projects) ? { ...seed.projects } : {}
   const entry = projects[TRUSTED_PROJECT]
   projects[TRUSTED_PROJECT] = { ...(isObject(entry) ? entry : {}), hasTrustDialogAccepted: true }

@@ -3,7 +3,7 @@
 //   claude-seed/ (the run's .claude.json, read-only);
 // - input/: the session's patches as realm wrote them, handed to the container read-only, fresh each run, so
 //   the container sees nothing else of the session (no failed/, checksums or metadata).
-import { constants } from 'node:fs'
+import fsSync, { constants } from 'node:fs'
 import fs from 'node:fs/promises'
 import path from 'node:path'
 
@@ -77,16 +77,11 @@ export function hostExcludesFile(session: Pick<Session, 'dir'>): string {
 }
 
 /** Records the run's state, realm's copy of the excludes file and the hidden files, before the container starts. */
-export async function writeRunState(
-  session: Pick<Session, 'dir'>,
-  state: RunState,
-  excludes: string,
-  hidden: readonly string[],
-): Promise<void> {
-  await fs.mkdir(hostRunDir(session), { recursive: true })
-  await fs.writeFile(path.join(hostRunDir(session), STATE_FILE), JSON.stringify(state))
-  await fs.writeFile(hostExcludesFile(session), excludes)
-  await fs.writeFile(path.join(hostRunDir(session), HIDDEN_FILE), hidden.map((p) => `${p}\0`).join(''))
+export function writeRunState(session: Pick<Session, 'dir'>, state: RunState, excludes: string, hidden: readonly string[]): void {
+  fsSync.mkdirSync(hostRunDir(session), { recursive: true })
+  fsSync.writeFileSync(path.join(hostRunDir(session), STATE_FILE), JSON.stringify(state))
+  fsSync.writeFileSync(hostExcludesFile(session), excludes)
+  fsSync.writeFileSync(path.join(hostRunDir(session), HIDDEN_FILE), hidden.map((p) => `${p}\0`).join(''))
 }
 
 /** The files the run hid from the agent (relative paths; hidden directories hide what is below them). */
@@ -110,18 +105,18 @@ export async function readRunState(session: Pick<Session, 'dir'>): Promise<RunSt
  * Fills input/ afresh with the session's patch files. Hard links cost nothing and stay as they are when realm
  * later replaces a session file (every write is a rename); a copy is the fallback where links are not allowed.
  */
-export async function fillSessionInput(session: Pick<Session, 'dir'>): Promise<string> {
+export function fillSessionInput(session: Pick<Session, 'dir'>): string {
   const input = sessionInputDir(session)
-  await fs.rm(input, { recursive: true, force: true })
-  await fs.mkdir(input, { recursive: true })
+  fsSync.rmSync(input, { recursive: true, force: true })
+  fsSync.mkdirSync(input, { recursive: true })
   for (const file of PATCH_FILES) {
     const from = path.join(session.dir, file)
     const to = path.join(input, file)
     try {
-      await fs.link(from, to)
+      fsSync.linkSync(from, to)
     } catch (error) {
       if (errorCode(error) === 'ENOENT') continue
-      await fs.copyFile(from, to, constants.COPYFILE_EXCL)
+      fsSync.copyFileSync(from, to, constants.COPYFILE_EXCL)
     }
   }
   return input

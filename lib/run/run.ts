@@ -1,6 +1,7 @@
 // One run of the agent: prepare the run directory, start the container, forward interruptions as a graceful
 // stop, then save what the run produced into the session.
 import { randomBytes } from 'node:crypto'
+import fsSync from 'node:fs'
 import fs, { constants } from 'node:fs/promises'
 import path from 'node:path'
 
@@ -11,6 +12,7 @@ import { runAttached, stopContainer, waitForContainer } from '../container/docke
 import { UserError, errorCode } from '../common/errors.js'
 import { pathExists, watchForFile } from '../common/files.js'
 import { type GitSettings, identityEnv } from '../git/settings.js'
+import { loadGit } from '../git/exec.js'
 import { dockerDir } from '../common/paths.js'
 import { ENV, MOUNT, OUT } from './protocol.js'
 import { saveRun, type RunMode, type SaveResult } from './save.js'
@@ -28,7 +30,7 @@ import {
 import { readRunError } from './outputs.js'
 import { makeHideLayer, trackedHidden } from './hidden.js'
 import type { Session } from '../session/store.js'
-import { trace, traceEnabled } from '../common/trace.js'
+import { trace, traceDockerSpawned, traceEnabled } from '../common/trace.js'
 import { rememberOverlayUnsupported, type StrategyChoice, type Strategy } from './workspace.js'
 import type { Egress } from '../net/egress.js'
 import type { BlockedAttempt } from '../net/proxy.js'
@@ -67,23 +69,35 @@ export interface RunOutcome {
   hidden: string[]
 }
 
-/** Removes a directory tree, including an overlay work dir the kernel left owned by root with mode 000. */
-export async function removeTree(dir: string): Promise<void> {
+/**
+ * Removes a directory tree, including an overlay work dir the kernel left owned by root with mode 000.
+ * Synchronous, as the rest of a run's set-up before `docker run` (see startContainer).
+ */
+function removeTreeSync(dir: string): void {
   try {
-    await fs.rm(dir, { recursive: true, force: true })
+    fsSync.rmSync(dir, { recursive: true, force: true })
   } catch (error) {
     if (errorCode(error) !== 'EACCES') throw error
     // An empty directory can be removed without permission on itself; only its parent must be writable.
-    await fs.rmdir(path.join(dir, 'work', 'work')).catch(() => undefined)
-    await fs.rm(dir, { recursive: true, force: true })
+    try {
+      fsSync.rmdirSync(path.join(dir, 'work', 'work'))
+    } catch {
+      // not there, or not empty: the next line says
+    }
+    fsSync.rmSync(dir, { recursive: true, force: true })
   }
 }
 
+export async function removeTree(dir: string): Promise<void> {
+  removeTreeSync(dir)
+}
+
+function cleanUpSync(session: Session): void {
+  for (const dir of [runDir(session), layersDir(session), sessionInputDir(session), hostRunDir(session)]) removeTreeSync(dir)
+}
+
 export async function cleanUp(session: Session): Promise<void> {
-  await removeTree(runDir(session))
-  await removeTree(layersDir(session))
-  await removeTree(sessionInputDir(session))
-  await removeTree(hostRunDir(session))
+  cleanUpSync(session)
 }
 
 /**
@@ -99,13 +113,15 @@ async function startContainer(
   const { session, root } = options
   const env = options.env ?? process.env
   const out = runDir(session)
-  await cleanUp(session)
-  await fs.mkdir(out, { recursive: true })
   const upper = path.join(layersDir(session), 'upper')
   const work = path.join(layersDir(session), 'work')
+  // The set-up here is synchronous: a few small files and directories, where each await would be a turn of the
+  // event loop that, on a loaded machine, waits for a CPU before `docker run` can start.
+  cleanUpSync(session)
+  fsSync.mkdirSync(out, { recursive: true })
   if (strategy === 'overlay') {
-    await fs.mkdir(upper, { recursive: true })
-    await fs.mkdir(work, { recursive: true })
+    fsSync.mkdirSync(upper, { recursive: true })
+    fsSync.mkdirSync(work, { recursive: true })
   }
   // The layer that hides the secret files is made while the git settings and the network are awaited.
   const hideLayer = hidden.length ? path.join(layersDir(session), 'hide') : undefined
@@ -115,8 +131,8 @@ async function startContainer(
   const state: RunState = { container, mode: options.mode, strategy, pid: process.pid, startedAt: new Date().toISOString() }
   const { excludes, identity } = await options.gitSettings
   const network = await networkArgs(options.network)
-  await writeRunState(session, state, excludes, hidden)
-  await fs.writeFile(path.join(out, OUT.globalExcludes), excludes)
+  writeRunState(session, state, excludes, hidden)
+  fsSync.writeFileSync(path.join(out, OUT.globalExcludes), excludes)
   if (hiding) {
     await hiding
     trace('hide layer made')
@@ -129,7 +145,7 @@ async function startContainer(
     user: process.getuid && process.getgid ? { uid: process.getuid(), gid: process.getgid() } : undefined,
     projectRoot: root,
     hideLayer,
-    sessionDir: await fillSessionInput(session),
+    sessionDir: fillSessionInput(session),
     runDir: out,
     realmLib: dockerDir(),
     workspace: strategy === 'overlay' ? { kind: 'overlay', upper, work } : { kind: 'copy' },
@@ -167,6 +183,9 @@ async function startContainer(
   try {
     trace('docker run')
     const running = runAttached(argv, network.secretEnv)
+    traceDockerSpawned()
+    // What the save runs git with, loaded while docker starts the container (realm only waits meanwhile).
+    void loadGit().catch(() => undefined)
     const guarded = guardNetwork(network.join, container, out, running)
     const exitCode = await running
     trace('docker exited')

@@ -267,6 +267,9 @@ describe('the real Claude Code TUI asks nothing about the sandbox', { skip, time
   ]
   const READY = 'bypass permissions on'
   const CONFIG_LINE = "in its copy of Claude Code's configuration"
+  // The agent here only writes a file: a blocked line would be Claude Code's own start-up traffic (its official
+  // marketplace's auto-install cloned from github.com on every run before realm recorded it as skipped).
+  const BLOCKED_LINE = 'realm: blocked'
   let tmp: { path: string; cleanup: () => Promise<void> }
   let fake: FakeAnthropic
   let project: string
@@ -352,6 +355,7 @@ describe('the real Claude Code TUI asks nothing about the sandbox', { skip, time
     assert.ok(turnsFor('Create first.txt').length >= 2, 'the typed prompt was the agent prompt, and the tool result came back')
     assert.deepEqual(await patchFiles(home, 'tui', 'changes.patch'), ['first.txt'])
     assert.ok(!first.final.includes(CONFIG_LINE), `a clean run reports nothing:\n${first.final}`)
+    assert.ok(!first.final.includes(BLOCKED_LINE), `nothing of Claude Code's own is reported as blocked:\n${first.final}`)
 
     const later = await onTui(home, ['resume', 'tui'], session('Create second.txt', 'Done: wrote second.txt.'))
     transcripts.push(
@@ -366,6 +370,7 @@ describe('the real Claude Code TUI asks nothing about the sandbox', { skip, time
     assert.deepEqual(await patchFiles(home, 'tui', 'changes.patch'), ['second.txt'])
     assert.deepEqual(await patchFiles(home, 'tui', 'base.patch'), ['first.txt'])
     assert.ok(!later.final.includes(CONFIG_LINE), `a clean run reports nothing:\n${later.final}`)
+    assert.ok(!later.final.includes(BLOCKED_LINE), `nothing of Claude Code's own is reported as blocked:\n${later.final}`)
   })
 
   test("the user's own choice on the host wins: realm does not answer what they answered, nor write their files", {

@@ -12,6 +12,7 @@ import {
   claudeMounts,
   configChangeLines,
   keepClaudeState,
+  keptPart,
   seedClaudeJson,
   seedSettings,
 } from '../../lib/container/claude-config.ts'
@@ -36,9 +37,16 @@ const seedSettingsFile = () => JSON.parse(fs.readFileSync(path.join(dirs.seedDir
 
 /** realm's answers to the sandbox's own questions, as every run's .claude.json carries them. */
 const PLACEHOLDER_TAIL = PLACEHOLDERS.ANTHROPIC_API_KEY.slice(-20)
+/** The official marketplace's start-up auto-install, recorded as skipped (as Claude Code records its own switch). */
+const MARKETPLACE_SKIPPED = {
+  officialMarketplaceAutoInstallAttempted: true,
+  officialMarketplaceAutoInstalled: false,
+  officialMarketplaceAutoInstallFailReason: 'policy_blocked',
+}
 const ANSWERS = {
   hasCompletedOnboarding: true,
   fullscreenUpsellSeenCount: 3,
+  ...MARKETPLACE_SKIPPED,
   customApiKeyResponses: { approved: [PLACEHOLDER_TAIL], rejected: [] },
 }
 const TRUSTED = { '/workspace': { hasTrustDialogAccepted: true } }
@@ -155,6 +163,7 @@ test('seeding: the host wins, kept keys fill gaps, approved keys are the union, 
     customApiKeyResponses: { approved: ['host', 'run', PLACEHOLDER_TAIL], rejected: ['bad'] },
     hasCompletedOnboarding: true,
     fullscreenUpsellSeenCount: 3,
+    ...MARKETPLACE_SKIPPED,
     projects: TRUSTED,
   })
   assert.deepEqual(JSON.parse(seedClaudeJson('not json', undefined)), { ...ANSWERS, projects: TRUSTED })
@@ -176,6 +185,7 @@ test("realm answers the sandbox's own questions in the run's copy; the user's ow
     customApiKeyResponses: { approved: ['mine', PLACEHOLDER_TAIL], rejected: ['refused'] },
     projects: { '/workspace': { hasTrustDialogAccepted: true, allowedTools: ['Bash'] }, '/home/me/p': { hasTrustDialogAccepted: false } },
     hasCompletedOnboarding: true,
+    ...MARKETPLACE_SKIPPED,
   })
   // settings.json: the user's keys as they are; the bypass answer only where the user made no choice.
   assert.deepEqual(JSON.parse(seedSettings('{"theme":"light","tui":"default","hooks":{}}') ?? ''), {
@@ -189,6 +199,27 @@ test("realm answers the sandbox's own questions in the run's copy; the user's ow
   })
   assert.equal(seedSettings('{ not json'), undefined, 'a broken file goes in as it is')
   assert.equal(seedSettings('[]'), undefined)
+})
+
+test("the official marketplace's start-up auto-install is recorded as skipped, unless the user has the marketplace", () => {
+  // A host that tried and failed (offline): its retry would be every run's, so the run's copy says skipped.
+  const failed = {
+    officialMarketplaceAutoInstallAttempted: true,
+    officialMarketplaceAutoInstallFailReason: 'unknown',
+    officialMarketplaceAutoInstallRetryCount: 2,
+  }
+  assert.deepEqual(JSON.parse(seedClaudeJson(JSON.stringify(failed), undefined)), {
+    ...ANSWERS,
+    officialMarketplaceAutoInstallRetryCount: 2,
+    projects: TRUSTED,
+  })
+  // A host that has it: its record stays, so Claude Code finds the marketplace the run gets in plugins/.
+  const installed = { officialMarketplaceAutoInstallAttempted: true, officialMarketplaceAutoInstalled: true }
+  const seeded = JSON.parse(seedClaudeJson(JSON.stringify(installed), undefined))
+  assert.equal(seeded.officialMarketplaceAutoInstalled, true)
+  assert.equal(seeded.officialMarketplaceAutoInstallFailReason, undefined)
+  // Claude Code's own record is never kept from a run: the next run's copy decides again from the host's file.
+  assert.deepEqual(keptPart({ ...MARKETPLACE_SKIPPED, userID: 'u' }), { userID: 'u' })
 })
 
 test('a broken settings.json on the host goes in untouched (Claude Code says what is wrong with it)', () => {
