@@ -31,6 +31,32 @@ clone_project() {
   rm -f "$2/.git/info/attributes"
 }
 
+# keep_committed INDEX COMMIT HIDDEN: in INDEX, the paths the file HIDDEN lists (NUL-separated: secret files the
+# project tracks, which realm hides from the agent) are as in COMMIT. The view of the project lacks them, which is
+# no change of the user's: their committed version stays the session's.
+keep_committed() {
+  [ -s "$3" ] || return 0
+  GIT_INDEX_FILE="$1" realm_git update-index --force-remove -z --stdin <"$3" &&
+    realm_git_each ls-tree -r -z --full-tree "$2" -- <"$3" | GIT_INDEX_FILE="$1" realm_git update-index -z --index-info
+}
+
+# hide_tracked remove|keep FROM TO HIDDEN WS SCRATCH: the hidden files git tracks (the file HIDDEN lists) that the
+# session did not change between the trees FROM and TO are not in the workspace WS: `remove` takes them out of a
+# copy's checkout (an overlay's view lacks them already); either way the agent's index marks the absent ones
+# skip-worktree, so that its `git status` does not show them as deleted. Those the session changed are its own
+# work, and stay. Scratch files: SCRATCH.changed, SCRATCH.absent.
+hide_tracked() {
+  [ -s "$4" ] || return 0
+  realm_git_each diff-tree -r -z --no-renames --name-only "$2" "$3" -- <"$4" >"$6.changed" ||
+    fail "cannot compare the hidden files with the session"
+  xargs -0 -r -a "$4" sh "${0%/*}/lib/hide-tracked.sh" "$1" "$5" "$6.changed" >"$6.absent" ||
+    fail "cannot take the hidden files out of the workspace"
+  # (the agent's own repository: no fsmonitor of its configuration runs for this)
+  if [ -s "$6.absent" ]; then
+    git -C "$5" -c core.fsmonitor=false update-index -q --skip-worktree -z --stdin <"$6.absent" >&2 || :
+  fi
+}
+
 # session_file_broken INDEX: ends the run naming the session patch tree_with_patches INDEX ... could not apply.
 session_file_broken() {
   fail "session file $(cat "$1.failed") — it was truncated or edited by hand"
@@ -54,6 +80,7 @@ prepare() {
   # from the project, never through the overlay: a new session's baseline, and what an overlay shows at first.
   if [ "$strategy" = overlay ] || { [ "$REALM_MODE" = new ] && [ -z "${REALM_CLEAN_START:-}" ]; }; then
     lower=$(use_repository "$repo" "$project" && index_of "$repo/idx-lower" "$project/.git/index" "$REALM_BASE" &&
+      keep_committed "$repo/idx-lower" "$REALM_BASE" "$out/hidden-tracked" &&
       GIT_INDEX_FILE="$repo/idx-lower" realm_git write-tree) || fail "cannot read the project's working tree"
   fi
 
@@ -79,6 +106,7 @@ prepare() {
         fail "cannot bring the workspace to the session's state"
     fi
     rm -f "$out/start.patch"
+    hide_tracked remove "$start_tree" "$target" "$out/hidden-tracked" "$ws" "$repo/hidden"
     if [ -n "${REALM_INCLUDE_IGNORED:-}" ]; then
       # Files git ignores (dependencies, build output) are not in the clone; copy them over as they are.
       (cd "$project" && git ls-files -z --others --ignored --exclude-standard --directory |
@@ -97,6 +125,7 @@ prepare() {
       { git -C "$ws" update-ref --no-deref HEAD "$REALM_BASE" && git -C "$ws" read-tree "$REALM_BASE"; } ||
         fail "cannot reset the workspace's HEAD"
     fi
+    hide_tracked keep "$start_tree" "$target" "$out/hidden-tracked" "$ws" "$repo/hidden"
   fi
   printf '%s\n' "$target"
 }

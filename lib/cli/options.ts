@@ -39,6 +39,16 @@ export const RUN_OPTIONS: readonly RunOption[] = [
   },
   { flag: '--include-ignored', description: 'With a copy workspace, also copy files git ignores', commands: ['new', 'resume'] },
   {
+    flag: '--hide <pattern>',
+    description: 'Hide files matching this gitignore-like pattern from the agent too (repeatable; also $REALM_HIDE, ~/.realm/hide)',
+    commands: ['new', 'resume'],
+  },
+  {
+    flag: '--show <pattern>',
+    description: 'Let the agent see files matching this pattern that realm hides (.env, keys, …) (repeatable; also $REALM_SHOW)',
+    commands: ['new', 'resume'],
+  },
+  {
     flag: '--network <mode>',
     description: 'allowlist, model, open or host (default: $REALM_NETWORK, else allowlist)',
     commands: ['new', 'resume'],

@@ -18,6 +18,8 @@ export interface RunPlanInput {
   /** the host user's uid:gid, so everything the container writes belongs to the user */
   user?: { uid: number; gid: number }
   projectRoot: string
+  /** an overlay layer of whiteouts that takes the hidden secret files out of every view of the project */
+  hideLayer?: string
   sessionDir: string
   runDir: string
   /** realm's docker/ directory: the entrypoint and what it sources */
@@ -56,6 +58,24 @@ export function overlayPathProblem(dir: string): string | undefined {
   return undefined
 }
 
+/**
+ * An overlay mount as an anonymous volume of the local driver, so `--rm` removes it with the container even if
+ * realm itself is killed. Docker refuses `readonly` on an anonymous volume; an overlay of lower layers alone,
+ * without an upper one, is read-only in the kernel.
+ */
+function overlayVolume(target: string, options: string): string {
+  const fields = [
+    'type=volume',
+    `dst=${target}`,
+    'volume-driver=local',
+    'volume-nocopy=true',
+    'volume-opt=type=overlay',
+    'volume-opt=device=overlay',
+    `volume-opt=${options}`,
+  ]
+  return fields.map(csvField).join(',')
+}
+
 export function planDockerRun(input: RunPlanInput): string[] {
   const args = ['run', '--rm', '-i']
   if (input.tty) args.push('-t')
@@ -64,23 +84,16 @@ export function planDockerRun(input: RunPlanInput): string[] {
   // realm's entrypoint, injected at run time so any image with sh and git works
   args.push('--entrypoint', 'sh')
   args.push(...bind({ source: input.realmLib, target: MOUNT.lib, readonly: true }))
-  args.push(...bind({ source: input.projectRoot, target: MOUNT.project, readonly: true }))
+  // With files to hide, the project is seen through the layer that removes them, here as in the workspace: the
+  // entrypoint reads the project (the baseline, a copy's clone) and the agent could too.
+  const lower = input.hideLayer ? `${input.hideLayer}:${input.projectRoot}` : input.projectRoot
+  if (input.hideLayer) args.push('--mount', overlayVolume(MOUNT.project, `o=lowerdir=${lower}`))
+  else args.push(...bind({ source: input.projectRoot, target: MOUNT.project, readonly: true }))
   args.push(...bind({ source: input.sessionDir, target: MOUNT.session, readonly: true }))
   args.push(...bind({ source: input.runDir, target: MOUNT.out, readonly: false }))
   if (input.workspace.kind === 'overlay') {
     const { upper, work } = input.workspace
-    // An anonymous volume, so `--rm` removes it with the container even if realm itself is killed.
-    const options = `o=lowerdir=${input.projectRoot},upperdir=${upper},workdir=${work}`
-    const fields = [
-      'type=volume',
-      `dst=${WORKSPACE_DIR}`,
-      'volume-driver=local',
-      'volume-nocopy=true',
-      'volume-opt=type=overlay',
-      'volume-opt=device=overlay',
-      `volume-opt=${options}`,
-    ]
-    args.push('--mount', fields.map(csvField).join(','))
+    args.push('--mount', overlayVolume(WORKSPACE_DIR, `o=lowerdir=${lower},upperdir=${upper},workdir=${work}`))
     args.push(...bind({ source: upper, target: MOUNT.upper, readonly: true }))
   } else {
     // tmpfs: a checkout of tens of thousands of files lands in memory in a fraction of a second

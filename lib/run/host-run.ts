@@ -1,5 +1,5 @@
 // The directories of a run besides its output directory, none of which the container can write:
-// - run-host/: host-only state (state.json, realm's own copy of the excludes file), never mounted but for its
+// - run-host/: host-only state (state.json, realm's own copy of the excludes file, the hidden files), never mounted but for its
 //   claude-seed/ (the run's .claude.json, read-only);
 // - input/: the session's patches as realm wrote them, handed to the container read-only, fresh each run, so
 //   the container sees nothing else of the session (no failed/, checksums or metadata).
@@ -14,6 +14,7 @@ import { OUT, type RunMode } from './protocol.js'
 import type { Strategy } from './workspace.js'
 
 const STATE_FILE = 'state.json'
+const HIDDEN_FILE = 'hidden'
 
 /** What state.json records while a run is under way, so a later command can recover it (see recover.ts). */
 export interface RunState {
@@ -86,11 +87,18 @@ export function hostExcludesFile(session: Pick<Session, 'dir'>): string {
   return path.join(hostRunDir(session), OUT.globalExcludes)
 }
 
-/** Records the run's state and realm's copy of the excludes file, before the container starts. */
-export function writeRunState(session: Pick<Session, 'dir'>, state: RunState, excludes: string): void {
+/** Records the run's state, realm's copy of the excludes file and the hidden files, before the container starts. */
+export function writeRunState(session: Pick<Session, 'dir'>, state: RunState, excludes: string, hidden: readonly string[]): void {
   fsSync.mkdirSync(hostRunDir(session), { recursive: true })
   fsSync.writeFileSync(path.join(hostRunDir(session), STATE_FILE), JSON.stringify(state))
   fsSync.writeFileSync(hostExcludesFile(session), excludes)
+  fsSync.writeFileSync(path.join(hostRunDir(session), HIDDEN_FILE), hidden.map((p) => `${p}\0`).join(''))
+}
+
+/** The files the run hid from the agent (relative paths; hidden directories hide what is below them). */
+export async function readHidden(session: Pick<Session, 'dir'>): Promise<string[]> {
+  const text = await fs.readFile(path.join(hostRunDir(session), HIDDEN_FILE), 'utf8').catch(() => '')
+  return text.split('\0').filter(Boolean)
 }
 
 /** The state of the session's run under way or interrupted; undefined when there is none (or a half-written one). */

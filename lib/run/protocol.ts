@@ -67,6 +67,9 @@ export const ENV = {
 export const OUT = {
   /** host → container: the user's global excludes file, which decides what "untracked" means */
   globalExcludes: 'global-excludes',
+  /** host → container: the hidden secret files git tracks (NUL-separated; absent when there are none). The
+   * session keeps their committed version, a copy's checkout leaves them out (read before the agent starts) */
+  hiddenTracked: 'hidden-tracked',
   /** new sessions: the user's uncommitted and untracked work relative to REALM_BASE */
   baselinePatch: 'baseline.patch',
   /** resumed sessions: everything earlier runs produced, in one patch from the baseline */

@@ -4,8 +4,9 @@
 import fs from 'node:fs/promises'
 import path from 'node:path'
 
-import { git, PATCH_OPTIONS } from '../git/exec.js'
-import { treeBuilder } from '../git/trees.js'
+import { git, nulPaths, PATCH_OPTIONS } from '../git/exec.js'
+import { type TreeBuilder, treeBuilder } from '../git/trees.js'
+import { hiddenTest } from './hidden.js'
 
 export interface RunPatches {
   /** new sessions: the user's work relative to the commit (realm's private copy of the container's) */
@@ -14,6 +15,8 @@ export interface RunPatches {
   earlier: string[]
   /** the run's patch (realm's private copy of the container's), relative to all of the above */
   changes?: string
+  /** the files hidden from the agent in this run: their absence is no deletion (see keepHidden) */
+  hidden?: readonly string[]
 }
 
 /** The stored patches, regenerated: each a file in `dir`, undefined when it would be empty. */
@@ -43,7 +46,8 @@ export async function regeneratePatches(root: string, commit: string, patches: R
   }
   const baseline = await tree([patches.baseline])
   const before = await tree(patches.earlier)
-  const after = await tree([patches.changes])
+  let after = await tree([patches.changes])
+  if (after !== before && patches.hidden?.length) after = await keepHidden(root, builder, commit, before, after, patches.hidden)
   const diff = async (name: string, from: string, to: string) => {
     if (from === to) return undefined
     const file = path.join(scratch, name)
@@ -60,4 +64,40 @@ export async function regeneratePatches(root: string, commit: string, patches: R
     // Without earlier runs this is the run's own patch: the same file, not a second diff.
     session: before === baseline ? changes : await diff('session.patch', baseline, after),
   }
+}
+
+/**
+ * The run's tree with every hidden file it deleted put back, where the agent could not have seen that file: the
+ * session held it as at the session's commit, so the agent's view of the project lacked it. The agent cannot
+ * delete what it never saw, so such an absence is the hiding, not its work, and `apply` or `push` must never
+ * delete the user's file for it. This is done here, on the host, because whatever the container says about
+ * hidden files comes from where the agent could have written. A hidden file the session itself changed was the
+ * agent's to see, and its deletion stands.
+ */
+async function keepHidden(
+  root: string,
+  builder: TreeBuilder,
+  commit: string,
+  before: string,
+  after: string,
+  hidden: readonly string[],
+): Promise<string> {
+  const env = builder.env
+  const isHidden = hiddenTest(hidden)
+  const deleted = nulPaths(
+    String((await git(root, ['diff-tree', '-r', '-z', '--no-renames', '--name-only', '--diff-filter=D', before, after], { env })).stdout),
+  ).filter(isHidden)
+  if (deleted.length === 0) return after
+  const entries = async (tree: string) => {
+    const text = String(
+      (await git(root, ['ls-tree', '-r', '-z', '--full-tree', tree, '--', ...deleted], { env: { ...env, GIT_LITERAL_PATHSPECS: '1' } }))
+        .stdout,
+    )
+    return new Map(nulPaths(text).map((line) => [line.slice(line.indexOf('\t') + 1), line]))
+  }
+  const [was, committed] = await Promise.all([entries(before), entries(commit)])
+  const restore = [...was].filter(([p, line]) => committed.get(p) === line).map(([, line]) => `${line}\0`)
+  if (restore.length === 0) return after
+  await git(root, ['update-index', '-z', '--index-info'], { env, input: restore.join('') })
+  return builder.writeTree()
 }

@@ -29,6 +29,7 @@ import {
   writeRunState,
 } from './host-run.js'
 import { readRunError } from './outputs.js'
+import { makeHideLayer, trackedHidden } from './hidden.js'
 import type { Session } from '../session/store.js'
 import { trace, traceDockerSpawned, traceEnabled } from '../common/trace.js'
 import { rememberOverlayUnsupported, type StrategyChoice, type Strategy } from './workspace.js'
@@ -56,6 +57,8 @@ export interface RunOptions {
   network?: Promise<Egress>
   /** what the run's record keeps of what it was asked (the user's agent arguments, the network mode) */
   asked?: Omit<RunAsked, 'image'>
+  /** the project's secret files to hide from the agent (see hidden.ts), being found since the caller's checks began */
+  hidden?: Promise<string[]>
 }
 
 export interface RunOutcome {
@@ -65,6 +68,8 @@ export interface RunOutcome {
   includeIgnored: boolean
   /** the connections the network policy refused */
   blocked?: BlockedAttempt[]
+  /** the secret files the agent did not see */
+  hidden: string[]
 }
 
 /**
@@ -105,6 +110,7 @@ export async function cleanUp(session: Session): Promise<void> {
 async function startContainer(
   options: RunOptions,
   strategy: Strategy,
+  hidden: string[],
   onDone: () => void,
 ): Promise<{ exitCode: number; container: string; stopped: boolean; networkError?: unknown }> {
   const { session, root } = options
@@ -120,6 +126,10 @@ async function startContainer(
     fsSync.mkdirSync(upper, { recursive: true })
     fsSync.mkdirSync(work, { recursive: true })
   }
+  // The layer that hides the secret files is made while the git settings and the network are awaited.
+  const hideLayer = hidden.length ? path.join(layersDir(session), 'hide') : undefined
+  const hiding = hideLayer ? prepareHiding(hideLayer, out, root, session.meta.baseCommit, hidden) : undefined
+  hiding?.catch(() => undefined) // awaited below
   const container = `realm-${session.name}-${randomBytes(3).toString('hex')}`
   const state: RunState = {
     container,
@@ -131,8 +141,12 @@ async function startContainer(
   }
   const { excludes, identity } = await options.gitSettings
   const network = await networkArgs(options.network)
-  writeRunState(session, state, excludes)
+  writeRunState(session, state, excludes, hidden)
   fsSync.writeFileSync(path.join(out, OUT.globalExcludes), excludes)
+  if (hiding) {
+    await hiding
+    trace('hide layer made')
+  }
 
   const argv = planDockerRun({
     image: options.image,
@@ -140,6 +154,7 @@ async function startContainer(
     tty: options.tty,
     user: process.getuid && process.getgid ? { uid: process.getuid(), gid: process.getgid() } : undefined,
     projectRoot: root,
+    hideLayer,
     sessionDir: fillSessionInput(session),
     runDir: out,
     realmLib: dockerDir(),
@@ -255,12 +270,15 @@ async function closeNetwork(network: Promise<Egress> | undefined): Promise<Block
 
 async function runAndSave(options: RunOptions): Promise<RunOutcome> {
   let strategy = options.strategy.strategy
+  const hidden = (await options.hidden) ?? []
+  trace('secret files found')
+  if (hidden.length && options.strategy.reason) throw cannotHide(hidden, options.strategy.reason)
   const out = runDir(options.session)
   // Saved once: early when the entrypoint says it is done, else after docker has exited.
   let saving: Promise<SaveResult> | undefined
   const save = () => (saving ??= saveRun(options.session, out, options.mode, options.root))
   const saveEarly = () => void save().catch(() => undefined) // its outcome is read below
-  let started = await startContainer(options, strategy, saveEarly)
+  let started = await startContainer(options, strategy, hidden, saveEarly)
   if (
     !(await pathExists(path.join(out, OUT.ready))) &&
     !(await pathExists(path.join(out, OUT.error))) &&
@@ -271,11 +289,15 @@ async function runAndSave(options: RunOptions): Promise<RunOutcome> {
   ) {
     // docker could not start the container with the overlay volume; try the copy, and if that starts,
     // remember that this engine cannot mount overlays.
+    if (hidden.length) {
+      await cleanUp(options.session)
+      throw cannotHide(hidden, 'this Docker engine cannot mount an overlay')
+    }
     options.notify(
       'realm: this Docker engine cannot mount an overlay workspace; using a copy instead (set REALM_WORKSPACE=copy to skip this check)',
     )
     strategy = 'copy'
-    started = await startContainer(options, strategy, saveEarly)
+    started = await startContainer(options, strategy, hidden, saveEarly)
     if (await pathExists(path.join(out, OUT.ready))) await rememberOverlayUnsupported('the Docker engine could not mount an overlay volume')
   }
   // If realm was interrupted, or docker's client went away first, the container may still be capturing.
@@ -288,10 +310,29 @@ async function runAndSave(options: RunOptions): Promise<RunOutcome> {
     if (error)
       throw new UserError(`the workspace could not be prepared: ${error.trim().replaceAll(`${MOUNT.session}/`, `${options.session.dir}/`)}`)
     if (started.networkError) throw started.networkError
+    // Hiding files mounts the project through an overlay even for a copy: an engine without overlays fails here.
+    const hiding = hidden.length
+      ? `, or, if it could not mount an overlay, show the ${hidden.length} hidden secret files with --show PATTERN`
+      : ''
     throw new UserError(
-      `docker could not start the container (exit ${started.exitCode}) — see docker's message above; check --image and REALM_DOCKER_ARGS`,
+      `docker could not start the container (exit ${started.exitCode}) — see docker's message above; check --image and REALM_DOCKER_ARGS${hiding}`,
     )
   }
   if (saved.status !== 'unverified') await cleanUp(options.session)
-  return { exitCode: saved.exitCode ?? started.exitCode, save: saved, strategy, includeIgnored: options.includeIgnored }
+  return { exitCode: saved.exitCode ?? started.exitCode, save: saved, strategy, includeIgnored: options.includeIgnored, hidden }
+}
+
+/** The layer of whiteouts, and the list of the hidden files git tracks for the entrypoint (OUT.hiddenTracked). */
+async function prepareHiding(layer: string, out: string, root: string, commit: string, hidden: string[]): Promise<void> {
+  const [tracked] = await Promise.all([trackedHidden(root, commit, hidden), makeHideLayer(layer, root, hidden)])
+  if (tracked.length) await fs.writeFile(path.join(out, OUT.hiddenTracked), `${tracked.join('\0')}\0`)
+}
+
+/**
+ * Hiding files takes an overlay (the layer of whiteouts over the project); where there is none realm refuses
+ * rather than show them.
+ */
+function cannotHide(hidden: readonly string[], reason: string): UserError {
+  const files = `${hidden.length} secret file${hidden.length === 1 ? '' : 's'} (${hidden.slice(0, 3).join(', ')}${hidden.length > 3 ? ', …' : ''})`
+  return new UserError(`cannot hide ${files} from the agent: ${reason} — show them with --show PATTERN, or move them out of the project`)
 }

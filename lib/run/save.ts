@@ -10,7 +10,8 @@ import { PatchDoesNotApply } from '../git/trees.js'
 import { withScratch } from '../git/scratch.js'
 import { keepClaudeState } from '../container/claude-config.js'
 import { hostEdits as findHostEdits } from './host-edits.js'
-import { claudeSeedDir, hostExcludesFile, hostRunDir, readRunState } from './host-run.js'
+import { hiddenTest } from './hidden.js'
+import { claudeSeedDir, hostExcludesFile, hostRunDir, readHidden, readRunState } from './host-run.js'
 import { readRunOutputs, RunOutputRefused } from './outputs.js'
 import type { RunMode } from './protocol.js'
 import { regeneratePatches } from './regenerate.js'
@@ -80,6 +81,8 @@ async function save(
   const outputs = await readRunOutputs(runDir, scratch, mode)
   if (!outputs.ready) return { status: 'not-started', hostEdits: [], configChanges: [] }
   const { exitCode, changes } = outputs
+  const hidden = await readHidden(session)
+  const isHidden = hiddenTest(hidden)
   const status = outputs.finished ? 'saved' : 'recovered'
   const captureFailed = !outputs.captured && exitCode !== undefined
   // Runs beside the verification below: both are git processes reading the repository.
@@ -97,11 +100,12 @@ async function save(
   let hostEdits: string[]
   try {
     ;[hostEdits, patches] = await Promise.all([
-      hostEditsFound,
-      regeneratePatches(root, session.meta.baseCommit, { baseline, earlier, changes }, regenerated),
+      // The hidden files are the user's, never the agent's work nor an edit made during the run.
+      hostEditsFound.then((edits) => edits.filter((p) => !isHidden(p))),
+      regeneratePatches(root, session.meta.baseCommit, { baseline, earlier, changes, hidden }, regenerated),
     ])
   } catch (error) {
-    hostEdits = await hostEditsFound
+    hostEdits = (await hostEditsFound).filter((p) => !isHidden(p))
     if (!(error instanceof PatchDoesNotApply)) throw error
     // Keep the patch where the user can find it: the bytes realm read from the output directory (its private
     // copy), never anything else. The session's earlier patches stay as they were.

@@ -87,11 +87,12 @@ describe('bad input', { skip }, () => {
   })
 
   test('docker not installed', async () => {
-    // A PATH with node and git but no docker.
+    // A PATH with node, git and find (which looks for the secret files to hide) but no docker.
     const bin = path.join(tmp, 'bin')
     await fs.mkdir(bin, { recursive: true })
     await fs.symlink(process.execPath, path.join(bin, 'node')).catch(() => undefined)
     await fs.symlink('/usr/bin/git', path.join(bin, 'git')).catch(() => undefined)
+    await fs.symlink('/usr/bin/find', path.join(bin, 'find')).catch(() => undefined)
     assertUserError(await realm(['new', 'nodocker', 'true'], { cwd: project, home, env: { PATH: bin } }), /docker is not installed/)
     assert.ok(!(await sessions()).includes('nodocker'))
   })

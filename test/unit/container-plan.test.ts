@@ -72,3 +72,20 @@ test("paths with commas are quoted for docker's CSV; overlays refuse , and :", (
   assert.ok(overlayPathProblem('/a:b'))
   assert.equal(overlayPathProblem('/a b/ü'), undefined)
 })
+
+test('with files to hide, the workspace and the project are both seen through the layer that removes them', () => {
+  const hideLayer = '/r/hide'
+  for (const workspace of [{ kind: 'overlay', upper: '/r/upper', work: '/r/work' } as const, { kind: 'copy' } as const]) {
+    const args = planDockerRun(input({ workspace, hideLayer }))
+    const volumes = args.filter((a, i) => args[i - 1] === '--mount' && a.startsWith('type=volume'))
+    assert.ok(
+      volumes.includes(
+        'type=volume,dst=/realm/project,volume-driver=local,volume-nocopy=true,volume-opt=type=overlay,volume-opt=device=overlay,volume-opt=o=lowerdir=/r/hide:/home/u/proj',
+      ),
+      'the project: two lower layers and no upper one, which the kernel mounts read-only',
+    )
+    assert.ok(!args.some((a) => a.includes('dst=/realm/project') && a.startsWith('type=bind')), 'no plain view of the project')
+    if (workspace.kind === 'overlay')
+      assert.ok(volumes.some((v) => v.includes('"volume-opt=o=lowerdir=/r/hide:/home/u/proj,upperdir=/r/upper')))
+  }
+})

@@ -6,6 +6,7 @@ import { isTerminal, say } from '../../cli/output.js'
 import { riskLines } from '../../patch/risk.js'
 import { renderRunSummary } from '../../patch/summary.js'
 import type { RunOutcome } from '../../run/run.js'
+import { hiddenLine } from '../../run/hidden.js'
 import { blockedSummary } from '../../net/report.js'
 import { hangupHeader, leaveNotice } from '../../session/notice.js'
 import { sessionFiles } from '../../session/patches.js'
@@ -34,6 +35,8 @@ export async function afterRun(session: Session, outcome: RunOutcome): Promise<v
     session: files.session,
     riskLines: riskLines(files.session),
   })
+  const hidden = hiddenLine(outcome.hidden)
+  if (hidden) summary.splice(1, 0, hidden)
   for (const line of summary) say(line)
   const blocked = blockedSummary(outcome.blocked ?? [])
   if (blocked) say(blocked)

@@ -13,6 +13,7 @@ import { DEFAULT_IMAGE, defaultImageBuildArgs } from '../../container/image.js'
 import { readGitSettings } from '../../git/settings.js'
 import { hasConversation, withConversation } from '../../run/conversation.js'
 import { claudeHistoryDir } from '../../run/host-run.js'
+import { findHidden, userHideMatcher } from '../../run/hidden.js'
 import { type RunOptions, type RunOutcome, runAgent } from '../../run/run.js'
 import type { RunMode } from '../../run/save.js'
 import { chooseStrategy, parseStrategy } from '../../run/workspace.js'
@@ -27,6 +28,9 @@ export interface RunCommandOptions extends NetworkChoice {
   fresh?: boolean
   workspace?: string
   includeIgnored?: boolean
+  /** --hide and --show, once or repeated */
+  hide?: string | string[]
+  show?: string | string[]
   agentArgs: string[]
 }
 
@@ -84,9 +88,12 @@ async function checkRun(
   extraArgs: string[],
   { egress: network, mode: networkMode }: { egress: RunOptions['network']; mode: string },
 ) {
-  // The user's git settings the container needs are read while docker answers about the image.
+  // The user's git settings the container needs are read while docker answers about the image, and the secret
+  // files to hide are found meanwhile too.
   const gitSettings = readGitSettings(root)
   gitSettings.catch(() => undefined) // awaited by the run; a failure before then is reported there
+  const hidden = userHideMatcher(options).then((matcher) => findHidden(root, matcher))
+  hidden.catch(() => undefined) // the same
   const strategy = await chooseStrategy(
     parseStrategy(options.workspace ?? process.env.REALM_WORKSPACE, options.workspace ? '--workspace' : 'REALM_WORKSPACE'),
     [root, realmHome()],
@@ -119,6 +126,7 @@ async function checkRun(
         notify: say,
         network,
         asked: { args: options.agentArgs, shell: Boolean(options.shell), network: networkMode },
+        hidden,
       }),
   }
 }
