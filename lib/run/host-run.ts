@@ -9,6 +9,7 @@ import path from 'node:path'
 
 import { errorCode } from '../common/errors.js'
 import { readTextOrUndefined } from '../common/files.js'
+import { copyPrivate, PRIVATE_FILE_MODE, privateDir } from '../common/private.js'
 import { PATCH_FILES, type Session } from '../session/store.js'
 import { OUT, type RunMode } from './protocol.js'
 import type { Strategy } from './workspace.js'
@@ -77,9 +78,9 @@ export function hostExcludesFile(session: Pick<Session, 'dir'>): string {
 
 /** Records the run's state and realm's copy of the excludes file, before the container starts. */
 export async function writeRunState(session: Pick<Session, 'dir'>, state: RunState, excludes: string): Promise<void> {
-  await fs.mkdir(hostRunDir(session), { recursive: true })
-  await fs.writeFile(path.join(hostRunDir(session), STATE_FILE), JSON.stringify(state))
-  await fs.writeFile(hostExcludesFile(session), excludes)
+  await privateDir(hostRunDir(session))
+  await fs.writeFile(path.join(hostRunDir(session), STATE_FILE), JSON.stringify(state), { mode: PRIVATE_FILE_MODE })
+  await fs.writeFile(hostExcludesFile(session), excludes, { mode: PRIVATE_FILE_MODE })
 }
 
 /** The state of the session's run under way or interrupted; undefined when there is none (or a half-written one). */
@@ -100,7 +101,7 @@ export async function readRunState(session: Pick<Session, 'dir'>): Promise<RunSt
 export async function fillSessionInput(session: Pick<Session, 'dir'>): Promise<string> {
   const input = sessionInputDir(session)
   await fs.rm(input, { recursive: true, force: true })
-  await fs.mkdir(input, { recursive: true })
+  await privateDir(input)
   for (const file of PATCH_FILES) {
     const from = path.join(session.dir, file)
     const to = path.join(input, file)
@@ -108,7 +109,7 @@ export async function fillSessionInput(session: Pick<Session, 'dir'>): Promise<s
       await fs.link(from, to)
     } catch (error) {
       if (errorCode(error) === 'ENOENT') continue
-      await fs.copyFile(from, to, constants.COPYFILE_EXCL)
+      await copyPrivate(from, to, constants.COPYFILE_EXCL)
     }
   }
   return input

@@ -6,10 +6,13 @@ import path from 'node:path'
 
 import { AGENT_IDENTITY, passedEnv } from '../container/agent-env.js'
 import { claudeMounts } from '../container/claude-config.js'
+import type { ContainerLimits } from '../container/limits.js'
 import { planDockerRun } from '../container/plan.js'
 import { runAttached, stopContainer, waitForContainer } from '../container/docker.js'
 import { UserError, errorCode } from '../common/errors.js'
 import { pathExists, watchForFile } from '../common/files.js'
+import { PRIVATE_FILE_MODE, privateDir } from '../common/private.js'
+import { sweepTree } from '../common/sweep.js'
 import { type GitSettings, identityEnv } from '../git/settings.js'
 import { dockerDir } from '../common/paths.js'
 import { ENV, MOUNT, OUT } from './protocol.js'
@@ -42,6 +45,8 @@ export interface RunOptions {
   image: string
   strategy: StrategyChoice
   dockerArgs: string[]
+  /** the container's privileges and limits */
+  limits: ContainerLimits
   /** the user's git settings, being read since the caller's checks began (see prepareRun) */
   gitSettings: Promise<GitSettings>
   tty: boolean
@@ -74,6 +79,18 @@ export async function removeTree(dir: string): Promise<void> {
   }
 }
 
+/**
+ * Once the container is gone, leaves nothing it wrote that could lend anyone a privilege (see common/sweep.ts):
+ * the layers go (no overlay needs them any more and the host never reads them), and what stays of the output
+ * directory (an unverified run's) and the conversation history is swept. A tree too big to sweep goes whole.
+ */
+export async function sweepRun(session: Session): Promise<void> {
+  await removeTree(layersDir(session))
+  for (const dir of [runDir(session), claudeHistoryDir(session)]) {
+    if (!(await sweepTree(dir)).complete) await removeTree(dir)
+  }
+}
+
 export async function cleanUp(session: Session): Promise<void> {
   await removeTree(runDir(session))
   await removeTree(layersDir(session))
@@ -94,19 +111,20 @@ async function startContainer(
   const env = options.env ?? process.env
   const out = runDir(session)
   await cleanUp(session)
-  await fs.mkdir(out, { recursive: true })
+  // The writable mounts, each in the session's private directory (see common/private.ts).
+  await privateDir(out)
   const upper = path.join(layersDir(session), 'upper')
   const work = path.join(layersDir(session), 'work')
   if (strategy === 'overlay') {
-    await fs.mkdir(upper, { recursive: true })
-    await fs.mkdir(work, { recursive: true })
+    await privateDir(upper)
+    await privateDir(work)
   }
   const container = `realm-${session.name}-${randomBytes(3).toString('hex')}`
   const state: RunState = { container, mode: options.mode, strategy, pid: process.pid, startedAt: new Date().toISOString() }
   const { excludes, identity } = await options.gitSettings
   const network = await networkArgs(options.network)
   await writeRunState(session, state, excludes)
-  await fs.writeFile(path.join(out, OUT.globalExcludes), excludes)
+  await fs.writeFile(path.join(out, OUT.globalExcludes), excludes, { mode: PRIVATE_FILE_MODE })
 
   const argv = planDockerRun({
     image: options.image,
@@ -133,6 +151,7 @@ async function startContainer(
     },
     passEnv: [...passedEnv(env, options.tty), ...Object.keys(network.secretEnv)],
     mounts: claudeMounts({ seedDir: claudeSeedDir(session), historyDir: claudeHistoryDir(session) }),
+    limits: options.limits,
     extraArgs: [...network.dockerArgs, ...options.dockerArgs],
     command: options.command,
   })
@@ -193,7 +212,7 @@ async function guardNetwork(join: Egress['join'], container: string, out: string
  */
 async function createMarker(file: string): Promise<void> {
   try {
-    const handle = await fs.open(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644)
+    const handle = await fs.open(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, PRIVATE_FILE_MODE)
     await handle.close()
   } catch (error) {
     throw new UserError(`cannot tell the container that its network is closed (${errorCode(error) ?? 'error'} on ${file}) — try again`)
@@ -251,7 +270,20 @@ async function runAndSave(options: RunOptions): Promise<RunOutcome> {
   }
   // If realm was interrupted, or docker's client went away first, the container may still be capturing.
   if (started.stopped || !(await pathExists(path.join(out, OUT.exitCode)))) await waitForContainer(started.container)
+  try {
+    return await saveAndReport(options, started, out, strategy, save)
+  } finally {
+    await sweepRun(options.session)
+  }
+}
 
+async function saveAndReport(
+  options: RunOptions,
+  started: { exitCode: number; networkError?: unknown },
+  out: string,
+  strategy: Strategy,
+  save: () => Promise<SaveResult>,
+): Promise<RunOutcome> {
   const saved = await save()
   if (saved.status === 'not-started') {
     const error = await readRunError(out).finally(() => cleanUp(options.session))

@@ -51,7 +51,7 @@ export async function acquireLock(sessionDir: string, sessionName: string, comma
   const mine: LockInfo = { pid: process.pid, command, host: os.hostname(), startedAt: new Date().toISOString() }
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
-      const handle = await fs.open(file, 'wx')
+      const handle = await fs.open(file, 'wx', 0o600)
       await handle.writeFile(JSON.stringify(mine))
       await handle.close()
       return {

@@ -5,6 +5,7 @@ import path from 'node:path'
 import { commitFiles, type FileUpdate, GENERATION } from './transaction.js'
 import { UserError, errorCode } from '../common/errors.js'
 import { nonEmptyFile, pathExists, writeFileAtomic } from '../common/files.js'
+import { PRIVATE_DIR_MODE, privateDir } from '../common/private.js'
 import { SessionDamaged, SessionExists, SessionNotFound } from './errors.js'
 import { nameProblem } from './names.js'
 import { sessionDir, sessionsDir } from './layout.js'
@@ -121,9 +122,9 @@ export async function sessionPatches(session: Session): Promise<string[]> {
 /** Creates the session directory with its identity files; `rollback` removes it again. */
 export async function createSession(name: string, projectDir: string, meta: SessionMeta, now = new Date()): Promise<Session> {
   const dir = sessionDir(name)
-  await fs.mkdir(sessionsDir(), { recursive: true })
+  await privateDir(sessionsDir())
   try {
-    await fs.mkdir(dir)
+    await fs.mkdir(dir, { mode: PRIVATE_DIR_MODE })
   } catch (error) {
     if (errorCode(error) === 'EEXIST') throw new SessionExists(name)
     throw error

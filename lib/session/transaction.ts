@@ -5,6 +5,7 @@ import path from 'node:path'
 
 import { UserError, errorCode } from '../common/errors.js'
 import { readTextOrUndefined, writeFileAtomic } from '../common/files.js'
+import { copyPrivate, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../common/private.js'
 
 /** A file's new content: literal data, or a copy of another file. */
 export type FileUpdate = { data: string | Buffer } | { copyFrom: string } | { remove: true }
@@ -20,13 +21,13 @@ const READY = 'READY'
 export async function commitFiles(dir: string, updates: Record<string, FileUpdate>): Promise<void> {
   await recoverTransaction(dir)
   const staging = path.join(dir, TXN)
-  await fs.mkdir(staging)
+  await fs.mkdir(staging, { mode: PRIVATE_DIR_MODE })
   try {
     const removals: string[] = []
     for (const [name, update] of Object.entries(updates)) {
       if ('remove' in update) removals.push(name)
-      else if ('copyFrom' in update) await fs.copyFile(update.copyFrom, path.join(staging, name))
-      else await fs.writeFile(path.join(staging, name), update.data)
+      else if ('copyFrom' in update) await copyPrivate(update.copyFrom, path.join(staging, name))
+      else await fs.writeFile(path.join(staging, name), update.data, { mode: PRIVATE_FILE_MODE })
     }
     const ready: Ready = { id: randomBytes(8).toString('hex'), removals }
     await writeFileAtomic(path.join(staging, READY), JSON.stringify(ready))
