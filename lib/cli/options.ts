@@ -61,7 +61,7 @@ export const RUN_OPTIONS: readonly RunOption[] = [
   },
   {
     flag: '--tmpfs-size <size>',
-    description: `Size cap of each in-memory mount (HOME, a copy workspace), e.g. 4g or 25%, or none (default: $REALM_TMPFS_SIZE, else ${DEFAULT_TMPFS_SIZE})`,
+    description: `Size cap of each in-memory mount (HOME, realm's git dir, a copy workspace), e.g. 4g or 25%, or none (default: $REALM_TMPFS_SIZE, else ${DEFAULT_TMPFS_SIZE})`,
     commands: ['new', 'resume'],
   },
   {
