@@ -96,7 +96,13 @@ export async function securePrivateHome(env: NodeJS.ProcessEnv = process.env): P
       `REALM_HOME ${home} is writable by other users (mode ${octal(stat.mode)}), so what is in it cannot be trusted — check its contents, then run 'chmod 700 ${home}'`,
     )
   }
-  await fs.chmod(home, PRIVATE_DIR_MODE)
+  try {
+    await fs.chmod(home, PRIVATE_DIR_MODE)
+  } catch (error) {
+    throw new UserError(
+      `cannot make REALM_HOME ${home} private (${errorCode(error) ?? (error as Error).message}) — put it on a file system with Unix permissions, or set REALM_HOME elsewhere`,
+    )
+  }
   await sweepTree(home)
   return `realm: ${home} was open to other users (mode ${octal(stat.mode)}); made it and everything in it private (0700)`
 }
