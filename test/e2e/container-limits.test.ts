@@ -80,6 +80,16 @@ describe("the container's privileges and limits", { skip }, () => {
     assert.deepEqual(result.stdout.trim().split('\n'), ['capped /realm/home', 'capped /realm/git', 'capped /workspace'], explain(result))
   })
 
+  test('under allowlist, a docker flag that weakens a default, or a --caps that could change the rules, is one line and no run', async () => {
+    for (const args of [['--docker-args=--security-opt=seccomp=unconfined'], ['--docker-args=--cap-add=SYS_PTRACE'], ['--caps', 'CHOWN,NET_ADMIN']]) {
+      const result = await run(args, ['touch ran'], 'allowlist')
+      assert.notEqual(result.code, 0, explain(result))
+      assert.equal(result.stderr.trim().split('\n').length, 1, explain(result))
+      assert.match(result.stderr, /^realm: (--docker-args|--caps): .*--network open\n$/, explain(result))
+      await assert.rejects(fs.access(path.join(home, 'sessions', `limits-${count}`)), 'no session was made')
+    }
+  })
+
   // Work that needs each kept capability, and fails without it.
   const PROJECT_WORK = {
     DAC_OVERRIDE: 'echo more >> owned.txt',
