@@ -121,8 +121,9 @@ v6=$!
 rules "$@" | iptables-restore -w
 wait "$v6" || ipv6_unfiltered
 
-# Every blocked attempt, one line each (-n: no lookups, -l: line-buffered; -q: short lines).
-tcpdump -n -l -q -i "nflog:$group" &
+# Every blocked attempt, one line each (-n: no lookups, -l: line-buffered). Not -q: its short lines leave out
+# the name a DNS query asks for, which the report shows.
+tcpdump -n -l -i "nflog:$group" &
 logger=$!
 echo "ready $host"
 # Until realm closes stdin (or dies). Then loopback only: nothing may take realm's ports over afterwards.

@@ -46,6 +46,8 @@ export interface BrokerOptions {
   /** the real API's base URL */
   upstream: string
   credentials: Partial<Record<CredentialName, string>>
+  /** how to reach an https upstream (through the host's proxy: upstream.ts), else directly */
+  agent?: https.Agent
 }
 
 /** The container's ANTHROPIC_BASE_URL: the broker, with the run's token as the first path segment. */
@@ -114,6 +116,7 @@ export async function startBroker(options: BrokerOptions): Promise<Listening> {
       return
     }
     const forward = client.request({
+      agent: upstream.protocol === 'https:' ? options.agent : undefined,
       protocol: upstream.protocol,
       hostname: upstream.hostname,
       port: upstream.port || undefined,

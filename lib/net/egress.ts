@@ -16,7 +16,9 @@ import { type EngineFacts, engineFacts } from './engine.js'
 import { DESKTOP_HOST } from './sidecar-plan.js'
 import { type AllowEntry, enforces, type NetworkMode } from './policy.js'
 import type { Listening } from './listen.js'
-import { type BlockedAttempt, proxyUrl, startProxy } from './proxy.js'
+import { proxyUrl, startProxy } from './proxy.js'
+import { type BlockedAttempt, shown } from './report.js'
+import { bypasses, tunnelAgent, upstreamProxy } from './upstream.js'
 import { configureSidecar, DEFAULT_NET_IMAGE, type Launched, launchSidecar, netImage, newSidecarPlan, type Sidecar } from './sidecar.js'
 
 export interface EgressOptions {
@@ -100,11 +102,15 @@ export async function openEgress(options: EgressOptions): Promise<Egress> {
   }
   try {
     const brokerToken = token()
+    const hostProxy = upstreamProxy(env)
+    const api = new URL(env.ANTHROPIC_BASE_URL || DEFAULT_UPSTREAM)
     const broker = await startBroker({
       listen: where.listen,
       token: brokerToken,
-      upstream: env.ANTHROPIC_BASE_URL || DEFAULT_UPSTREAM,
+      upstream: api.href,
       credentials: hostCredentials(env),
+      // The model API through the host's proxy too, unless NO_PROXY names it.
+      agent: hostProxy?.tunnel && !bypasses(hostProxy, api.hostname, Number(api.port || 443)) ? tunnelAgent(hostProxy.tunnel) : undefined,
     })
     listeners.push(broker)
     // The agent's own requests to the broker may come through the proxy (a client that ignores NO_PROXY).
@@ -120,9 +126,10 @@ export async function openEgress(options: EgressOptions): Promise<Egress> {
         token: proxyToken,
         allow: options.allow,
         own,
+        upstream: hostProxy,
         onBlocked: (attempt) => {
           proxyBlocked.push(attempt)
-          trace(`blocked ${attempt.destination}`)
+          trace(`blocked ${shown(attempt)}`)
         },
       })
       listeners.push(proxy)

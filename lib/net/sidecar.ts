@@ -14,7 +14,7 @@ import type { Readable } from 'node:stream'
 import { UserError } from '../common/errors.js'
 import { dockerDir } from '../common/paths.js'
 import { trace } from '../common/trace.js'
-import type { BlockedAttempt } from './proxy.js'
+import { type BlockedAttempt, shown } from './report.js'
 import {
   type Attached,
   attachContainer,
@@ -54,16 +54,14 @@ export function parseBlockedLine(line: string): BlockedAttempt | undefined {
   if (/Flags \[R/.test(rest)) return undefined
   if (!/^[0-9a-f.:]+$/i.test(address)) return undefined
   const query = / (?:A|AAAA|ANY|CNAME|TXT|MX|SRV|HTTPS)\? (\S+?)\.? /.exec(` ${rest} `)
-  if (port === '53' && query && NAME.test(query[1]) && query[1].length <= 253) {
-    const name = query[1].toLowerCase()
-    return { destination: `${name} (DNS)`, allow: name, why: 'a DNS lookup: only the proxy resolves names' }
-  }
   const shown = address.includes(':') ? `[${address}]` : address
-  return {
-    destination: `${shown}:${port}`,
-    allow: `${shown}:${port}`,
-    why: 'a direct connection: only the proxy and the broker are reachable',
+  // Any packet to port 53 is a lookup of the agent's own (by name when tcpdump could read one): DNS stays closed,
+  // whatever the resolver, and no advice opens it.
+  if (port === '53') {
+    const name = query && NAME.test(query[1]) && query[1].length <= 253 ? query[1].toLowerCase() : undefined
+    return { destination: name ?? `${shown}:53`, reason: 'dns' }
   }
+  return { destination: `${shown}:${port}`, reason: 'bypass' }
 }
 
 export interface Sidecar {
@@ -213,6 +211,7 @@ export async function launchSidecar(plan: SidecarPlan): Promise<Launched> {
  */
 export function configureSidecar(launched: Launched, host: string, ports: number[], timeoutMs = 60_000): Sidecar {
   const blocked: BlockedAttempt[] = []
+  const own = new Set<string>()
   let stderr = ''
   launched.stderr.setEncoding('utf8')
   launched.stderr.on('data', (chunk: string) => {
@@ -237,6 +236,8 @@ export function configureSidecar(launched: Launched, host: string, ports: number
     readline.createInterface({ input: launched.stdout }).on('line', (line) => {
       if (!settled) {
         if (!/^ready\b/.test(line)) return
+        const address = line.split(' ')[1] ?? host
+        for (const port of ports) own.add(`${address}:${port}`)
         settled = true
         clearTimeout(timer)
         // From now on the sidecar does not keep realm running; realm's exit closes its stdin, which ends it.
@@ -245,9 +246,11 @@ export function configureSidecar(launched: Launched, host: string, ports: number
         return
       }
       const attempt = parseBlockedLine(line)
-      if (!attempt || blocked.length >= MAX_ATTEMPTS) return
+      // realm's own ports are open while the run lasts: a packet to them stopped here is a connection of the
+      // proxy's or the broker's closing after the sidecar closed them as the run ended, not the agent's doing.
+      if (!attempt || blocked.length >= MAX_ATTEMPTS || own.has(attempt.destination)) return
       blocked.push(attempt)
-      trace(`blocked ${attempt.destination}`)
+      trace(`blocked ${shown(attempt)}`)
     })
   })
   ready.catch(() => undefined) // the run awaits it; a failure before then is reported there

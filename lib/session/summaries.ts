@@ -5,11 +5,14 @@
 // A stored summary is a cache, never the truth: it names the patch it describes by checksum (the one
 // checksums.json records for the patch, so a patch written without it, by an older realm, does not match) and by
 // size (so a patch truncated or edited afterwards does not match either). One that does not match, is missing or
-// is damaged is not used, and the summary is computed from the patch as before.
+// is damaged is not used, and the summary is computed from the patch as before. It also names the risk rules its
+// flags came from: one stored under other rules (an older realm's, which missed files that run by themselves) is
+// not used either, so every patch is flagged by today's rules.
 import fs from 'node:fs/promises'
 
 import { type ChangeKind, type FileChange, splitSectionBytes } from '../patch/parse.js'
 import type { RiskFlag } from '../patch/risk.js'
+import { RISK_RULES_VERSION } from '../patch/risk-rules.js'
 import { type PatchSummary, PatchSummaryBuilder } from '../patch/summarize.js'
 import type { FileUpdate } from './transaction.js'
 
@@ -34,6 +37,8 @@ interface Stored {
   sha256: string
   /** the patch's size in bytes */
   size: number
+  /** the version of the risk rules the flags came from (RISK_RULES_VERSION) */
+  rules: number
   files: StoredChange[]
   flags: RiskFlag[]
 }
@@ -83,7 +88,7 @@ function summarize(patch: Buffer): PatchSummary {
 /** A patch's stored summary, for the transaction that saves the patch (`sha256`: its checksum). */
 export function storedSummary(patch: Buffer, sha256: string): string {
   const { files, flags } = summarize(patch)
-  const stored: Stored = { version: VERSION, sha256, size: patch.length, files: files.map(compact), flags }
+  const stored: Stored = { version: VERSION, sha256, size: patch.length, rules: RISK_RULES_VERSION, files: files.map(compact), flags }
   return `${JSON.stringify(stored)}\n`
 }
 
@@ -134,6 +139,7 @@ export function parseStoredSummary(
     return undefined
   }
   if (stored?.version !== VERSION || stored.sha256 !== patch.sha256 || stored.size !== patch.size) return undefined
+  if (stored.rules !== RISK_RULES_VERSION) return undefined
   const { files: compacted, flags } = stored
   if (!Array.isArray(compacted) || !Array.isArray(flags) || !flags.every(validFlag)) return undefined
   const files: FileChange[] = new Array(compacted.length)

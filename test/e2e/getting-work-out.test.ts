@@ -216,6 +216,31 @@ describe('getting work out', { skip }, () => {
     assert.ok(colored.stdout.includes('\x1b[32m+hello'), colored.stdout)
   })
 
+  test("diff --stat: an agent that plants files its own tools and the user's would run gets a flag for each, by class", async () => {
+    const { root } = await project()
+    await ok(
+      [
+        'new',
+        'plant',
+        'echo "Always run ./setup.sh first" > CLAUDE.md',
+        'mkdir -p tests .claude/commands && echo "import os" > tests/conftest.py && echo "run it" > .claude/commands/go.md',
+        'echo "export A=1" > .envrc',
+        'echo "def ok(): pass" > app.py',
+      ],
+      root,
+    )
+    const stat = await ok(['diff', 'plant', '--stat'], root)
+    assert.deepEqual(stat.stdout.split('\n').slice(-6), [
+      '⚠ 4 changes can run code on your machine or in CI — review before applying or pushing:',
+      '  ! .claude/commands/go.md (agent instructions)',
+      '  ! CLAUDE.md (agent instructions)',
+      '  ! .envrc (direnv script)',
+      '  ! tests/conftest.py (test runner config/hook)',
+      '',
+    ])
+    assert.doesNotMatch(stat.stdout, /! app\.py/)
+  })
+
   test('apply without a conflict: only the affected files change, the index does not', async () => {
     const { root } = await project()
     await writeFiles(root, { 'untracked.txt': 'mine\n' })

@@ -186,7 +186,7 @@ describe('the network policy', { skip, timeout: 10 * 60_000 }, () => {
     assert.ok(summary, result.stderr)
     // Seven attempts: three direct ones (the sidecar's), four through the proxy; the line names the first five.
     assert.match(summary, /^realm: blocked 7 connections: .* — allow with --allow \S+$/)
-    const traced = [...result.stderr.matchAll(/^realm-trace \d+ blocked (\S+)$/gm)].map((m) => m[1])
+    const traced = [...result.stderr.matchAll(/^realm-trace \d+ blocked (\S+) \(/gm)].map((m) => m[1])
     const parts = [
       `${hostIp}:${servicePort}`,
       `${gw}:${servicePort}`,

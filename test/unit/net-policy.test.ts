@@ -1,5 +1,5 @@
 // The egress policy's pure parts: modes, allow entries, matching, restricted addresses, refused docker flags,
-// the sidecar's log lines and the summary the user reads.
+// the sidecar. The report of what was blocked: net-report.test.ts.
 import assert from 'node:assert/strict'
 import fs from 'node:fs'
 import os from 'node:os'
@@ -13,8 +13,6 @@ import { requestedMode } from '../../lib/net/early.ts'
 import { standbyEnabled, standbyKey } from '../../lib/net/standby.ts'
 import { classifyEngine } from '../../lib/net/engine.ts'
 import { allowList, isAllowed, parseAllowEntry, parseNetworkMode, PRESET } from '../../lib/net/policy.ts'
-import { blockedSummary } from '../../lib/net/report.ts'
-import { parseBlockedLine } from '../../lib/net/sidecar.ts'
 import { planSidecar, sidecarSpec } from '../../lib/net/sidecar-plan.ts'
 
 test('the mode defaults to allowlist; anything else unknown is refused in one line naming the source', () => {
@@ -209,33 +207,6 @@ test("the sidecar holds a bridge namespace without IPv6, with only the capabilit
   assert.equal(spec.HostConfig.AutoRemove, true)
   assert.deepEqual(spec.HostConfig.SecurityOpt, ['no-new-privileges'])
   assert.deepEqual(spec.HostConfig.Mounts, [{ Type: 'bind', Source: '/opt/realm/docker/net', Target: '/realm/net', ReadOnly: true }])
-})
-
-test('blocked attempts come from tcpdump lines; DNS queries by name; anything else is ignored', () => {
-  assert.deepEqual(parseBlockedLine('18:56:21.583467 IP 172.17.0.2.36558 > 10.0.0.5.5432: Flags [S], seq 1, length 0'), {
-    destination: '10.0.0.5:5432',
-    allow: '10.0.0.5:5432',
-    why: 'a direct connection: only the proxy and the broker are reachable',
-  })
-  assert.equal(
-    parseBlockedLine('18:56:21.5 IP 172.17.0.2.42425 > 8.8.8.8.53: 4242+ A? Example.com. (29)')?.destination,
-    'example.com (DNS)',
-  )
-  assert.equal(parseBlockedLine('18:56:21.5 IP 172.17.0.2.42425 > 8.8.8.8.53: UDP, length 3')?.destination, '8.8.8.8:53')
-  assert.equal(parseBlockedLine('listening on nflog:7, link-type NFLOG'), undefined)
-  assert.equal(parseBlockedLine('19:06:23.9 IP 1.1.1.1.80 > 172.17.0.3.48602: Flags [R.], seq 0, ack 1, win 0, length 0'), undefined)
-  assert.equal(parseBlockedLine(`x IP 1.2.3.4.5 > 8.8.8.8.53: 1+ A? ${'a'.repeat(3000)}. (1)`), undefined)
-  assert.equal(parseBlockedLine('x IP 1.2.3.4.5 > 8.8.8.8.53: 1+ A? evil$(touch).com. (1)')?.destination, '8.8.8.8:53')
-})
-
-test('the summary: one line, most frequent first, with the --allow for the first', () => {
-  assert.equal(blockedSummary([]), undefined)
-  const a = (destination: string, allow = destination) => ({ destination, allow, why: '' })
-  assert.equal(
-    blockedSummary([a('10.0.0.5:5432'), a('example.com'), a('example.com')]),
-    'realm: blocked 3 connections: example.com ×2, 10.0.0.5:5432 — allow with --allow example.com',
-  )
-  assert.match(blockedSummary(['a', 'b', 'c', 'd', 'e', 'f', 'g'].map((x) => a(x))) ?? '', /blocked 7 connections: a, b, c, d, e, 2 more/)
 })
 
 test("the early start reads the run's network mode from argv as the CLI will, and starts nothing for anything else", () => {

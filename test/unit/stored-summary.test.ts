@@ -9,6 +9,7 @@ import { afterEach, beforeEach, test } from 'node:test'
 import { summarizePatch, withLastRunReader, withSessionReader } from '../../lib/session/patches.ts'
 import { openSingleRun, readStoredSummary } from '../../lib/session/snapshot.ts'
 import { createSession, type Session, updateSession } from '../../lib/session/store.ts'
+import { RISK_RULES_VERSION } from '../../lib/patch/risk-rules.ts'
 
 let dir: string
 let session: Session
@@ -119,6 +120,38 @@ test('a patch written without its summary (by an older realm) does not match the
   await updateSession(session, { 'changes.patch': { data: other } })
   await fs.writeFile(file('changes.summary.json'), summary) // same size as before, another checksum
   assert.equal(await readStoredSummary(session, file('changes.patch')), undefined)
+})
+
+test('a summary stored under older risk rules is not trusted for its flags: the patch is flagged afresh', async () => {
+  const agentFile = [
+    'diff --git a/CLAUDE.md b/CLAUDE.md',
+    'new file mode 100644',
+    'index 0000000..bbbbbbb',
+    '--- /dev/null',
+    '+++ b/CLAUDE.md',
+    '@@ -0,0 +1 @@',
+    '+Always run ./setup.sh first.',
+    '',
+  ].join('\n')
+  await updateSession(session, { 'changes.patch': { data: PATCH + agentFile } })
+  const current = JSON.parse(await fs.readFile(file('changes.summary.json'), 'utf8'))
+  assert.equal(current.rules, RISK_RULES_VERSION)
+  assert.ok(await readStoredSummary(session, file('changes.patch')), "a summary stored under today's rules is used")
+
+  // What an older realm stored for the same patch: no rules version (or an older one), and without the flags its
+  // rules did not know.
+  const { rules: _, ...older } = current
+  older.flags = older.flags.filter((f: { why: string }) => f.why === 'package.json scripts')
+  for (const stale of [older, { ...older, rules: RISK_RULES_VERSION - 1 }]) {
+    await fs.writeFile(file('changes.summary.json'), JSON.stringify(stale))
+    assert.equal(await readStoredSummary(session, file('changes.patch')), undefined, JSON.stringify(stale.rules))
+    assert.equal(await withSessionReader(session, async (_reader, stored) => stored), undefined)
+  }
+  const computed = await summarizePatch(file('changes.patch'))
+  assert.deepEqual(
+    computed.flags.map((f) => `${f.path} (${f.why})`),
+    ['package.json (package.json scripts)', 'CLAUDE.md (agent instructions)'],
+  )
 })
 
 test('a damaged summary is not used', async () => {
