@@ -81,7 +81,11 @@ describe("the container's privileges and limits", { skip }, () => {
   })
 
   test('under allowlist, a docker flag that weakens a default, or a --caps that could change the rules, is one line and no run', async () => {
-    for (const args of [['--docker-args=--security-opt=seccomp=unconfined'], ['--docker-args=--cap-add=SYS_PTRACE'], ['--caps', 'CHOWN,NET_ADMIN']]) {
+    for (const args of [
+      ['--docker-args=--security-opt=seccomp=unconfined'],
+      ['--docker-args=--cap-add=SYS_PTRACE'],
+      ['--caps', 'CHOWN,NET_ADMIN'],
+    ]) {
       const result = await run(args, ['touch ran'], 'allowlist')
       assert.notEqual(result.code, 0, explain(result))
       assert.equal(result.stderr.trim().split('\n').length, 1, explain(result))
