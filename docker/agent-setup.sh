@@ -48,10 +48,29 @@ same() { git diff --no-index --quiet -- "$1" "$2" >/dev/null 2>&1; }
 # place stays, and realm refuses it; and nothing here ever opens a FIFO or follows a link the agent made.
 absent() { [ ! -e "$1" ] && [ ! -L "$1" ]; }
 
+# plugins_digest DIR: what Claude Code would load from a plugins directory, one line per file, leaving out what
+# it writes there by itself on any run: the marketplace bookkeeping (marketplaces/ and known_marketplaces.json:
+# listing where plugins come from installs nothing) and store/, where its built-in plugins keep their counters. Links are named with their target and never read, and nothing but
+# regular files is hashed (one git process for them all), so no FIFO the agent left can block this. Nothing
+# runs any more when this does, so listing twice sees the same files.
+plugins_digest() {
+  [ -d "$1" ] || return 0
+  (
+    cd "$1" || exit 0
+    find . \( -path ./marketplaces -o -path ./known_marketplaces.json -o -path ./store \) -prune -o -type l -print | LC_ALL=C sort |
+      while IFS= read -r link; do printf 'link %s %s\n' "$link" "$(readlink "$link")"; done
+    find . \( -path ./marketplaces -o -path ./known_marketplaces.json -o -path ./store \) -prune -o -type f -print | LC_ALL=C sort
+    find . \( -path ./marketplaces -o -path ./known_marketplaces.json -o -path ./store \) -prune -o -type f -print | LC_ALL=C sort |
+      git hash-object --no-filters --stdin-paths
+  )
+}
+
 # claude_handback OUT: after the agent (and everything it left running) has ended, what realm may keep of
-# Claude Code's state (its .claude.json, a login that changed), and a list of the configuration entries the
-# agent changed in its copy, into OUT. realm reads them as untrusted input: it keeps only answers and a login,
-# and reports the list. realm reads them only after `done`, so they need no temp file.
+# Claude Code's state (its .claude.json, a login that changed), a list of the configuration entries the agent
+# changed in its copy, and its settings.json when that changed (realm names the keys), into OUT. realm reads
+# them as untrusted input: it keeps only answers and a login, and reports the list, less what Claude Code
+# writes by itself on any run (its state entries, here and on the host; the bookkeeping in plugins/, here; the
+# keys of settings.json it rewrites, on the host). realm reads them only after `done`, so they need no temp file.
 claude_handback() {
   out=$1
   if [ -f "$HOME/.claude.json" ] && absent "$out/claude.json"; then cp "$HOME/.claude.json" "$out/claude.json"; fi
@@ -59,13 +78,21 @@ claude_handback() {
   if [ -f "$login" ] && absent "$out/claude-login.json" && ! { [ -f "$claude_login" ] && same "$login" "$claude_login"; }; then
     cp "$login" "$out/claude-login.json"
   fi
+  settings="$HOME/.claude/settings.json"
+  if [ -f "$settings" ] && [ ! -L "$settings" ] && ! same "$settings" "$claude_config/settings.json" && absent "$out/claude-settings.json"; then
+    cp "$settings" "$out/claude-settings.json"
+  fi
   absent "$out/claude-changes" || return 0
   {
     for entry in "$HOME/.claude"/* "$HOME/.claude"/.[!.]*; do
       [ -e "$entry" ] || [ -L "$entry" ] || continue
       name=${entry##*/}
-      case $name in projects | todos | file-history | .credentials.json) continue ;; esac
-      if [ -e "$claude_config/$name" ]; then
+      case $name in projects | todos | file-history | sessions | .credentials.json) continue ;; esac
+      if [ "$name" = plugins ] && [ -d "$entry" ] && [ ! -L "$entry" ]; then
+        # Claude Code makes plugins/ on every run; only what it would load from there counts.
+        [ "$(plugins_digest "$entry")" = "$(plugins_digest "$claude_config/plugins")" ] && continue
+        if [ -e "$claude_config/plugins" ]; then printf 'changed plugins\n'; else printf 'added plugins\n'; fi
+      elif [ -e "$claude_config/$name" ]; then
         same "$entry" "$claude_config/$name" || printf 'changed %s\n' "$name"
       else
         printf 'added %s\n' "$name"

@@ -18,8 +18,8 @@
 #   agent-paths      overlay runs: the paths the container wrote (NUL-separated)
 #   done             every output above is final (realm starts saving while docker removes the container)
 #   error            why the workspace could not be prepared
-#   claude.json, claude-login.json, claude-changes   Claude Code's state to keep, and what the agent changed
-#                    in its configuration (see agent-setup.sh)
+#   claude.json, claude-login.json, claude-changes, claude-settings.json   Claude Code's state to keep, and
+#                    what the agent changed in its configuration (see agent-setup.sh)
 # realm reads every output as untrusted input (lib/run/outputs.ts): the agent can write here too.
 # shellcheck source-path=SCRIPTDIR
 set -u

@@ -1,6 +1,9 @@
-// realm's entry. A run's network sidecar starts before anything else is loaded (net/early.ts): Docker needs a
-// quarter of a second to start it, which then overlaps the loading of the rest. Everything comes through
-// dynamic imports, since a static one would be loaded before this module's first line runs, and the other
-// commands need not load the early start at all.
+// realm's entry. A run's network sidecar starts before anything else runs (net/early.ts): Docker needs a
+// quarter of a second to start it, which then overlaps the rest of realm's start. The rest comes through dynamic
+// imports, so that the early start comes first and the other commands need not run it: in the bundle (one file,
+// scripts/build.mjs) each is a module that runs when it is first asked for. The one static import is the
+// trace's clock (common/trace.ts).
+import './common/trace.js'
+
 if (process.argv[2] === 'new' || process.argv[2] === 'resume') (await import('./net/early.js')).launchEarly(process.argv)
 await import('./cli/entry.js')

@@ -40,7 +40,7 @@ export function hasCredential(env: NodeJS.ProcessEnv, home = os.homedir()): bool
 /** What to tell a user who has no credential; it never blocks (a run without a terminal simply fails to log in). */
 export const NO_CREDENTIAL_HINT =
   'realm: no Claude credential found (ANTHROPIC_API_KEY, CLAUDE_CODE_OAUTH_TOKEN or a login in ~/.claude) — ' +
-  'the agent will ask you to log in, and realm keeps that login for later runs; on macOS a login lives in the Keychain, ' +
+  'type /login at the agent prompt, and realm keeps that login for later runs; on macOS a login lives in the Keychain, ' +
   'which a container cannot read: export ANTHROPIC_API_KEY, or run `claude setup-token` and export CLAUDE_CODE_OAUTH_TOKEN'
 
 function jsonField(file: string, field: string): unknown {

@@ -1,7 +1,7 @@
-// The only module that talks to Docker. What to run is planned by plan.ts; this module runs it.
-import { execa, type Result } from 'execa'
-
+// The only module that talks to Docker. What to run is planned by plan.ts; this module runs it, with Node's own
+// spawn (common/spawn.ts): it lies on the way to the agent's container, where execa would cost its loading.
 import { errorCode, firstLine, UserError } from '../common/errors.js'
+import { runProgram } from '../common/spawn.js'
 import { engineRequest, engineSocket } from './engine-api.js'
 
 /** Turns docker's complaint about the engine into what the user should do about it. */
@@ -33,17 +33,11 @@ export async function imageExists(image: string): Promise<boolean> {
     if (status === 200) return true
     if (status === 404) return false
   }
-  let result: Result<{ reject: false }>
-  try {
-    result = await execa('docker', ['image', 'inspect', '--format', '{{.Id}}', image], { reject: false })
-  } catch (error) {
-    if (errorCode(error) === 'ENOENT')
-      throw new UserError('docker is not installed — install Docker Engine (or Docker Desktop) and try again')
-    throw error
-  }
-  if (result.failed && errorCode(result) === 'ENOENT') {
+  const result = await runProgram('docker', ['image', 'inspect', '--format', '{{.Id}}', image])
+  if (errorCode(result.error) === 'ENOENT') {
     throw new UserError('docker is not installed — install Docker Engine (or Docker Desktop) and try again')
   }
+  if (result.error) throw result.error
   if (result.exitCode === 0) return true
   if (/no such image/i.test(result.stderr)) return false
   throw engineError(result.stderr)
@@ -51,12 +45,7 @@ export async function imageExists(image: string): Promise<boolean> {
 
 /** Builds `tag` from `context`, with docker's progress on stderr so stdout stays clean for scripts. */
 export async function buildImage(tag: string, context: string, buildArgs: string[] = []): Promise<void> {
-  const result = await execa('docker', ['build', '-t', tag, ...buildArgs, context], {
-    stdin: 'ignore',
-    stdout: 2,
-    stderr: 'inherit',
-    reject: false,
-  })
+  const result = await runProgram('docker', ['build', '-t', tag, ...buildArgs, context], { stdio: ['ignore', 2, 'inherit'] })
   if (result.exitCode !== 0) {
     throw new UserError(
       `building the image ${tag} failed (docker build exited ${result.exitCode}) — see the output above; TROUBLESHOOTING.md has the usual causes`,
@@ -66,24 +55,25 @@ export async function buildImage(tag: string, context: string, buildArgs: string
 
 /**
  * Runs `docker <args>` attached to realm's terminal and resolves to its exit code. `env`: values the docker
- * client reads for `-e NAME` flags, kept out of its argv and so out of the host's process list.
+ * client reads for `-e NAME` flags, kept out of its argv and so out of the host's process list. The child is
+ * spawned by the time this returns (its promise).
  */
-export async function runAttached(args: string[], env: Record<string, string> = {}): Promise<number> {
-  const result = await execa('docker', args, { stdio: 'inherit', reject: false, env })
-  if (result.exitCode === undefined) {
-    if (errorCode(result) === 'ENOENT') throw new UserError('docker is not installed — install Docker Engine and try again')
+export function runAttached(args: string[], env: Record<string, string> = {}): Promise<number> {
+  return runProgram('docker', args, { stdio: 'inherit', env }).then((result) => {
+    if (result.exitCode !== undefined) return result.exitCode
+    if (errorCode(result.error) === 'ENOENT') throw new UserError('docker is not installed — install Docker Engine and try again')
+    if (result.error) throw result.error
     return 128 + 9 // killed by a signal
-  }
-  return result.exitCode
+  })
 }
 
 /** Asks the container to stop: SIGTERM to the entrypoint, which captures the agent's work and exits. */
 export async function stopContainer(name: string, seconds = 10): Promise<void> {
-  await execa('docker', ['stop', '--time', String(seconds), name], { reject: false })
+  await runProgram('docker', ['stop', '--time', String(seconds), name])
 }
 
 export async function containerRunning(name: string): Promise<boolean> {
-  const result = await execa('docker', ['inspect', '--format', '{{.State.Running}}', name], { reject: false })
+  const result = await runProgram('docker', ['inspect', '--format', '{{.State.Running}}', name])
   return result.exitCode === 0 && result.stdout.trim() === 'true'
 }
 
@@ -91,7 +81,7 @@ export async function containerRunning(name: string): Promise<boolean> {
 export async function waitForContainer(name: string, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs
   while (Date.now() < deadline) {
-    const result = await execa('docker', ['inspect', '--format', '{{.State.Status}}', name], { reject: false })
+    const result = await runProgram('docker', ['inspect', '--format', '{{.State.Status}}', name])
     if (result.exitCode !== 0) return
     await new Promise((resolve) => setTimeout(resolve, 200))
   }

@@ -3,7 +3,6 @@
 // by isomorphic-git. (lib/git/ is the only place that talks to git; the system git does what isomorphic-git
 // cannot — see trees.ts, worktree.ts, push.ts.)
 import fs from 'node:fs'
-import fsp from 'node:fs/promises'
 import path from 'node:path'
 
 import { UserError } from '../common/errors.js'
@@ -19,15 +18,16 @@ export interface Project {
   subdir: string
 }
 
+/** Plain file system questions, asked synchronously: `realm new` asks them on the way to its container. */
 export async function findProject(dir: string): Promise<Project> {
   let stat: fs.Stats
   try {
-    stat = await fsp.stat(dir)
+    stat = fs.statSync(dir)
   } catch {
     throw new UserError(`project directory ${dir} does not exist`)
   }
   if (!stat.isDirectory()) throw new UserError(`${dir} is not a directory`)
-  const real = await fsp.realpath(dir)
+  const real = fs.realpathSync.native(dir)
   // The nearest directory upwards with a .git entry, as git finds it.
   let root = real
   while (!fs.existsSync(path.join(root, '.git'))) {
@@ -36,7 +36,7 @@ export async function findProject(dir: string): Promise<Project> {
       throw new UserError(`${dir} is not inside a git repository — run 'git init' there first, or pass a project directory`)
     root = parent
   }
-  if (!(await fsp.stat(path.join(root, '.git'))).isDirectory()) {
+  if (!fs.statSync(path.join(root, '.git')).isDirectory()) {
     throw new UserError(`${root} is a linked worktree or submodule checkout (.git is a file); run realm from the main checkout`)
   }
   return { root, subdir: path.relative(root, real) }

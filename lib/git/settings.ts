@@ -3,7 +3,7 @@ import fsp from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 
-import { execa } from 'execa'
+import { runProgram } from '../common/spawn.js'
 
 /** What the container needs from the user's git configuration. */
 export interface GitSettings {
@@ -25,10 +25,8 @@ export function parseConfigList(text: string): Map<string, string> {
 
 export async function readGitSettings(root: string, home = os.homedir(), env = process.env): Promise<GitSettings> {
   // One git process for all three keys: every process start is time the user waits before the agent starts.
-  const result = await execa('git', ['config', '-z', '--get-regexp', '^(user\\.name|user\\.email|core\\.excludesfile)$'], {
+  const result = await runProgram('git', ['config', '-z', '--get-regexp', '^(user\\.name|user\\.email|core\\.excludesfile)$'], {
     cwd: root,
-    reject: false,
-    stripFinalNewline: false,
   })
   const config = parseConfigList(result.exitCode === 0 ? result.stdout : '')
   const name = config.get('user.name')?.trim() || undefined

@@ -1,7 +1,7 @@
 // The first thing `realm new` and `realm resume` do under an enforcing policy: take a standby sidecar
-// (standby.ts) or start one, before the rest of realm is even loaded. A container on the bridge takes Docker a
+// (standby.ts) or start one, before the rest of realm even runs. A container on the bridge takes Docker a
 // quarter of a second to start, the longest single step before the agent's; begun here, it overlaps realm's own
-// loading and checks. Only what this needs is loaded before it (the engine's socket and the sidecar's plan:
+// loading and checks. Only what this needs runs before it (the engine's socket and the sidecar's plan:
 // Node's own modules, no packages). The sidecar gets its rules later, once realm's ports are known
 // (net/egress.ts); whatever this gets wrong is closed again by net/start.ts, which decides for real.
 import { engineSocket } from '../container/engine-api.js'

@@ -3,8 +3,7 @@
 // the host. Asked on the engine's socket when realm can (milliseconds), else through the docker CLI.
 import os from 'node:os'
 
-import { execa } from 'execa'
-
+import { runProgram } from '../common/spawn.js'
 import { engineRequest, engineSocket } from '../container/engine-api.js'
 
 export type EngineFacts =
@@ -21,8 +20,8 @@ async function getJson(socket: string, urlPath: string): Promise<unknown> {
 }
 
 async function cliJson(args: string[]): Promise<unknown> {
-  const result = await execa('docker', [...args, '--format', '{{json .}}'], { reject: false })
-  if (result.exitCode !== 0) throw new Error(result.stderr.split('\n')[0] || 'docker failed')
+  const result = await runProgram('docker', [...args, '--format', '{{json .}}'])
+  if (result.exitCode !== 0) throw new Error(result.stderr.split('\n')[0] || result.error?.message || 'docker failed')
   return JSON.parse(result.stdout)
 }
 

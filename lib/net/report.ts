@@ -64,6 +64,13 @@ function hostOf(destination: string): string {
  * checks (api.anthropic.com: the model API itself goes through realm's broker), error reports and logs
  * (Sentry, Datadog, Statsig), and release and model-catalog checks (downloads.claude.ai). Closed under
  * `allowlist` and `model`, and expected to be.
+ *
+ * Only names no agent has a reason to reach belong here: a name on this list hides the agent's own attempts
+ * too, since the proxy sees a name and a reason, never which process in the container asked. github.com is
+ * therefore not listed, though Claude Code clones its official plugin marketplace from there at start-up: the
+ * agent may try github.com itself, and a clone by the agent and one by Claude Code look the same (same name,
+ * same DNS queries from the same container). That start-up attempt is stopped at its source instead, in the
+ * run's copy of .claude.json (lib/container/claude-config.ts).
  */
 const BACKGROUND = [
   /^api\.anthropic\.com$/,

@@ -1,7 +1,7 @@
 // Each session keeps its own Claude Code conversations (in its claude-history/, mounted into its runs only), so
 // `claude --continue` in a session picks up that session's last conversation, never another's. A resume
 // continues it by default, so the agent remembers what it did; `--fresh` starts a new one.
-import fs from 'node:fs/promises'
+import fs from 'node:fs'
 import path from 'node:path'
 
 import type { RunMode } from './protocol.js'
@@ -9,22 +9,33 @@ import type { RunMode } from './protocol.js'
 /** Claude Code's options that already say which conversation to use. */
 const CHOOSES_CONVERSATION = new Set(['-c', '--continue', '-r', '--resume', '--session-id'])
 
-async function isRealDirectory(dir: string): Promise<boolean> {
+function isRealDirectory(dir: string): boolean {
   // lstat: the directory was written by a container, and a link there must not lead the host anywhere.
-  return fs.lstat(dir).then(
-    (stat) => stat.isDirectory(),
-    () => false,
-  )
+  try {
+    return fs.lstatSync(dir).isDirectory()
+  } catch {
+    return false
+  }
 }
 
-/** Whether the session's history holds a conversation (a transcript under projects/<key>/). */
+function entries(dir: string): string[] {
+  try {
+    return fs.readdirSync(dir)
+  } catch {
+    return []
+  }
+}
+
+/**
+ * Whether the session's history holds a conversation (a transcript under projects/<key>/). Synchronous: a few
+ * directory reads on the way to the run's container.
+ */
 export async function hasConversation(historyDir: string): Promise<boolean> {
   const projects = path.join(historyDir, 'projects')
-  if (!(await isRealDirectory(projects))) return false
-  for (const key of await fs.readdir(projects).catch(() => [] as string[])) {
+  if (!isRealDirectory(projects)) return false
+  for (const key of entries(projects)) {
     const dir = path.join(projects, key)
-    if (!(await isRealDirectory(dir))) continue
-    if ((await fs.readdir(dir).catch(() => [] as string[])).some((name) => name.endsWith('.jsonl'))) return true
+    if (isRealDirectory(dir) && entries(dir).some((name) => name.endsWith('.jsonl'))) return true
   }
   return false
 }

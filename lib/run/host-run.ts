@@ -3,13 +3,13 @@
 //   claude-seed/ (the run's .claude.json, read-only);
 // - input/: the session's patches as realm wrote them, handed to the container read-only, fresh each run, so
 //   the container sees nothing else of the session (no failed/, checksums or metadata).
-import { constants } from 'node:fs'
+import fsSync, { constants } from 'node:fs'
 import fs from 'node:fs/promises'
 import path from 'node:path'
 
 import { errorCode } from '../common/errors.js'
 import { readTextOrUndefined } from '../common/files.js'
-import { copyPrivate, PRIVATE_FILE_MODE, privateDir } from '../common/private.js'
+import { PRIVATE_FILE_MODE, privateDirSync } from '../common/private.js'
 import { PATCH_FILES, type Session } from '../session/store.js'
 import { OUT, type RunMode } from './protocol.js'
 import type { Strategy } from './workspace.js'
@@ -57,7 +57,7 @@ export async function runLeftBehind(session: Pick<Session, 'dir'>): Promise<bool
   return found.includes(true)
 }
 
-/** The run's .claude.json, made afresh by container/claude-config.ts (read-only in the container). */
+/** The run's .claude.json and settings.json, made afresh by container/claude-config.ts (read-only in the container). */
 export function claudeSeedDir(session: Pick<Session, 'dir'>): string {
   return path.join(hostRunDir(session), 'claude-seed')
 }
@@ -77,10 +77,10 @@ export function hostExcludesFile(session: Pick<Session, 'dir'>): string {
 }
 
 /** Records the run's state and realm's copy of the excludes file, before the container starts. */
-export async function writeRunState(session: Pick<Session, 'dir'>, state: RunState, excludes: string): Promise<void> {
-  await privateDir(hostRunDir(session))
-  await fs.writeFile(path.join(hostRunDir(session), STATE_FILE), JSON.stringify(state), { mode: PRIVATE_FILE_MODE })
-  await fs.writeFile(hostExcludesFile(session), excludes, { mode: PRIVATE_FILE_MODE })
+export function writeRunState(session: Pick<Session, 'dir'>, state: RunState, excludes: string): void {
+  privateDirSync(hostRunDir(session))
+  fsSync.writeFileSync(path.join(hostRunDir(session), STATE_FILE), JSON.stringify(state), { mode: PRIVATE_FILE_MODE })
+  fsSync.writeFileSync(hostExcludesFile(session), excludes, { mode: PRIVATE_FILE_MODE })
 }
 
 /** The state of the session's run under way or interrupted; undefined when there is none (or a half-written one). */
@@ -98,18 +98,19 @@ export async function readRunState(session: Pick<Session, 'dir'>): Promise<RunSt
  * Fills input/ afresh with the session's patch files. Hard links cost nothing and stay as they are when realm
  * later replaces a session file (every write is a rename); a copy is the fallback where links are not allowed.
  */
-export async function fillSessionInput(session: Pick<Session, 'dir'>): Promise<string> {
+export function fillSessionInput(session: Pick<Session, 'dir'>): string {
   const input = sessionInputDir(session)
-  await fs.rm(input, { recursive: true, force: true })
-  await privateDir(input)
+  fsSync.rmSync(input, { recursive: true, force: true })
+  privateDirSync(input)
   for (const file of PATCH_FILES) {
     const from = path.join(session.dir, file)
     const to = path.join(input, file)
     try {
-      await fs.link(from, to)
+      fsSync.linkSync(from, to)
     } catch (error) {
       if (errorCode(error) === 'ENOENT') continue
-      await copyPrivate(from, to, constants.COPYFILE_EXCL)
+      fsSync.copyFileSync(from, to, constants.COPYFILE_EXCL)
+      fsSync.chmodSync(to, PRIVATE_FILE_MODE)
     }
   }
   return input

@@ -84,7 +84,7 @@ export interface RunOutputs {
   /** overlay runs: the paths the container wrote */
   agentPaths: string[]
   /** the container's final ~/.claude.json and login, and its list of changed configuration items */
-  claude: { json?: Buffer; login?: Buffer; changes?: string }
+  claude: { json?: Buffer; login?: Buffer; changes?: string; settings?: Buffer }
 }
 
 function parseExitCode(text: string | undefined): number | undefined {
@@ -115,6 +115,7 @@ export async function readRunOutputs(runDir: string, privateDir: string, mode: R
     json: await readOutput(runDir, OUT.claudeJson, OUTPUT_LIMITS.claudeState),
     login: await readOutput(runDir, OUT.claudeLogin, OUTPUT_LIMITS.claudeState),
     changes: (await readOutput(runDir, OUT.claudeChanges, line))?.toString('utf8'),
+    settings: await readOutput(runDir, OUT.claudeSettings, OUTPUT_LIMITS.claudeState),
   }
   return {
     ready,

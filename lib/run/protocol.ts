@@ -98,6 +98,8 @@ export const OUT = {
   claudeLogin: 'claude-login.json',
   /** the configuration entries the agent changed in its copy, `changed|added|removed NAME` lines */
   claudeChanges: 'claude-changes',
+  /** the agent's ~/.claude/settings.json, when it changed it (realm names the keys it changed) */
+  claudeSettings: 'claude-settings.json',
 } as const
 
 /** Names the host uses that the container's scripts never do (the protocol test exempts exactly these). */

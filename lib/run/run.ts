@@ -1,6 +1,7 @@
 // One run of the agent: prepare the run directory, start the container, forward interruptions as a graceful
 // stop, then save what the run produced into the session.
 import { randomBytes } from 'node:crypto'
+import fsSync from 'node:fs'
 import fs, { constants } from 'node:fs/promises'
 import path from 'node:path'
 
@@ -11,9 +12,10 @@ import { planDockerRun } from '../container/plan.js'
 import { runAttached, stopContainer, waitForContainer } from '../container/docker.js'
 import { UserError, errorCode } from '../common/errors.js'
 import { pathExists, watchForFile } from '../common/files.js'
-import { PRIVATE_FILE_MODE, privateDir } from '../common/private.js'
+import { PRIVATE_FILE_MODE, privateDirSync } from '../common/private.js'
 import { sweepTree } from '../common/sweep.js'
 import { type GitSettings, identityEnv } from '../git/settings.js'
+import { loadGit } from '../git/exec.js'
 import { dockerDir } from '../common/paths.js'
 import { ENV, MOUNT, OUT } from './protocol.js'
 import { saveRun, type RunMode, type SaveResult } from './save.js'
@@ -30,7 +32,7 @@ import {
 } from './host-run.js'
 import { readRunError } from './outputs.js'
 import type { Session } from '../session/store.js'
-import { trace, traceEnabled } from '../common/trace.js'
+import { trace, traceDockerSpawned, traceEnabled } from '../common/trace.js'
 import { rememberOverlayUnsupported, type StrategyChoice, type Strategy } from './workspace.js'
 import type { Egress } from '../net/egress.js'
 import type { BlockedAttempt } from '../net/proxy.js'
@@ -67,15 +69,22 @@ export interface RunOutcome {
   blocked?: BlockedAttempt[]
 }
 
-/** Removes a directory tree, including an overlay work dir the kernel left owned by root with mode 000. */
-export async function removeTree(dir: string): Promise<void> {
+/**
+ * Removes a directory tree, including an overlay work dir the kernel left owned by root with mode 000.
+ * Synchronous, as the rest of a run's set-up before `docker run` (see startContainer).
+ */
+function removeTreeSync(dir: string): void {
   try {
-    await fs.rm(dir, { recursive: true, force: true })
+    fsSync.rmSync(dir, { recursive: true, force: true })
   } catch (error) {
     if (errorCode(error) !== 'EACCES') throw error
     // An empty directory can be removed without permission on itself; only its parent must be writable.
-    await fs.rmdir(path.join(dir, 'work', 'work')).catch(() => undefined)
-    await fs.rm(dir, { recursive: true, force: true })
+    try {
+      fsSync.rmdirSync(path.join(dir, 'work', 'work'))
+    } catch {
+      // not there, or not empty: the next line says
+    }
+    fsSync.rmSync(dir, { recursive: true, force: true })
   }
 }
 
@@ -91,11 +100,16 @@ export async function sweepRun(session: Session): Promise<void> {
   }
 }
 
+export async function removeTree(dir: string): Promise<void> {
+  removeTreeSync(dir)
+}
+
+function cleanUpSync(session: Session): void {
+  for (const dir of [runDir(session), layersDir(session), sessionInputDir(session), hostRunDir(session)]) removeTreeSync(dir)
+}
+
 export async function cleanUp(session: Session): Promise<void> {
-  await removeTree(runDir(session))
-  await removeTree(layersDir(session))
-  await removeTree(sessionInputDir(session))
-  await removeTree(hostRunDir(session))
+  cleanUpSync(session)
 }
 
 /**
@@ -110,21 +124,23 @@ async function startContainer(
   const { session, root } = options
   const env = options.env ?? process.env
   const out = runDir(session)
-  await cleanUp(session)
-  // The writable mounts, each in the session's private directory (see common/private.ts).
-  await privateDir(out)
   const upper = path.join(layersDir(session), 'upper')
   const work = path.join(layersDir(session), 'work')
+  // The set-up here is synchronous: a few small files and directories, where each await would be a turn of the
+  // event loop that, on a loaded machine, waits for a CPU before `docker run` can start.
+  cleanUpSync(session)
+  // The writable mounts, each in the session's private directory (see common/private.ts).
+  privateDirSync(out)
   if (strategy === 'overlay') {
-    await privateDir(upper)
-    await privateDir(work)
+    privateDirSync(upper)
+    privateDirSync(work)
   }
   const container = `realm-${session.name}-${randomBytes(3).toString('hex')}`
   const state: RunState = { container, mode: options.mode, strategy, pid: process.pid, startedAt: new Date().toISOString() }
   const { excludes, identity } = await options.gitSettings
   const network = await networkArgs(options.network)
-  await writeRunState(session, state, excludes)
-  await fs.writeFile(path.join(out, OUT.globalExcludes), excludes, { mode: PRIVATE_FILE_MODE })
+  writeRunState(session, state, excludes)
+  fsSync.writeFileSync(path.join(out, OUT.globalExcludes), excludes, { mode: PRIVATE_FILE_MODE })
 
   const argv = planDockerRun({
     image: options.image,
@@ -132,7 +148,7 @@ async function startContainer(
     tty: options.tty,
     user: process.getuid && process.getgid ? { uid: process.getuid(), gid: process.getgid() } : undefined,
     projectRoot: root,
-    sessionDir: await fillSessionInput(session),
+    sessionDir: fillSessionInput(session),
     runDir: out,
     realmLib: dockerDir(),
     workspace: strategy === 'overlay' ? { kind: 'overlay', upper, work } : { kind: 'copy' },
@@ -171,6 +187,9 @@ async function startContainer(
   try {
     trace('docker run')
     const running = runAttached(argv, network.secretEnv)
+    traceDockerSpawned()
+    // What the save runs git with, loaded while docker starts the container (realm only waits meanwhile).
+    void loadGit().catch(() => undefined)
     const guarded = guardNetwork(network.join, container, out, running)
     const exitCode = await running
     trace('docker exited')

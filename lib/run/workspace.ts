@@ -5,6 +5,7 @@ import path from 'node:path'
 
 import { overlayPathProblem } from '../container/plan.js'
 import { UserError } from '../common/errors.js'
+import { readTextOrUndefined } from '../common/files.js'
 import { realmHome } from '../common/paths.js'
 import { PRIVATE_FILE_MODE, privateDir } from '../common/private.js'
 
@@ -33,7 +34,7 @@ export async function chooseStrategy(forced: Strategy | undefined, paths: string
     const problem = overlayPathProblem(p)
     if (problem) return { strategy: 'copy', forced: false, reason: problem }
   }
-  const marker = await fs.readFile(unsupportedMarker(), 'utf8').catch(() => undefined)
+  const marker = readTextOrUndefined(unsupportedMarker())
   if (marker !== undefined)
     return { strategy: 'copy', forced: false, reason: marker.trim() || 'the Docker engine cannot mount overlay volumes' }
   return { strategy: 'overlay', forced: false }

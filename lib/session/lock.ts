@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs'
+import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs'
 import fs from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
@@ -51,9 +51,13 @@ export async function acquireLock(sessionDir: string, sessionName: string, comma
   const mine: LockInfo = { pid: process.pid, command, host: os.hostname(), startedAt: new Date().toISOString() }
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
-      const handle = await fs.open(file, 'wx', 0o600)
-      await handle.writeFile(JSON.stringify(mine))
-      await handle.close()
+      // Synchronous: `realm new` takes the lock on the way to its container (see session/transaction.ts).
+      const fd = openSync(file, 'wx', 0o600)
+      try {
+        writeFileSync(fd, JSON.stringify(mine))
+      } finally {
+        closeSync(fd)
+      }
       return {
         release: async () => {
           const holder = await readLock(file)

@@ -1,11 +1,12 @@
 import { createHash, randomBytes } from 'node:crypto'
+import { existsSync, mkdirSync, rmSync } from 'node:fs'
 import fs from 'node:fs/promises'
 import path from 'node:path'
 
 import { commitFiles, type FileUpdate, GENERATION } from './transaction.js'
 import { UserError, errorCode } from '../common/errors.js'
-import { nonEmptyFile, pathExists, writeFileAtomic } from '../common/files.js'
-import { PRIVATE_DIR_MODE, privateDir } from '../common/private.js'
+import { nonEmptyFile, writeFileAtomic } from '../common/files.js'
+import { PRIVATE_DIR_MODE, privateDirSync } from '../common/private.js'
 import { SessionDamaged, SessionExists, SessionNotFound } from './errors.js'
 import { nameProblem } from './names.js'
 import { sessionDir, sessionsDir } from './layout.js'
@@ -49,7 +50,7 @@ export function checkName(name: string): void {
 }
 
 export async function sessionExists(name: string): Promise<boolean> {
-  return pathExists(sessionDir(name))
+  return existsSync(sessionDir(name))
 }
 
 /** A session file's trimmed text; a missing required file means the session is damaged. */
@@ -122,9 +123,10 @@ export async function sessionPatches(session: Session): Promise<string[]> {
 /** Creates the session directory with its identity files; `rollback` removes it again. */
 export async function createSession(name: string, projectDir: string, meta: SessionMeta, now = new Date()): Promise<Session> {
   const dir = sessionDir(name)
-  await privateDir(sessionsDir())
+  // Synchronous, as the commit below (see transaction.ts): this lies on the way to the run's container.
+  privateDirSync(sessionsDir())
   try {
-    await fs.mkdir(dir, { mode: PRIVATE_DIR_MODE })
+    mkdirSync(dir, { mode: PRIVATE_DIR_MODE })
   } catch (error) {
     if (errorCode(error) === 'EEXIST') throw new SessionExists(name)
     throw error
@@ -137,7 +139,7 @@ export async function createSession(name: string, projectDir: string, meta: Sess
       'session.json': { data: `${JSON.stringify(meta, null, 2)}\n` },
     })
   } catch (error) {
-    await fs.rm(dir, { recursive: true, force: true })
+    rmSync(dir, { recursive: true, force: true })
     throw error
   }
   return { name, dir, projectDir, createdAt, meta }

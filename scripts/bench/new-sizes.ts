@@ -28,7 +28,7 @@ async function benchSize(tmpRoot: string, home: string, size: Size, strategies: 
   const realmTimes: Record<Strategy, number[]> = { overlay: [], copy: [] }
   for (let rep = 0; rep < reps; rep++) {
     dockerTimes.push(await dockerTrue())
-    for (const strategy of strategies) realmTimes[strategy].push(await realmNew(home, repo, strategy))
+    for (const strategy of strategies) realmTimes[strategy].push((await realmNew(home, repo, strategy)).seconds)
     process.stderr.write(`${rep + 1}/${reps} `)
   }
   process.stderr.write('\n')

@@ -6,14 +6,23 @@ import path from 'node:path'
 import type { Strategy } from './options.js'
 import { IMAGE, REALM_BIN, realmEnv, sessionName, timed } from './runner.js'
 
-/** Seconds of one `realm new` in repo, checked (its patch, the workspace it used) and removed after, untimed. */
+/** One `realm new`: its wall time, and realm's own time before `docker run` when REALM_TRACE was set. */
+export interface RealmRun {
+  seconds: number
+  own?: number
+}
+
+/** REALM_TRACE's line with realm's own time before `docker run` (lib/common/trace.ts). */
+const OWN_TIME = /^realm-trace \d+ own time before docker run: ([\d.]+) s/m
+
+/** One `realm new` in repo, checked (its patch, the workspace it used) and removed after, untimed. */
 export async function realmNew(
   home: string,
   repo: string,
   strategy: Strategy,
   network = 'allowlist',
   extra: Record<string, string> = {},
-): Promise<number> {
+): Promise<RealmRun> {
   const name = sessionName(`bench-${strategy}`)
   const env = realmEnv(home, { REALM_WORKSPACE: strategy, REALM_NETWORK: network, ...extra })
   const run = await timed(REALM_BIN, ['new', name, 'echo x > one-file.txt'], { cwd: repo, env })
@@ -37,7 +46,9 @@ export async function realmNew(
   const removed = await timed(REALM_BIN, ['remove', name, '--yes'], { cwd: repo, env })
   if (problem) throw new Error(`realm new (${strategy}) failed: ${problem}\n${output}`)
   if (removed.code !== 0) throw new Error(`realm remove ${name} failed:\n${removed.stdout}${removed.stderr}`)
-  return run.seconds
+  const own = OWN_TIME.exec(run.stderr)?.[1]
+  if (env.REALM_TRACE && own === undefined) throw new Error(`realm new (${strategy}) traced no own time before docker run:\n${output}`)
+  return { seconds: run.seconds, own: own === undefined ? undefined : Number(own) }
 }
 
 export async function dockerTrue(): Promise<number> {

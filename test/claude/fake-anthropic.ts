@@ -4,7 +4,7 @@
 // and answers /v1/messages/count_tokens. Everything else gets a 404 in the API's error shape.
 //
 // The agent's conversation follows a script: the n-th reply of a conversation is `script[n]`, where n is the
-// number of tool results the request already carries. Requests that offer no tools (Claude Code's side calls:
+// number of tool results the request already carries; or a function of the request picks the reply. Requests that offer no tools (Claude Code's side calls:
 // titles, summaries, quota checks) get a short text reply and do not advance the script.
 import { randomBytes } from 'node:crypto'
 import http from 'node:http'
@@ -48,10 +48,29 @@ function toolResults(body: MessagesBody): number {
   return count
 }
 
-function reply(body: MessagesBody, script: Block[][]): Block[] {
+/** The agent's replies: one per step of the conversation, or a function of the request. */
+export type Script = Block[][] | ((body: MessagesBody) => Block[])
+
+function reply(body: MessagesBody, script: Script): Block[] {
   const hasTools = Array.isArray(body.tools) && body.tools.length > 0
   if (!hasTools) return [{ type: 'text', text: 'realm test' }]
+  if (typeof script === 'function') return script(body)
   return script[Math.min(toolResults(body), script.length - 1)]
+}
+
+/** The text the user last typed in a request (the newest user message that is not a tool result). */
+export function lastPrompt(body: MessagesBody): string {
+  for (const message of [...(body.messages ?? [])].reverse()) {
+    if (message.role !== 'user') continue
+    if (typeof message.content === 'string') return message.content
+    if (!Array.isArray(message.content)) continue
+    const parts = message.content as Array<{ type?: string; text?: string } | null>
+    if (parts.some((part) => part?.type === 'tool_result')) continue
+    // Claude Code adds reminders of its own in <system-reminder> blocks beside what the user typed.
+    const typed = parts.filter((part) => part?.type === 'text' && !part.text?.startsWith('<system-reminder>'))
+    return typed.map((part) => part?.text ?? '').join('\n')
+  }
+  return ''
 }
 
 function message(model: string, blocks: Block[]) {
@@ -128,7 +147,7 @@ function readBody(req: http.IncomingMessage): Promise<string> {
 }
 
 /** Starts the server on a free port; the test's containers share the host's network to reach it. */
-export async function startFakeAnthropic(script: Block[][], host = '127.0.0.1'): Promise<FakeAnthropic> {
+export async function startFakeAnthropic(script: Script, host = '127.0.0.1'): Promise<FakeAnthropic> {
   const requests: RecordedRequest[] = []
   const server = http.createServer(async (req, res) => {
     const text = await readBody(req)

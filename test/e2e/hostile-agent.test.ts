@@ -130,6 +130,7 @@ describe('a hostile agent', { skip }, () => {
     { file: 'claude.json', script: (kind) => [plant[kind]('claude.json'), block('claude.json')] },
     { file: 'claude-login.json', script: (kind) => [plant[kind]('claude-login.json'), block('claude-login.json')] },
     { file: 'claude-changes', script: (kind) => [plant[kind]('claude-changes'), block('claude-changes')] },
+    { file: 'claude-settings.json', script: (kind) => [plant[kind]('claude-settings.json')] },
   ]
   for (const { file, script } of CASES)
     for (const kind of ['link', 'fifo', 'sparse'] as const)
