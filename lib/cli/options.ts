@@ -1,6 +1,7 @@
 // The options of the commands that run the agent, declared once: cac gets its help and parsing from this
 // table, and the argument splitter (argv.ts) learns from it which words are realm's and which the agent's.
 import { DEFAULT_IMAGE } from '../container/image.js'
+import { DEFAULT_CAPS, DEFAULT_PIDS_LIMIT, DEFAULT_TMPFS_SIZE } from '../container/limits.js'
 
 export type RunCommand = 'new' | 'resume'
 
@@ -56,6 +57,26 @@ export const RUN_OPTIONS: readonly RunOption[] = [
   {
     flag: '--allow <host[:port]>',
     description: 'With --network allowlist, also allow this destination (repeatable; also $REALM_ALLOW and ~/.realm/allow)',
+    commands: ['new', 'resume'],
+  },
+  {
+    flag: '--caps <list>',
+    description: `Capabilities a root agent keeps, comma-separated, or none (default: $REALM_CAPS, else ${DEFAULT_CAPS.join(',')})`,
+    commands: ['new', 'resume'],
+  },
+  {
+    flag: '--pids-limit <n>',
+    description: `Most processes and threads in the container, or none (default: $REALM_PIDS_LIMIT, else ${DEFAULT_PIDS_LIMIT})`,
+    commands: ['new', 'resume'],
+  },
+  {
+    flag: '--tmpfs-size <size>',
+    description: `Size cap of each in-memory mount (HOME, realm's git dir, a copy workspace), e.g. 4g or 25%, or none (default: $REALM_TMPFS_SIZE, else ${DEFAULT_TMPFS_SIZE})`,
+    commands: ['new', 'resume'],
+  },
+  {
+    flag: '--new-privileges',
+    description: 'Let setuid programs in the image (sudo) raise privileges (default: no; $REALM_NEW_PRIVILEGES=1)',
     commands: ['new', 'resume'],
   },
   {

@@ -7,9 +7,11 @@ import kleur from 'kleur'
 
 import { UserError } from '../common/errors.js'
 import { watchForHangup } from './hangup.js'
+import { say } from './output.js'
 import { userMessage } from './messages.js'
 import { cacArgv, NEW_SPEC, RESUME_SPEC, splitArgs } from './argv.js'
 import { packageRoot } from '../common/paths.js'
+import { securePrivateHome } from '../common/private.js'
 import { trace } from '../common/trace.js'
 import { DEFAULT_REMOTE } from '../git/defaults.js'
 import { HISTORY_OPTIONS, type RunCommand, runOptions } from './options.js'
@@ -150,6 +152,9 @@ export async function main(argv = process.argv): Promise<number> {
       cli.outputHelp()
       return 0
     }
+    // Every command reads or writes $REALM_HOME: it is checked (and an old install made private) first.
+    const notice = await securePrivateHome()
+    if (notice) say(notice)
     await cli.runMatchedCommand()
     return await result()
   } catch (error) {

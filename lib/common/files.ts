@@ -59,7 +59,8 @@ function tempName(file: string): string {
 export async function writeFileAtomic(file: string, data: string | Buffer): Promise<void> {
   const temp = tempName(file)
   try {
-    const handle = await fs.open(temp, 'wx')
+    // Private: every file realm writes lies under $REALM_HOME (see common/private.ts).
+    const handle = await fs.open(temp, 'wx', 0o600)
     try {
       await handle.writeFile(data)
       await handle.sync()

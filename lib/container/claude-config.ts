@@ -12,6 +12,7 @@ import path from 'node:path'
 
 import { readTextOrUndefined, writeFileAtomicSync } from '../common/files.js'
 import { realmHome } from '../common/paths.js'
+import { privateDirSync } from '../common/private.js'
 import { PLACEHOLDERS } from '../net/broker.js'
 import { MOUNT } from '../run/protocol.js'
 import { WORKSPACE_DIR, type Mount } from './plan.js'
@@ -277,8 +278,9 @@ export interface ClaudeRunDirs {
 export function claudeMounts(dirs: ClaudeRunDirs, home = os.homedir(), env: NodeJS.ProcessEnv = process.env): Mount[] {
   const { dir, json } = claudeConfigPaths(home, env)
   fs.rmSync(dirs.seedDir, { recursive: true, force: true })
-  fs.mkdirSync(dirs.seedDir, { recursive: true, mode: 0o700 })
-  fs.mkdirSync(dirs.historyDir, { recursive: true, mode: 0o700 })
+  privateDirSync(dirs.seedDir)
+  // Written by the agent in every run: made private again, whatever mode it left.
+  privateDirSync(dirs.historyDir)
   // A fresh file of this run's own: no rename or fsync needed (a crash leaves a directory the next run replaces).
   const seed = seedClaudeJson(readTextOrUndefined(json), readTextOrUndefined(keptJsonFile(env)))
   fs.writeFileSync(path.join(dirs.seedDir, '.claude.json'), seed, { mode: 0o600 })
@@ -440,14 +442,14 @@ export function keepClaudeState(state: ClaudeRunState, seedDir: string, env: Nod
     const kept = keptPart(returned)
     const before = keptPart(parseObject(readTextOrUndefined(keptJsonFile(env))) ?? {})
     if (JSON.stringify(kept) !== JSON.stringify(before)) {
-      fs.mkdirSync(keptDir(env), { recursive: true, mode: 0o700 })
+      privateDirSync(keptDir(env))
       writeFileAtomicSync(keptJsonFile(env), `${JSON.stringify({ ...before, ...kept }, null, 2)}\n`)
     }
   }
   // A login made or refreshed in the run: kept when it is a JSON object and differs from every login realm knows.
   const login = state.login?.toString('utf8')
   if (login !== undefined && parseObject(login) && login !== readTextOrUndefined(keptLoginFile(env))) {
-    fs.mkdirSync(keptDir(env), { recursive: true, mode: 0o700 })
+    privateDirSync(keptDir(env))
     writeFileAtomicSync(keptLoginFile(env), login)
   }
   return configChangeLines(state, seedText, seedSettingsText)

@@ -1,6 +1,7 @@
 // Pure planning of the `docker run` command line: no process is started here, so every flag is unit-tested.
 // Where things go inside the container is the host↔container protocol's business (lib/run/protocol.ts).
 import { ENV, MOUNT } from '../run/protocol.js'
+import { type ContainerLimits, limitArgs, tmpfsOptions } from './limits.js'
 
 export type WorkspacePlan = { kind: 'copy' } | { kind: 'overlay'; upper: string; work: string }
 
@@ -30,6 +31,8 @@ export interface RunPlanInput {
   /** secrets and pass-through values, passed by name only so they never appear in the process list */
   passEnv: string[]
   mounts: Mount[]
+  /** privileges and limits (container/limits.ts) */
+  limits: ContainerLimits
   extraArgs: string[]
   command: string[]
 }
@@ -81,6 +84,7 @@ export function planDockerRun(input: RunPlanInput): string[] {
   if (input.tty) args.push('-t')
   args.push('--name', input.containerName)
   if (input.user) args.push('--user', `${input.user.uid}:${input.user.gid}`)
+  args.push(...limitArgs(input.limits))
   // realm's entrypoint, injected at run time so any image with sh and git works
   args.push('--entrypoint', 'sh')
   args.push(...bind({ source: input.realmLib, target: MOUNT.lib, readonly: true }))
@@ -97,11 +101,11 @@ export function planDockerRun(input: RunPlanInput): string[] {
     args.push(...bind({ source: upper, target: MOUNT.upper, readonly: true }))
   } else {
     // tmpfs: a checkout of tens of thousands of files lands in memory in a fraction of a second
-    args.push('--tmpfs', `${WORKSPACE_DIR}:rw,exec,mode=1777`)
+    args.push('--tmpfs', `${WORKSPACE_DIR}:${tmpfsOptions('rw,exec,mode=1777', input.limits)}`)
   }
-  args.push('--tmpfs', `${HOME_DIR}:rw,exec,mode=1777`)
+  args.push('--tmpfs', `${HOME_DIR}:${tmpfsOptions('rw,exec,mode=1777', input.limits)}`)
   // realm's own git directory: its objects and indexes live in memory and vanish with the container
-  args.push('--tmpfs', `${MOUNT.git}:rw,mode=1777`)
+  args.push('--tmpfs', `${MOUNT.git}:${tmpfsOptions('rw,mode=1777', input.limits)}`)
   for (const mount of input.mounts) args.push(...bind(mount))
   const env: Record<string, string> = {
     ...input.env,

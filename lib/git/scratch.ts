@@ -3,6 +3,7 @@ import fsp from 'node:fs/promises'
 import path from 'node:path'
 
 import { scratchDir } from '../common/paths.js'
+import { privateDir } from '../common/private.js'
 import { processAlive } from '../common/process.js'
 
 /** Removes scratch directories of realm processes that were killed before they could clean up. */
@@ -19,7 +20,7 @@ async function pruneScratch(): Promise<void> {
 export async function withScratch<T>(fn: (dir: string) => Promise<T>): Promise<T> {
   // The CommonJS module itself is the default export, in the bundle and under Node alike.
   const { dir } = (await import('tmp-promise')).default
-  await fsp.mkdir(scratchDir(), { recursive: true })
+  await privateDir(scratchDir())
   await pruneScratch()
   const scratch = await dir({ tmpdir: scratchDir(), prefix: 'scratch', unsafeCleanup: true })
   try {

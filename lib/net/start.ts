@@ -7,7 +7,7 @@ import os from 'node:os'
 import path from 'node:path'
 
 import { claudeConfigPaths, keptLoginFile } from '../container/claude-config.js'
-import { checkDockerArgs } from './docker-args.js'
+import { checkCaps, checkDockerArgs } from './docker-args.js'
 import { requestedMode, takeEarly } from './early.js'
 import { type Egress, openEgress } from './egress.js'
 import { type AllowEntry, allowList, type NetworkMode, parseNetworkMode } from './policy.js'
@@ -30,10 +30,12 @@ export function startNetwork(
   choice: NetworkChoice,
   dockerArgs: { args: string[]; source: string },
   notify: (line: string) => void,
+  caps: { caps: string[]; source: string } = { caps: [], source: '--caps' },
   env: NodeJS.ProcessEnv = process.env,
 ): StartedNetwork {
   const mode = parseNetworkMode(choice.network ?? env.REALM_NETWORK, choice.network !== undefined ? '--network' : 'REALM_NETWORK')
   checkDockerArgs(dockerArgs.args, mode, dockerArgs.source)
+  checkCaps(caps.caps, mode, caps.source)
   const flags = choice.allow === undefined ? [] : Array.isArray(choice.allow) ? choice.allow : [choice.allow]
   const early = prestarted?.mode === mode ? prestarted : undefined
   if (prestarted && !early) void prestarted.egress.then((e) => e.close()).catch(() => undefined)

@@ -9,6 +9,7 @@ import path from 'node:path'
 
 import { errorCode } from '../common/errors.js'
 import { readTextOrUndefined } from '../common/files.js'
+import { PRIVATE_FILE_MODE, privateDirSync } from '../common/private.js'
 import { PATCH_FILES, type Session } from '../session/store.js'
 import { OUT, type RunMode } from './protocol.js'
 import type { Strategy } from './workspace.js'
@@ -89,10 +90,11 @@ export function hostExcludesFile(session: Pick<Session, 'dir'>): string {
 
 /** Records the run's state, realm's copy of the excludes file and the hidden files, before the container starts. */
 export function writeRunState(session: Pick<Session, 'dir'>, state: RunState, excludes: string, hidden: readonly string[]): void {
-  fsSync.mkdirSync(hostRunDir(session), { recursive: true })
-  fsSync.writeFileSync(path.join(hostRunDir(session), STATE_FILE), JSON.stringify(state))
-  fsSync.writeFileSync(hostExcludesFile(session), excludes)
-  fsSync.writeFileSync(path.join(hostRunDir(session), HIDDEN_FILE), hidden.map((p) => `${p}\0`).join(''))
+  privateDirSync(hostRunDir(session))
+  fsSync.writeFileSync(path.join(hostRunDir(session), STATE_FILE), JSON.stringify(state), { mode: PRIVATE_FILE_MODE })
+  fsSync.writeFileSync(hostExcludesFile(session), excludes, { mode: PRIVATE_FILE_MODE })
+  const hiddenList = hidden.map((p) => `${p}\0`).join('')
+  fsSync.writeFileSync(path.join(hostRunDir(session), HIDDEN_FILE), hiddenList, { mode: PRIVATE_FILE_MODE })
 }
 
 /** The files the run hid from the agent (relative paths; hidden directories hide what is below them). */
@@ -119,7 +121,7 @@ export async function readRunState(session: Pick<Session, 'dir'>): Promise<RunSt
 export function fillSessionInput(session: Pick<Session, 'dir'>): string {
   const input = sessionInputDir(session)
   fsSync.rmSync(input, { recursive: true, force: true })
-  fsSync.mkdirSync(input, { recursive: true })
+  privateDirSync(input)
   for (const file of PATCH_FILES) {
     const from = path.join(session.dir, file)
     const to = path.join(input, file)
@@ -128,6 +130,7 @@ export function fillSessionInput(session: Pick<Session, 'dir'>): string {
     } catch (error) {
       if (errorCode(error) === 'ENOENT') continue
       fsSync.copyFileSync(from, to, constants.COPYFILE_EXCL)
+      fsSync.chmodSync(to, PRIVATE_FILE_MODE)
     }
   }
   return input

@@ -3,7 +3,7 @@
 import { containerRunning, stopContainer, waitForContainer } from '../container/docker.js'
 import type { Session } from '../session/store.js'
 import { readRunState, type RunState, runDir } from './host-run.js'
-import { cleanUp } from './run.js'
+import { cleanUp, sweepRun } from './run.js'
 import { saveRun, type RunMode, type SaveResult } from './save.js'
 
 /**
@@ -29,11 +29,16 @@ export async function recoverRun(session: Session, root: string): Promise<(SaveR
   const out = runDir(session)
   // No state, or a half-written one: realm died while setting the run up, so the agent never started.
   const state = await stopLeftoverContainer(session)
-  if (!state) {
-    await cleanUp(session)
-    return undefined
+  try {
+    if (!state) {
+      await cleanUp(session)
+      return undefined
+    }
+    const save = await saveRun(session, out, state.mode, root, new Date(), true)
+    if (save.status !== 'unverified') await cleanUp(session)
+    return { ...save, mode: state.mode }
+  } finally {
+    // What the container left while no realm watched it (see run.ts)
+    await sweepRun(session)
   }
-  const save = await saveRun(session, out, state.mode, root, new Date(), true)
-  if (save.status !== 'unverified') await cleanUp(session)
-  return { ...save, mode: state.mode }
 }

@@ -7,10 +7,13 @@ import path from 'node:path'
 
 import { AGENT_IDENTITY, passedEnv } from '../container/agent-env.js'
 import { claudeMounts } from '../container/claude-config.js'
+import type { ContainerLimits } from '../container/limits.js'
 import { planDockerRun } from '../container/plan.js'
 import { runAttached, stopContainer, waitForContainer } from '../container/docker.js'
 import { UserError, errorCode } from '../common/errors.js'
 import { pathExists, watchForFile } from '../common/files.js'
+import { PRIVATE_FILE_MODE, privateDirSync } from '../common/private.js'
+import { sweepTree } from '../common/sweep.js'
 import { type GitSettings, identityEnv } from '../git/settings.js'
 import { loadGit } from '../git/exec.js'
 import { dockerDir } from '../common/paths.js'
@@ -46,6 +49,8 @@ export interface RunOptions {
   image: string
   strategy: StrategyChoice
   dockerArgs: string[]
+  /** the container's privileges and limits */
+  limits: ContainerLimits
   /** the user's git settings, being read since the caller's checks began (see prepareRun) */
   gitSettings: Promise<GitSettings>
   tty: boolean
@@ -91,6 +96,18 @@ function removeTreeSync(dir: string): void {
   }
 }
 
+/**
+ * Once the container is gone, leaves nothing it wrote that could lend anyone a privilege (see common/sweep.ts):
+ * the layers go (no overlay needs them any more and the host never reads them), and what stays of the output
+ * directory (an unverified run's) and the conversation history is swept. A tree too big to sweep goes whole.
+ */
+export async function sweepRun(session: Session): Promise<void> {
+  await removeTree(layersDir(session))
+  for (const dir of [runDir(session), claudeHistoryDir(session)]) {
+    if (!(await sweepTree(dir)).complete) await removeTree(dir)
+  }
+}
+
 export async function removeTree(dir: string): Promise<void> {
   removeTreeSync(dir)
 }
@@ -121,10 +138,11 @@ async function startContainer(
   // The set-up here is synchronous: a few small files and directories, where each await would be a turn of the
   // event loop that, on a loaded machine, waits for a CPU before `docker run` can start.
   cleanUpSync(session)
-  fsSync.mkdirSync(out, { recursive: true })
+  // The writable mounts, each in the session's private directory (see common/private.ts).
+  privateDirSync(out)
   if (strategy === 'overlay') {
-    fsSync.mkdirSync(upper, { recursive: true })
-    fsSync.mkdirSync(work, { recursive: true })
+    privateDirSync(upper)
+    privateDirSync(work)
   }
   // The layer that hides the secret files is made while the git settings and the network are awaited.
   const hideLayer = hidden.length ? path.join(layersDir(session), 'hide') : undefined
@@ -142,7 +160,7 @@ async function startContainer(
   const { excludes, identity } = await options.gitSettings
   const network = await networkArgs(options.network)
   writeRunState(session, state, excludes, hidden)
-  fsSync.writeFileSync(path.join(out, OUT.globalExcludes), excludes)
+  fsSync.writeFileSync(path.join(out, OUT.globalExcludes), excludes, { mode: PRIVATE_FILE_MODE })
   if (hiding) {
     await hiding
     trace('hide layer made')
@@ -174,6 +192,7 @@ async function startContainer(
     },
     passEnv: [...passedEnv(env, options.tty), ...Object.keys(network.secretEnv)],
     mounts: claudeMounts({ seedDir: claudeSeedDir(session), historyDir: claudeHistoryDir(session) }),
+    limits: options.limits,
     extraArgs: [...network.dockerArgs, ...options.dockerArgs],
     command: options.command,
   })
@@ -237,7 +256,7 @@ async function guardNetwork(join: Egress['join'], container: string, out: string
  */
 async function createMarker(file: string): Promise<void> {
   try {
-    const handle = await fs.open(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644)
+    const handle = await fs.open(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, PRIVATE_FILE_MODE)
     await handle.close()
   } catch (error) {
     throw new UserError(`cannot tell the container that its network is closed (${errorCode(error) ?? 'error'} on ${file}) — try again`)
@@ -302,7 +321,21 @@ async function runAndSave(options: RunOptions): Promise<RunOutcome> {
   }
   // If realm was interrupted, or docker's client went away first, the container may still be capturing.
   if (started.stopped || !(await pathExists(path.join(out, OUT.exitCode)))) await waitForContainer(started.container)
+  try {
+    return await saveAndReport(options, started, out, strategy, hidden, save)
+  } finally {
+    await sweepRun(options.session)
+  }
+}
 
+async function saveAndReport(
+  options: RunOptions,
+  started: { exitCode: number; networkError?: unknown },
+  out: string,
+  strategy: Strategy,
+  hidden: string[],
+  save: () => Promise<SaveResult>,
+): Promise<RunOutcome> {
   const saved = await save()
   if (saved.status === 'not-started') {
     const error = await readRunError(out).finally(() => cleanUp(options.session))

@@ -6,6 +6,7 @@ import path from 'node:path'
 
 import type { FileUpdate } from '../session/transaction.js'
 import { UserError, isDiskFull } from '../common/errors.js'
+import { copyPrivate, privateDir } from '../common/private.js'
 import { PatchDoesNotApply } from '../git/trees.js'
 import { withScratch } from '../git/scratch.js'
 import { keepClaudeState } from '../container/claude-config.js'
@@ -110,8 +111,8 @@ async function save(
     // Keep the patch where the user can find it: the bytes realm read from the output directory (its private
     // copy), never anything else. The session's earlier patches stay as they were.
     const keptAt = path.join(session.dir, 'failed', `${now.toISOString().replace(/[:.]/g, '-')}-${path.basename(error.patch)}`)
-    await fs.mkdir(path.dirname(keptAt), { recursive: true })
-    await fs.copyFile(error.patch, keptAt)
+    await privateDir(path.dirname(keptAt))
+    await copyPrivate(error.patch, keptAt)
     return { status: 'unverified', exitCode, hostEdits, keptAt, problem: error.detail, configChanges: [] }
   }
 

@@ -7,6 +7,7 @@ import { overlayPathProblem } from '../container/plan.js'
 import { UserError } from '../common/errors.js'
 import { readTextOrUndefined } from '../common/files.js'
 import { realmHome } from '../common/paths.js'
+import { PRIVATE_FILE_MODE, privateDir } from '../common/private.js'
 
 export type Strategy = 'overlay' | 'copy'
 
@@ -41,6 +42,6 @@ export async function chooseStrategy(forced: Strategy | undefined, paths: string
 
 /** Remembers that this engine cannot mount overlays, so the next runs go straight to the copy. */
 export async function rememberOverlayUnsupported(reason: string): Promise<void> {
-  await fs.mkdir(realmHome(), { recursive: true })
-  await fs.writeFile(unsupportedMarker(), `${reason}\n`)
+  await privateDir(realmHome())
+  await fs.writeFile(unsupportedMarker(), `${reason}\n`, { mode: PRIVATE_FILE_MODE })
 }

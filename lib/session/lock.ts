@@ -52,7 +52,7 @@ export async function acquireLock(sessionDir: string, sessionName: string, comma
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
       // Synchronous: `realm new` takes the lock on the way to its container (see session/transaction.ts).
-      const fd = openSync(file, 'wx')
+      const fd = openSync(file, 'wx', 0o600)
       try {
         writeFileSync(fd, JSON.stringify(mine))
       } finally {

@@ -6,6 +6,7 @@ import path from 'node:path'
 import { commitFiles, type FileUpdate, GENERATION } from './transaction.js'
 import { UserError, errorCode } from '../common/errors.js'
 import { nonEmptyFile, writeFileAtomic } from '../common/files.js'
+import { PRIVATE_DIR_MODE, privateDirSync } from '../common/private.js'
 import { SessionDamaged, SessionExists, SessionNotFound } from './errors.js'
 import { nameProblem } from './names.js'
 import { sessionDir, sessionsDir } from './layout.js'
@@ -135,9 +136,9 @@ export async function sessionPatches(session: Session): Promise<string[]> {
 export async function createSession(name: string, projectDir: string, meta: SessionMeta, now = new Date()): Promise<Session> {
   const dir = sessionDir(name)
   // Synchronous, as the commit below (see transaction.ts): this lies on the way to the run's container.
-  mkdirSync(sessionsDir(), { recursive: true })
+  privateDirSync(sessionsDir())
   try {
-    mkdirSync(dir)
+    mkdirSync(dir, { mode: PRIVATE_DIR_MODE })
   } catch (error) {
     if (errorCode(error) === 'EEXIST') throw new SessionExists(name)
     throw error

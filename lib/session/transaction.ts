@@ -4,6 +4,7 @@ import path from 'node:path'
 
 import { UserError, errorCode } from '../common/errors.js'
 import { readTextOrUndefined, writeFileAtomicSync } from '../common/files.js'
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../common/private.js'
 
 /** A file's new content: literal data, or a copy of another file. */
 export type FileUpdate = { data: string | Buffer } | { copyFrom: string } | { remove: true }
@@ -23,16 +24,18 @@ const READY = 'READY'
 export async function commitFiles(dir: string, updates: Record<string, FileUpdate>): Promise<void> {
   recoverSync(dir)
   const staging = path.join(dir, TXN)
-  fsSync.mkdirSync(staging)
+  fsSync.mkdirSync(staging, { mode: PRIVATE_DIR_MODE })
   try {
     const removals: string[] = []
     for (const [name, update] of Object.entries(updates)) {
       if ('remove' in update) removals.push(name)
-      else if ('copyFrom' in update) linkOrCopy(update.copyFrom, path.join(staging, name))
-      else fsSync.writeFileSync(path.join(staging, name), update.data)
+      else if ('copyFrom' in update) {
+        linkOrCopy(update.copyFrom, path.join(staging, name))
+        fsSync.chmodSync(path.join(staging, name), PRIVATE_FILE_MODE)
+      } else fsSync.writeFileSync(path.join(staging, name), update.data, { mode: PRIVATE_FILE_MODE })
     }
     const ready: Ready = { id: randomBytes(8).toString('hex'), removals }
-    writeFileAtomicSync(path.join(staging, READY), JSON.stringify(ready), 0o666)
+    writeFileAtomicSync(path.join(staging, READY), JSON.stringify(ready))
   } catch (error) {
     fsSync.rmSync(staging, { recursive: true, force: true })
     throw error

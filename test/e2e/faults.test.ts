@@ -169,7 +169,7 @@ describe('full disk', { skip }, () => {
     const tmp = await tempDir()
     const home = path.join(tmp.path, 'home')
     await fs.mkdir(home)
-    const mounted = await execa('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', home], { reject: false })
+    const mounted = await execa('mount', ['-t', 'tmpfs', '-o', 'size=256k,mode=0700', 'tmpfs', home], { reject: false })
     if (mounted.exitCode !== 0) {
       if (process.env.CI) throw new Error(`cannot mount a tmpfs (CI runs as root): ${mounted.stderr}`)
       await tmp.cleanup()

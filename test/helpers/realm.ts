@@ -52,7 +52,8 @@ export const TEST_NET_IMAGE = process.env.REALM_TEST_NET_IMAGE ?? 'realm-test-ne
 /** realm's environment, with the private HOME it names made. */
 async function preparedEnv(options: RealmOptions): Promise<Record<string, string | undefined>> {
   const env = realmEnv(options.home, options.env)
-  if (env.HOME) await fs.mkdir(env.HOME, { recursive: true })
+  // Private, as realm makes $REALM_HOME itself: HOME lies inside it, and realm repairs an open one with a notice.
+  if (env.HOME) await fs.mkdir(env.HOME, { recursive: true, mode: 0o700 })
   return env
 }
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 
+import { DEFAULT_CAPS, DEFAULT_PIDS_LIMIT, readLimits } from '../../lib/container/limits.ts'
 import { csvField, overlayPathProblem, planDockerRun, type RunPlanInput } from '../../lib/container/plan.ts'
 
 function input(over: Partial<RunPlanInput> = {}): RunPlanInput {
@@ -17,6 +18,7 @@ function input(over: Partial<RunPlanInput> = {}): RunPlanInput {
     env: { REALM_MODE: 'new' },
     passEnv: ['ANTHROPIC_API_KEY'],
     mounts: [],
+    limits: readLimits({}, {}),
     extraArgs: ['--memory', '4g'],
     command: ['claude', '--dangerously-skip-permissions', '-p', 'hi'],
     ...over,
@@ -88,4 +90,55 @@ test('with files to hide, the workspace and the project are both seen through th
     if (workspace.kind === 'overlay')
       assert.ok(volumes.some((v) => v.includes('"volume-opt=o=lowerdir=/r/hide:/home/u/proj,upperdir=/r/upper')))
   }
+})
+
+/** The values of every `flag` in `args`. */
+function values(args: string[], flag: string): string[] {
+  return args.flatMap((word, i) => (args[i - 1] === flag ? [word] : []))
+}
+
+test('least privilege by default: no new privileges, every capability dropped but the kept few, a pids limit', () => {
+  const args = planDockerRun(input())
+  assert.deepEqual(values(args, '--security-opt'), ['no-new-privileges'])
+  assert.deepEqual(values(args, '--cap-drop'), ['ALL'])
+  assert.deepEqual(values(args, '--cap-add'), [...DEFAULT_CAPS])
+  assert.deepEqual(values(args, '--pids-limit'), [String(DEFAULT_PIDS_LIMIT)])
+  // realm's flags come before the user's docker args, so a flag of theirs that docker lets override wins
+  assert.ok(args.indexOf('--pids-limit') < args.indexOf('--memory'))
+})
+
+test("each of realm's tmpfs mounts has a size cap", () => {
+  const tmpfs = values(planDockerRun(input()), '--tmpfs')
+  assert.deepEqual(tmpfs, [
+    '/workspace:rw,exec,mode=1777,size=25%',
+    '/realm/home:rw,exec,mode=1777,size=25%',
+    '/realm/git:rw,mode=1777,size=25%',
+  ])
+  const overlay = values(planDockerRun(input({ workspace: { kind: 'overlay', upper: '/r/upper', work: '/r/work' } })), '--tmpfs')
+  assert.deepEqual(overlay, ['/realm/home:rw,exec,mode=1777,size=25%', '/realm/git:rw,mode=1777,size=25%'])
+})
+
+test('each default can be changed: flags first, then variables', () => {
+  const limits = readLimits({ caps: 'cap_chown,net_bind_service', pidsLimit: 100, tmpfsSize: '2G' }, { REALM_PIDS_LIMIT: '7' })
+  const args = planDockerRun(input({ limits }))
+  assert.deepEqual(values(args, '--cap-add'), ['CHOWN', 'NET_BIND_SERVICE'])
+  assert.deepEqual(values(args, '--pids-limit'), ['100'])
+  assert.ok(values(args, '--tmpfs').every((t) => t.endsWith(',size=2g')))
+  const off = readLimits({}, { REALM_CAPS: 'none', REALM_PIDS_LIMIT: 'none', REALM_TMPFS_SIZE: 'none', REALM_NEW_PRIVILEGES: '1' })
+  const bare = planDockerRun(input({ limits: off }))
+  assert.deepEqual(values(bare, '--cap-add'), [])
+  assert.deepEqual(values(bare, '--cap-drop'), ['ALL'])
+  assert.ok(!bare.includes('--pids-limit') && !bare.includes('--security-opt'))
+  assert.ok(values(bare, '--tmpfs').every((t) => !t.includes('size=')))
+  assert.deepEqual(values(planDockerRun(input({ limits: readLimits({ newPrivileges: true }, {}) })), '--security-opt'), [])
+})
+
+test('a value realm cannot use is one line naming its source and an example', () => {
+  assert.throws(() => readLimits({ caps: 'CHOWN,FLY' }, {}), /^UserError: --caps: 'FLY' is not a capability — .*CHOWN/)
+  assert.throws(() => readLimits({}, { REALM_CAPS: ',' }), /REALM_CAPS: ',' is not a capability/)
+  assert.throws(() => readLimits({ pidsLimit: '-1' }, {}), /--pids-limit: '-1' is not a number .* 'none'/)
+  assert.throws(() => readLimits({}, { REALM_PIDS_LIMIT: '0' }), /REALM_PIDS_LIMIT: '0'/)
+  assert.throws(() => readLimits({ tmpfsSize: '3 GB' }, {}), /--tmpfs-size: '3 GB' is not a size/)
+  assert.throws(() => readLimits({}, { REALM_TMPFS_SIZE: '150%' }), /REALM_TMPFS_SIZE/)
+  assert.deepEqual(readLimits({ tmpfsSize: '512m' }, {}).tmpfsSize, '512m')
 })

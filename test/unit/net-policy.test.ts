@@ -8,7 +8,7 @@ import { test } from 'node:test'
 
 import { UserError } from '../../lib/common/errors.ts'
 import { restrictedReason } from '../../lib/net/addresses.ts'
-import { checkDockerArgs } from '../../lib/net/docker-args.ts'
+import { checkCaps, checkDockerArgs } from '../../lib/net/docker-args.ts'
 import { requestedMode } from '../../lib/net/early.ts'
 import { standbyEnabled, standbyKey } from '../../lib/net/standby.ts'
 import { classifyEngine } from '../../lib/net/engine.ts'
@@ -114,11 +114,51 @@ test('docker flags that would undo the policy or carry a credential in are refus
     checkDockerArgs(args, 'open', 'x')
   }
   checkDockerArgs(
-    ['--cap-add', 'SYS_PTRACE', '-e', 'FOO=1', '--memory', '2g', '--pids-limit', '64', '--platform', 'linux/amd64'],
+    ['--cap-drop', 'CHOWN', '-e', 'FOO=1', '--memory', '2g', '--pids-limit', '64', '--security-opt', 'no-new-privileges=true'],
     'allowlist',
     'x',
   )
   checkDockerArgs(['--privileged'], 'open', 'x')
+})
+
+test("docker flags that weaken the container's least privilege are refused under allowlist and model, allowed under open", () => {
+  const cases: Array<[string[], RegExp]> = [
+    [['--cap-add', 'SYS_PTRACE'], /'--cap-add SYS_PTRACE' .* use realm's --caps instead, or --network open/],
+    [['--cap-add=MKNOD'], /--caps/],
+    [['--security-opt', 'no-new-privileges=false'], /--new-privileges/],
+    [['--security-opt=no-new-privileges:false'], /--new-privileges/],
+    [['--security-opt', 'seccomp=unconfined'], /seccomp=unconfined/],
+    [['--security-opt', 'seccomp=/tmp/allow-all.json'], /seccomp/],
+    [['--security-opt', 'apparmor=unconfined'], /apparmor/],
+    [['--security-opt', 'label=disable'], /label/],
+    [['--security-opt', 'systempaths=unconfined'], /systempaths/],
+    [['--pids-limit', '-1'], /--pids-limit none/],
+    [['--pids-limit=0'], /--pids-limit/],
+    [['--device', '/dev/kvm'], /'--device'/],
+    [['--device-cgroup-rule', 'c 1:3 mr'], /--device-cgroup-rule/],
+    [['--gpus', 'all'], /--gpus/],
+    [['--userns', 'host'], /--userns host/],
+    [['--pid=host'], /--pid host/],
+    [['--ipc', 'host'], /--ipc host/],
+    [['--pid', 'container:other'], /--pid container:other/],
+    [['--uts', 'host'], /--uts host/],
+    [['--cgroupns', 'host'], /--cgroupns host/],
+    [['--privileged'], /--privileged/],
+  ]
+  for (const [args, message] of cases) {
+    for (const mode of ['allowlist', 'model'] as const)
+      assert.throws(() => checkDockerArgs(args, mode, '--docker-args'), message, args.join(' '))
+    checkDockerArgs(args, 'open', 'x')
+    checkDockerArgs(args, 'host', 'x')
+  }
+})
+
+test("realm's own --caps may not carry what would change the network's rules under allowlist and model", () => {
+  for (const cap of ['NET_ADMIN', 'NET_RAW', 'SYS_ADMIN', 'ALL']) {
+    assert.throws(() => checkCaps(['CHOWN', cap], 'allowlist', '--caps'), new RegExp(`^UserError: --caps: ${cap} .* --network open`))
+    checkCaps(['CHOWN', cap], 'open', '--caps')
+  }
+  checkCaps(['CHOWN', 'NET_BIND_SERVICE', 'SYS_PTRACE'], 'model', 'REALM_CAPS')
 })
 
 test('engines: a rootless one cannot enforce; Docker Desktop is told apart; the default bridge gateway is found', () => {

@@ -10,6 +10,7 @@ import { splitShellWords } from '../../common/shell-words.js'
 import { hasCredential, NO_CREDENTIAL_HINT } from '../../container/agent-env.js'
 import { buildImage, imageExists } from '../../container/docker.js'
 import { DEFAULT_IMAGE, defaultImageBuildArgs } from '../../container/image.js'
+import { type LimitChoice, readLimits } from '../../container/limits.js'
 import { readGitSettings } from '../../git/settings.js'
 import { hasConversation, withConversation } from '../../run/conversation.js'
 import { claudeHistoryDir } from '../../run/host-run.js'
@@ -20,7 +21,7 @@ import { chooseStrategy, parseStrategy } from '../../run/workspace.js'
 import type { Session } from '../../session/store.js'
 import { loginFileNotice, type NetworkChoice, startNetwork } from '../../net/start.js'
 
-export interface RunCommandOptions extends NetworkChoice {
+export interface RunCommandOptions extends NetworkChoice, LimitChoice {
   image?: string
   dockerArgs?: string
   shell?: boolean
@@ -66,14 +67,16 @@ export function dockerArgs(option: string | undefined, env = process.env): strin
  */
 export async function prepareRun(options: RunCommandOptions, image: string, root: string, imageCheck: Promise<boolean>) {
   const extraArgs = dockerArgs(options.dockerArgs)
+  const limits = readLimits(options)
   // First, so that the network sidecar starts while everything below is checked.
   const network = startNetwork(
     options,
     { args: extraArgs, source: options.dockerArgs !== undefined ? '--docker-args' : 'REALM_DOCKER_ARGS' },
     say,
+    { caps: limits.caps, source: options.caps !== undefined ? '--caps' : 'REALM_CAPS' },
   )
   try {
-    return await checkRun(options, image, root, imageCheck, extraArgs, network)
+    return await checkRun(options, image, root, imageCheck, { extraArgs, limits }, network)
   } catch (error) {
     await network.abandon()
     throw error
@@ -85,7 +88,7 @@ async function checkRun(
   image: string,
   root: string,
   imageCheck: Promise<boolean>,
-  extraArgs: string[],
+  { extraArgs, limits }: Pick<RunOptions, 'limits'> & { extraArgs: string[] },
   { egress: network, mode: networkMode }: { egress: RunOptions['network']; mode: string },
 ) {
   // The user's git settings the container needs are read while docker answers about the image, and the secret
@@ -120,6 +123,7 @@ async function checkRun(
         image,
         strategy,
         dockerArgs: extraArgs,
+        limits,
         gitSettings,
         tty: isTerminal(),
         includeIgnored: Boolean(options.includeIgnored),
