@@ -60,6 +60,13 @@ export async function workbench(project: string, dir: string, commit = 'HEAD'): 
   }
 }
 
+/** The tree that `runs` make on `project`, one after the other, in a workbench of their own in `dir`. */
+export async function treeAfterRuns(project: string, dir: string, runs: Array<Record<string, FileChange>>) {
+  const bench = await workbench(project, dir)
+  for (const run of runs) await bench.change(run)
+  return bench.tree()
+}
+
 /**
  * A session of `project` starting at its HEAD, made through the store with the given patch files (an empty or
  * missing one is left out, as realm leaves it out), and loaded back as a command would load it.

@@ -17,7 +17,7 @@ import { historySession } from '../helpers/history.js'
 import { REALM_BIN } from '../helpers/realm.js'
 import { type FileChange, makeRepo } from '../helpers/repo.js'
 import { sessionTree } from '../helpers/session.js'
-import { workbench } from '../helpers/workbench.js'
+import { treeAfterRuns } from '../helpers/workbench.js'
 
 const { home, fresh } = await useRealmHome()
 
@@ -28,11 +28,7 @@ const RUNS: Array<Record<string, FileChange>> = [
   { 'four.txt': '4\n' },
 ]
 
-async function treeOf(root: string, runs: Array<Record<string, FileChange>>) {
-  const bench = await workbench(root, fresh('expected'))
-  for (const run of runs) await bench.change(run)
-  return bench.tree()
-}
+const treeOf = (root: string, runs: Array<Record<string, FileChange>>) => treeAfterRuns(root, fresh('expected'), runs)
 
 /** How long the command takes when nothing kills it, to spread the kills over. */
 async function timed(args: string[], cwd: string): Promise<number> {

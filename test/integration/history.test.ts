@@ -12,7 +12,7 @@ import { useRealmHome } from '../helpers/fixture.js'
 import { historySession, realmCli, sessionFileBytes } from '../helpers/history.js'
 import { type FileChange, makeRepo } from '../helpers/repo.js'
 import { sessionTree } from '../helpers/session.js'
-import { agentSession, workbench } from '../helpers/workbench.js'
+import { agentSession, treeAfterRuns } from '../helpers/workbench.js'
 
 const { home, fresh } = await useRealmHome()
 
@@ -26,12 +26,7 @@ const RUNS: Array<Record<string, FileChange>> = [
   { 'four.txt': '4\n' },
 ]
 
-/** The tree `runs` make on the project, one after the other, in a workbench of their own. */
-async function treeOf(root: string, runs: Array<Record<string, FileChange>>) {
-  const bench = await workbench(root, fresh('expected'))
-  for (const run of runs) await bench.change(run)
-  return bench.tree()
-}
+const treeOf = (root: string, runs: Array<Record<string, FileChange>>) => treeAfterRuns(root, fresh('expected'), runs)
 
 async function fourRuns(name: string) {
   const root = await makeRepo(fresh('project'), PROJECT)
