@@ -48,6 +48,21 @@ const SCRIPT = [
   [{ type: 'text' as const, text: `Done: wrote ${FILE}.` }],
 ]
 
+/**
+ * realm's environment for a run against the Messages API stand-in, under the default network policy: the
+ * container reaches the stand-in (on the host's loopback) only through realm's broker, which holds the key.
+ * Nothing else is needed, so nothing else is tried.
+ */
+function standInEnv(url: string): NodeJS.ProcessEnv {
+  return {
+    REALM_IMAGE: IMAGE,
+    ANTHROPIC_BASE_URL: url,
+    ANTHROPIC_API_KEY: 'sk-ant-dummy-realm-test',
+    REALM_DOCKER_ARGS: '-e CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1',
+    REALM_NET_IMAGE: TEST_NET_IMAGE,
+  }
+}
+
 /** Everything the agent's tool calls printed, as Claude Code sent it back in its requests. */
 function toolOutputs(requests: Array<{ body: MessagesBody }>): string {
   const texts: string[] = []
@@ -125,15 +140,7 @@ describe('the real Claude Code in the default image', { skip, timeout: 30 * 60_0
       fake = await startFakeAnthropic(SCRIPT)
       project = await makeRepo(path.join(tmp.path, 'project'), { 'README.md': '# project\n' })
       home = path.join(tmp.path, 'home')
-      env = {
-        REALM_IMAGE: IMAGE,
-        ANTHROPIC_BASE_URL: fake.url,
-        ANTHROPIC_API_KEY: 'sk-ant-dummy-realm-test',
-        // The default network policy: the container reaches the stand-in (on the host's loopback) only through
-        // realm's broker, which holds the key. Nothing else is needed, so nothing else is tried.
-        REALM_DOCKER_ARGS: '-e CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1',
-        REALM_NET_IMAGE: TEST_NET_IMAGE,
-      }
+      env = standInEnv(fake.url)
     },
     { timeout: 30 * 60_000 },
   )
@@ -292,13 +299,7 @@ describe('the real Claude Code TUI asks nothing about the sandbox', { skip, time
         return [{ type: 'text', text: `Done: wrote ${file}.` }]
       })
       project = await makeRepo(path.join(tmp.path, 'project'), { 'README.md': '# project\n' })
-      env = {
-        REALM_IMAGE: IMAGE,
-        ANTHROPIC_BASE_URL: fake.url,
-        ANTHROPIC_API_KEY: 'sk-ant-dummy-realm-test',
-        REALM_DOCKER_ARGS: '-e CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1',
-        REALM_NET_IMAGE: TEST_NET_IMAGE,
-      }
+      env = standInEnv(fake.url)
     },
     { timeout: 30 * 60_000 },
   )
