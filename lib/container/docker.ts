@@ -2,6 +2,7 @@
 // spawn (common/spawn.ts): it lies on the way to the agent's container, where execa would cost its loading.
 import { errorCode, firstLine, UserError } from '../common/errors.js'
 import { runProgram } from '../common/spawn.js'
+import { engineProgram } from './engine-cli.js'
 import { engineRequest, engineSocket } from './engine-api.js'
 
 /** Turns docker's complaint about the engine into what the user should do about it. */
@@ -33,7 +34,7 @@ export async function imageExists(image: string): Promise<boolean> {
     if (status === 200) return true
     if (status === 404) return false
   }
-  const result = await runProgram('docker', ['image', 'inspect', '--format', '{{.Id}}', image])
+  const result = await runProgram(engineProgram(), ['image', 'inspect', '--format', '{{.Id}}', image])
   if (errorCode(result.error) === 'ENOENT') {
     throw new UserError('docker is not installed — install Docker Engine (or Docker Desktop) and try again')
   }
@@ -45,7 +46,7 @@ export async function imageExists(image: string): Promise<boolean> {
 
 /** Builds `tag` from `context`, with docker's progress on stderr so stdout stays clean for scripts. */
 export async function buildImage(tag: string, context: string, buildArgs: string[] = []): Promise<void> {
-  const result = await runProgram('docker', ['build', '-t', tag, ...buildArgs, context], { stdio: ['ignore', 2, 'inherit'] })
+  const result = await runProgram(engineProgram(), ['build', '-t', tag, ...buildArgs, context], { stdio: ['ignore', 2, 'inherit'] })
   if (result.exitCode !== 0) {
     throw new UserError(
       `building the image ${tag} failed (docker build exited ${result.exitCode}) — see the output above; TROUBLESHOOTING.md has the usual causes`,
@@ -59,7 +60,7 @@ export async function buildImage(tag: string, context: string, buildArgs: string
  * spawned by the time this returns (its promise).
  */
 export function runAttached(args: string[], env: Record<string, string> = {}): Promise<number> {
-  return runProgram('docker', args, { stdio: 'inherit', env }).then((result) => {
+  return runProgram(engineProgram(), args, { stdio: 'inherit', env }).then((result) => {
     if (result.exitCode !== undefined) return result.exitCode
     if (errorCode(result.error) === 'ENOENT') throw new UserError('docker is not installed — install Docker Engine and try again')
     if (result.error) throw result.error
@@ -69,11 +70,11 @@ export function runAttached(args: string[], env: Record<string, string> = {}): P
 
 /** Asks the container to stop: SIGTERM to the entrypoint, which captures the agent's work and exits. */
 export async function stopContainer(name: string, seconds = 10): Promise<void> {
-  await runProgram('docker', ['stop', '--time', String(seconds), name])
+  await runProgram(engineProgram(), ['stop', '--time', String(seconds), name])
 }
 
 export async function containerRunning(name: string): Promise<boolean> {
-  const result = await runProgram('docker', ['inspect', '--format', '{{.State.Running}}', name])
+  const result = await runProgram(engineProgram(), ['inspect', '--format', '{{.State.Running}}', name])
   return result.exitCode === 0 && result.stdout.trim() === 'true'
 }
 
@@ -81,7 +82,7 @@ export async function containerRunning(name: string): Promise<boolean> {
 export async function waitForContainer(name: string, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs
   while (Date.now() < deadline) {
-    const result = await runProgram('docker', ['inspect', '--format', '{{.State.Status}}', name])
+    const result = await runProgram(engineProgram(), ['inspect', '--format', '{{.State.Status}}', name])
     if (result.exitCode !== 0) return
     await new Promise((resolve) => setTimeout(resolve, 200))
   }

@@ -4,6 +4,7 @@
 import os from 'node:os'
 
 import { runProgram } from '../common/spawn.js'
+import { engineProgram } from '../container/engine-cli.js'
 import { engineRequest, engineSocket } from '../container/engine-api.js'
 
 export type EngineFacts =
@@ -20,7 +21,7 @@ async function getJson(socket: string, urlPath: string): Promise<unknown> {
 }
 
 async function cliJson(args: string[]): Promise<unknown> {
-  const result = await runProgram('docker', [...args, '--format', '{{json .}}'])
+  const result = await runProgram(engineProgram(), [...args, '--format', '{{json .}}'])
   if (result.exitCode !== 0) throw new Error(result.stderr.split('\n')[0] || result.error?.message || 'docker failed')
   return JSON.parse(result.stdout)
 }

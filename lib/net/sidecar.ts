@@ -12,6 +12,7 @@ import readline from 'node:readline'
 import type { Readable } from 'node:stream'
 
 import { UserError } from '../common/errors.js'
+import { engineProgram } from '../container/engine-cli.js'
 import { dockerDir } from '../common/paths.js'
 import { trace } from '../common/trace.js'
 import { type BlockedAttempt, shown } from './report.js'
@@ -127,7 +128,7 @@ export function launchedOn(socket: string, container: string, { stdout, stderr, 
 
 /** Through the docker CLI (a remote engine, a context of its own): `docker run -i`, its stdin a pipe from realm. */
 function launchWithCli(plan: SidecarPlan): Launched {
-  const child = spawn('docker', planSidecar(plan), { stdio: ['pipe', 'pipe', 'pipe'] })
+  const child = spawn(engineProgram(), planSidecar(plan), { stdio: ['pipe', 'pipe', 'pipe'] })
   // An error here means it is gone already; its exit says so.
   child.stdin.on('error', () => undefined)
   const exited = new Promise((resolve) => {
