@@ -11,9 +11,11 @@ import { UserError } from '../common/errors.js'
 import { dockerDir } from '../common/paths.js'
 import { trace } from '../common/trace.js'
 import { buildImage, imageExists } from '../container/docker.js'
+import { engineKind } from '../container/engine-kind.js'
 import { brokerUrl, CREDENTIAL_NAMES, DEFAULT_UPSTREAM, hostCredentials, PLACEHOLDERS, startBroker } from './broker.js'
 import { type EngineFacts, engineFacts } from './engine.js'
 import { DESKTOP_HOST } from './sidecar-plan.js'
+import { PODMAN_ENFORCING, PODMAN_NETWORK } from './podman-network.js'
 import { type AllowEntry, enforces, type NetworkMode } from './policy.js'
 import type { Listening } from './listen.js'
 import { proxyUrl, startProxy } from './proxy.js'
@@ -55,7 +57,7 @@ const token = () => randomBytes(24).toString('hex')
 /** The refusal for an engine that cannot enforce the mode. */
 function cannotEnforce(mode: NetworkMode, why: string): UserError {
   return new UserError(
-    `--network ${mode} cannot be enforced on this Docker engine: ${why} — run with --network open to accept an open network`,
+    `--network ${mode} cannot be enforced on this ${why.startsWith('Podman') ? 'engine' : 'Docker engine'}: ${why} — run with --network open to accept an open network`,
   )
 }
 
@@ -64,6 +66,8 @@ function addresses(facts: EngineFacts, mode: NetworkMode): { listen: string; hos
   if (facts.kind === 'desktop') return { listen: '127.0.0.1', host: DESKTOP_HOST }
   if (mode === 'host') return { listen: '127.0.0.1', host: '127.0.0.1' }
   if (facts.kind === 'linux') return { listen: facts.gateway, host: facts.gateway }
+  if (facts.kind === 'podman' && !enforces(mode)) return { listen: facts.host, host: facts.host }
+  if (facts.kind === 'podman') throw cannotEnforce(mode, PODMAN_ENFORCING)
   throw cannotEnforce(mode, facts.why)
 }
 
@@ -86,7 +90,10 @@ export async function openEgress(options: EgressOptions): Promise<Egress> {
   const env = options.env ?? process.env
   const { mode } = options
   const image = netImage(env)
-  const imageReady = enforces(mode) ? ensureNetImage(image, options.notify) : Promise.resolve()
+  // Not on Podman, which refuses the enforcing modes (podman-network.ts) before it would need the image.
+  const imageReady = enforces(mode)
+    ? engineKind().then((kind) => (kind.engine === 'podman' ? undefined : ensureNetImage(image, options.notify)))
+    : Promise.resolve()
   imageReady.catch(() => undefined) // awaited below
   const facts = await engineFacts()
   if (facts.kind === 'unsupported' && enforces(mode)) throw cannotEnforce(mode, facts.why)
@@ -148,6 +155,8 @@ export async function openEgress(options: EgressOptions): Promise<Egress> {
       dockerArgs.push('--network', `container:${started.name}`, '--cap-drop', 'NET_RAW', '--cap-drop', 'NET_ADMIN')
     } else if (mode === 'host') {
       dockerArgs.push('--network', 'host')
+    } else if (facts.kind === 'podman') {
+      dockerArgs.push(...PODMAN_NETWORK)
     }
     secretEnv.ANTHROPIC_BASE_URL = brokerUrl(host, broker.port, brokerToken)
     const placeholders = Object.fromEntries(CREDENTIAL_NAMES.filter((name) => env[name]).map((name) => [name, PLACEHOLDERS[name]]))

@@ -6,12 +6,19 @@ import os from 'node:os'
 import { runProgram } from '../common/spawn.js'
 import { engineProgram } from '../container/engine-cli.js'
 import { engineRequest, engineSocket } from '../container/engine-api.js'
+import { engineKind } from '../container/engine-kind.js'
+import { podmanFacts } from './podman-network.js'
 
 export type EngineFacts =
   /** a Linux engine: containers on the default bridge reach the host at the bridge's gateway address */
   | { kind: 'linux'; gateway: string }
   /** Docker Desktop: the engine runs in a VM; containers reach the host's loopback at host.docker.internal */
   | { kind: 'desktop' }
+  /**
+   * Podman, rootful or rootless: containers on slirp4netns reach the host at its own address on the default
+   * route (the one Podman calls host.containers.internal); the enforcing modes need the relay
+   */
+  | { kind: 'podman'; host: string; rootless: boolean }
   | { kind: 'unsupported'; why: string }
 
 async function getJson(socket: string, urlPath: string): Promise<unknown> {
@@ -73,6 +80,9 @@ function bridgeGateway(bridge: BridgeNetwork, interfaces = os.networkInterfaces(
 }
 
 export async function engineFacts(): Promise<EngineFacts> {
+  // Podman's /info looks like Docker's, down to a rootless one's; its CLI, or its socket's /version, tells.
+  const kind = await engineKind()
+  if (kind.engine === 'podman') return podmanFacts(kind.rootless)
   const socket = engineSocket()
   try {
     if (socket) {

@@ -9,6 +9,8 @@ import { AGENT_IDENTITY, passedEnv } from '../container/agent-env.js'
 import { claudeMounts } from '../container/claude-config.js'
 import type { ContainerLimits } from '../container/limits.js'
 import { planDockerRun } from '../container/plan.js'
+import { planFor } from '../container/engine-dialect.js'
+import { engineKind, hostLimits } from '../container/engine-kind.js'
 import { runAttached, stopContainer, waitForContainer } from '../container/docker.js'
 import { UserError, errorCode } from '../common/errors.js'
 import { pathExists, watchForFile } from '../common/files.js'
@@ -149,6 +151,7 @@ async function startContainer(
   const hiding = hideLayer ? prepareHiding(hideLayer, out, root, session.meta.baseCommit, hidden) : undefined
   hiding?.catch(() => undefined) // awaited below
   const container = `realm-${session.name}-${randomBytes(3).toString('hex')}`
+  const kind = engineKind()
   const state: RunState = {
     container,
     mode: options.mode,
@@ -166,6 +169,9 @@ async function startContainer(
     trace('hide layer made')
   }
 
+  const engine = planFor(await kind, hostLimits())
+  // An engine that cannot mount a read-only overlay alone gives the project's view a scratch layer to write to.
+  const viewLayers = hideLayer && engine.readonlyNeedsUpper ? scratchLayers(session) : undefined
   const argv = planDockerRun({
     image: options.image,
     containerName: container,
@@ -173,6 +179,7 @@ async function startContainer(
     user: process.getuid && process.getgid ? { uid: process.getuid(), gid: process.getgid() } : undefined,
     projectRoot: root,
     hideLayer,
+    viewLayers,
     sessionDir: fillSessionInput(session),
     runDir: out,
     realmLib: dockerDir(),
@@ -195,6 +202,7 @@ async function startContainer(
     limits: options.limits,
     extraArgs: [...network.dockerArgs, ...options.dockerArgs],
     command: options.command,
+    engine,
   })
 
   // An interruption stops the container gracefully: its entrypoint captures the agent's work, then exits.
@@ -223,6 +231,14 @@ async function startContainer(
     done.close()
     for (const signal of signals) process.off(signal, onSignal)
   }
+}
+
+/** The project view's scratch upper layer and its work dir, made private like every writable layer. */
+function scratchLayers(session: Session): { upper: string; work: string } {
+  const layers = { upper: path.join(layersDir(session), 'view-upper'), work: path.join(layersDir(session), 'view-work') }
+  privateDirSync(layers.upper)
+  privateDirSync(layers.work)
+  return layers
 }
 
 /** Whether the session's current run got as far as starting the agent (its output is then worth keeping). */

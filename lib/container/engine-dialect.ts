@@ -1,0 +1,117 @@
+// Where the engines differ in what realm asks of them, in one pure place: planFor(kind) gives the few pieces
+// of the `run` command line that are not the same on Docker and on Podman (its own CLI, or Docker's CLI on
+// Podman's Docker-compatible socket). Everything else in the plan (container/plan.ts) is the same for both.
+import { csvField } from './csv.js'
+
+/** What realm knows of the engine it drives (container/engine-kind.ts finds it out). */
+export interface EngineKind {
+  engine: 'docker' | 'podman'
+  /** Podman's own CLI (podman run), rather than Docker's CLI on Podman's socket */
+  podmanCli: boolean
+  /** a rootless engine: the container's uid 0 is the user who runs the engine */
+  rootless: boolean
+}
+
+export const DOCKER: EngineKind = { engine: 'docker', podmanCli: false, rootless: false }
+
+/** realm's own hard limits on open files and processes (/proc/self/limits), which a Podman container must not exceed. */
+export interface HostLimits {
+  nofile?: number
+  nproc?: number
+}
+
+/** The layers of an overlay: lower ones (topmost first), and a writable upper one with its work dir, if any. */
+export interface OverlayLayers {
+  lower: string[]
+  upper?: string
+  work?: string
+}
+
+export interface EnginePlan {
+  /**
+   * The `--mount` flag of an overlay at `target`. Docker: an anonymous volume of the local driver, which `--rm`
+   * removes with the container, read-only when it has no upper layer. `readonly` asks for a read-only view.
+   */
+  overlay(target: string, layers: OverlayLayers, readonly: boolean): string[]
+  /** Whether a read-only view needs a scratch upper layer of its own (Podman cannot mount one without). */
+  readonlyNeedsUpper: boolean
+  /** The flags that run the container as the user, so that what it writes on the host is the user's. */
+  user(user: { uid: number; gid: number } | undefined): string[]
+  /** Flags that only this engine needs. */
+  extra: string[]
+}
+
+/**
+ * Podman gives every rootful container 1048576 open files and processes, which it may not raise to where the
+ * host's hard limits are lower (a host without CAP_SYS_RESOURCE, as in many CI sandboxes: "error setting rlimit
+ * type 7: operation not permitted"); Podman itself lowers its own processes' limit to 32768 at start. These are
+ * the ceilings realm asks for instead: no more than Podman and realm itself have.
+ */
+export const PODMAN_NOFILE = 1048576
+export const PODMAN_NPROC = 32768
+
+function overlayOptions(layers: OverlayLayers): string {
+  const parts = [`lowerdir=${layers.lower.join(':')}`]
+  if (layers.upper && layers.work) parts.push(`upperdir=${layers.upper}`, `workdir=${layers.work}`)
+  return `o=${parts.join(',')}`
+}
+
+const dockerPlan: EnginePlan = {
+  overlay(target, layers) {
+    // Docker refuses `readonly` on an anonymous volume; an overlay of lower layers alone, without an upper
+    // one, is read-only in the kernel.
+    const fields = [
+      'type=volume',
+      `dst=${target}`,
+      'volume-driver=local',
+      'volume-nocopy=true',
+      'volume-opt=type=overlay',
+      'volume-opt=device=overlay',
+      `volume-opt=${overlayOptions(layers)}`,
+    ]
+    return ['--mount', fields.map(csvField).join(',')]
+  },
+  readonlyNeedsUpper: false,
+  user: (user) => (user ? ['--user', `${user.uid}:${user.gid}`] : []),
+  extra: [],
+}
+
+/**
+ * Podman: its --mount knows neither `volume-driver` nor `volume-nocopy` (an anonymous volume with options is
+ * the local driver's, and one that is not empty is not copied into), and it chowns a new volume's root, which
+ * fails on an overlay without an upper layer; a read-only view gets a scratch upper layer and `ro`.
+ */
+function podmanPlan(kind: EngineKind, limits: HostLimits): EnginePlan {
+  const nofile = Math.min(limits.nofile ?? PODMAN_NOFILE, PODMAN_NOFILE)
+  const nproc = Math.min(limits.nproc ?? PODMAN_NPROC, PODMAN_NPROC)
+  return {
+    overlay(target, layers, readonly) {
+      const fields = ['type=volume', `dst=${target}`, 'volume-opt=type=overlay', 'volume-opt=device=overlay', `volume-opt=${overlayOptions(layers)}`]
+      if (readonly) fields.push('ro')
+      return ['--mount', fields.map(csvField).join(',')]
+    },
+    readonlyNeedsUpper: true,
+    user(user) {
+      if (!kind.rootless) return dockerPlan.user(user)
+      // Rootless: the user's own uid inside is the user's outside only with keep-id (Podman's CLI). Docker's CLI
+      // knows no keep-id; there the container's root is the user on the host, in a namespace of its own.
+      if (kind.podmanCli) return user ? ['--userns', 'keep-id', '--user', `${user.uid}:${user.gid}`] : ['--userns', 'keep-id']
+      return ['--user', '0:0']
+    },
+    extra: ['--ulimit', `nofile=${nofile}:${nofile}`, '--ulimit', `nproc=${nproc}:${nproc}`],
+  }
+}
+
+/** The engine's pieces of the run's command line. */
+export function planFor(kind: EngineKind, limits: HostLimits = {}): EnginePlan {
+  return kind.engine === 'podman' ? podmanPlan(kind, limits) : dockerPlan
+}
+
+/** The hard limits of open files and processes in a /proc/<pid>/limits text (pure, for tests). */
+export function parseHardLimits(text: string): HostLimits {
+  const hard = (name: string) => {
+    const match = new RegExp(`^${name}\\s+\\S+\\s+(\\S+)`, 'm').exec(text)
+    return match && /^\d+$/.test(match[1]) ? Number(match[1]) : undefined
+  }
+  return { nofile: hard('Max open files'), nproc: hard('Max processes') }
+}
