@@ -1,6 +1,7 @@
 // Where the engines differ in what realm asks of them, in one pure place: planFor(kind) gives the few pieces
 // of the `run` command line that are not the same on Docker and on Podman (its own CLI, or Docker's CLI on
 // Podman's Docker-compatible socket). Everything else in the plan (container/plan.ts) is the same for both.
+import { MOUNT } from '../run/protocol.js'
 import { csvField } from './csv.js'
 
 /** What realm knows of the engine it drives (container/engine-kind.ts finds it out). */
@@ -39,6 +40,8 @@ export interface EnginePlan {
   user(user: { uid: number; gid: number } | undefined): string[]
   /** Flags that only this engine needs. */
   extra: string[]
+  /** Where the workspace is mounted, and the agent works. */
+  workspaceDir: string
 }
 
 /**
@@ -74,6 +77,7 @@ const dockerPlan: EnginePlan = {
   readonlyNeedsUpper: false,
   user: (user) => (user ? ['--user', `${user.uid}:${user.gid}`] : []),
   extra: [],
+  workspaceDir: MOUNT.workspace,
 }
 
 /**
@@ -99,6 +103,10 @@ function podmanPlan(kind: EngineKind, limits: HostLimits): EnginePlan {
       return ['--user', '0:0']
     },
     extra: ['--ulimit', `nofile=${nofile}:${nofile}`, '--ulimit', `nproc=${nproc}:${nproc}`],
+    // Podman gives a new volume's root the owner of the directory the image has where it is mounted (root's
+    // /workspace in realm's image): under keep-id that root is not the user, who could then not write at the
+    // top of the workspace nor, on the host, remove the upper layer.
+    workspaceDir: kind.rootless && kind.podmanCli ? MOUNT.ownWorkspace : MOUNT.workspace,
   }
 }
 

@@ -47,6 +47,8 @@ export interface RunPlanInput {
 
 // container/agent-env.ts reads these two here.
 export const WORKSPACE_DIR = MOUNT.workspace
+/** every place an engine's plan puts the workspace (engine-dialect.ts) */
+export const WORKSPACE_DIRS: readonly string[] = [MOUNT.workspace, MOUNT.ownWorkspace]
 export const HOME_DIR = MOUNT.home
 
 
@@ -67,6 +69,7 @@ export function overlayPathProblem(dir: string): string | undefined {
 
 export function planDockerRun(input: RunPlanInput): string[] {
   const engine = input.engine ?? planFor(DOCKER)
+  const workspaceDir = engine.workspaceDir
   const args = ['run', '--rm', '-i']
   if (input.tty) args.push('-t')
   args.push('--name', input.containerName)
@@ -88,11 +91,11 @@ export function planDockerRun(input: RunPlanInput): string[] {
   args.push(...bind({ source: input.runDir, target: MOUNT.out, readonly: false }))
   if (input.workspace.kind === 'overlay') {
     const { upper, work } = input.workspace
-    args.push(...engine.overlay(WORKSPACE_DIR, { lower, upper, work }, false))
+    args.push(...engine.overlay(workspaceDir, { lower, upper, work }, false))
     args.push(...bind({ source: upper, target: MOUNT.upper, readonly: true }))
   } else {
     // tmpfs: a checkout of tens of thousands of files lands in memory in a fraction of a second
-    args.push('--tmpfs', `${WORKSPACE_DIR}:${tmpfsOptions('rw,exec,mode=1777', input.limits)}`)
+    args.push('--tmpfs', `${workspaceDir}:${tmpfsOptions('rw,exec,mode=1777', input.limits)}`)
   }
   args.push('--tmpfs', `${HOME_DIR}:${tmpfsOptions('rw,exec,mode=1777', input.limits)}`)
   // realm's own git directory: its objects and indexes live in memory and vanish with the container
@@ -102,11 +105,11 @@ export function planDockerRun(input: RunPlanInput): string[] {
     ...input.env,
     HOME: HOME_DIR,
     [ENV.workspace]: input.workspace.kind,
-    [ENV.workspaceDir]: WORKSPACE_DIR,
+    [ENV.workspaceDir]: workspaceDir,
   }
   for (const [name, value] of Object.entries(env)) args.push('-e', `${name}=${value}`)
   for (const name of input.passEnv) args.push('-e', name)
-  args.push('-w', WORKSPACE_DIR)
+  args.push('-w', workspaceDir)
   args.push(...input.extraArgs)
   args.push(input.image, `${MOUNT.lib}/entrypoint.sh`, ...input.command)
   return args
