@@ -19,8 +19,11 @@ export function isRootlessInfo(info: unknown): boolean {
   return Array.isArray(options) && options.some((o) => /name=rootless/.test(String(o)))
 }
 
+/** Podman's service can take seconds to answer on a loaded machine; Docker answers in milliseconds. */
+const ASK_TIMEOUT_MS = 15_000
+
 async function getJson(socket: string, urlPath: string): Promise<unknown> {
-  const answer = await engineRequest(socket, 'GET', urlPath, undefined, 3000)
+  const answer = await engineRequest(socket, 'GET', urlPath, undefined, ASK_TIMEOUT_MS)
   if (answer.status !== 200) throw new Error(`status ${answer.status}`)
   return JSON.parse(answer.body)
 }
@@ -39,8 +42,10 @@ async function findEngineKind(env: NodeJS.ProcessEnv): Promise<EngineKind> {
   const socket = engineSocket(env)
   if (!socket) return DOCKER
   try {
-    const [version, info] = await Promise.all([getJson(socket, '/version'), getJson(socket, '/info')])
-    if (isPodmanVersion(version)) return { engine: 'podman', podmanCli: false, rootless: isRootlessInfo(info) }
+    // /version first: Docker answers it at once, and only Podman's /info need be asked whether it is rootless.
+    if (isPodmanVersion(await getJson(socket, '/version'))) {
+      return { engine: 'podman', podmanCli: false, rootless: isRootlessInfo(await getJson(socket, '/info')) }
+    }
   } catch {
     // not answering: Docker's CLI reports it
   }

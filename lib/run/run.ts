@@ -80,19 +80,28 @@ export interface RunOutcome {
 }
 
 /**
- * Removes a directory tree, including an overlay work dir the kernel left owned by root with mode 000.
- * Synchronous, as the rest of a run's set-up before `docker run` (see startContainer).
+ * Removes a directory tree, including an overlay work dir the kernel left with mode 000: owned by root (an empty
+ * one, which its parent's permission lets go), or, in a user namespace (rootless Podman), by the user, holding
+ * the whiteout the kernel keeps there for reuse. Synchronous, as the rest of a run's set-up before `docker run`
+ * (see startContainer).
  */
 function removeTreeSync(dir: string): void {
   try {
     fsSync.rmSync(dir, { recursive: true, force: true })
   } catch (error) {
     if (errorCode(error) !== 'EACCES') throw error
-    // An empty directory can be removed without permission on itself; only its parent must be writable.
-    try {
-      fsSync.rmdirSync(path.join(dir, 'work', 'work'))
-    } catch {
-      // not there, or not empty: the next line says
+    for (const layer of ['work', 'view-work']) {
+      const kernels = path.join(dir, layer, 'work')
+      try {
+        fsSync.chmodSync(kernels, 0o700)
+      } catch {
+        // not there, or not ours: an empty directory can be removed without permission on itself
+      }
+      try {
+        fsSync.rmdirSync(kernels)
+      } catch {
+        // not there, or not empty: the next line says
+      }
     }
     fsSync.rmSync(dir, { recursive: true, force: true })
   }
