@@ -90,7 +90,13 @@ function podmanPlan(kind: EngineKind, limits: HostLimits): EnginePlan {
   const nproc = Math.min(limits.nproc ?? PODMAN_NPROC, PODMAN_NPROC)
   return {
     overlay(target, layers, readonly) {
-      const fields = ['type=volume', `dst=${target}`, 'volume-opt=type=overlay', 'volume-opt=device=overlay', `volume-opt=${overlayOptions(layers)}`]
+      const fields = [
+        'type=volume',
+        `dst=${target}`,
+        'volume-opt=type=overlay',
+        'volume-opt=device=overlay',
+        `volume-opt=${overlayOptions(layers)}`,
+      ]
       if (readonly) fields.push('ro')
       return ['--mount', fields.map(csvField).join(',')]
     },

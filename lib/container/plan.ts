@@ -45,12 +45,10 @@ export interface RunPlanInput {
   engine?: EnginePlan
 }
 
-// container/agent-env.ts reads these two here.
-export const WORKSPACE_DIR = MOUNT.workspace
+// container/agent-env.ts reads HOME_DIR here.
 /** every place an engine's plan puts the workspace (engine-dialect.ts) */
 export const WORKSPACE_DIRS: readonly string[] = [MOUNT.workspace, MOUNT.ownWorkspace]
 export const HOME_DIR = MOUNT.home
-
 
 function bind(mount: Mount): string[] {
   const fields = ['type=bind', `src=${mount.source}`, `dst=${mount.target}`]

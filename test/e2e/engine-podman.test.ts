@@ -138,12 +138,22 @@ function engineSuite(engine: Engine): void {
     })
 
     test('resume (copy) builds on it; diff, apply and push carry the exact tree', async () => {
-      const result = await realm(['resume', 'pod', '--network', 'open', '--workspace', 'copy', 'test -f committed.txt', 'echo second > second.txt'])
+      const result = await realm([
+        'resume',
+        'pod',
+        '--network',
+        'open',
+        '--workspace',
+        'copy',
+        'test -f committed.txt',
+        'echo second > second.txt',
+      ])
       assert.equal(result.code, 0, explain(result))
       assert.match(result.stderr, /workspace: copy/, explain(result))
       const diff = await realm(['diff', 'pod', '--color', 'never'])
       assert.equal(diff.code, 0, explain(diff))
-      for (const file of ['new.bin', 'committed.txt', 'second.txt', 'link']) assert.match(diff.stdout, new RegExp(`\\+\\+\\+ b/${file}`))
+      for (const file of ['new.bin', 'committed.txt', 'second.txt', 'link'])
+        assert.match(diff.stdout, new RegExp(`^diff --git a/${file} b/${file}$`, 'm'))
       assert.doesNotMatch(diff.stdout, /\.env/)
 
       const apply = await realm(['apply', 'pod'])
@@ -167,7 +177,10 @@ function engineSuite(engine: Engine): void {
 
       const push = await realm(['push', 'pod'])
       assert.equal(push.code, 0, explain(push))
-      const shown = await execa('git', ['--git-dir', bare, 'show', 'pod:second.txt'], { reject: false, env: { GIT_CONFIG_GLOBAL: '/dev/null' } })
+      const shown = await execa('git', ['--git-dir', bare, 'show', 'pod:second.txt'], {
+        reject: false,
+        env: { GIT_CONFIG_GLOBAL: '/dev/null' },
+      })
       assert.equal(shown.stdout, 'second', explain(push))
     })
 
