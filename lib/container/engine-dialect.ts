@@ -42,6 +42,10 @@ export interface EnginePlan {
   extra: string[]
   /** Where the workspace is mounted, and the agent works. */
   workspaceDir: string
+  /** Options that give a copy workspace's tmpfs to the user, where the engine would leave it to another uid */
+  workspaceTmpfs(user: { uid: number; gid: number } | undefined): string
+  /** Why this engine cannot be given an overlay (the workspace's, or the project's view that hides files) */
+  overlayProblem?: string
 }
 
 /**
@@ -78,6 +82,7 @@ const dockerPlan: EnginePlan = {
   user: (user) => (user ? ['--user', `${user.uid}:${user.gid}`] : []),
   extra: [],
   workspaceDir: MOUNT.workspace,
+  workspaceTmpfs: () => '',
 }
 
 /**
@@ -113,6 +118,14 @@ function podmanPlan(kind: EngineKind, limits: HostLimits): EnginePlan {
     // /workspace in realm's image): under keep-id that root is not the user, who could then not write at the
     // top of the workspace nor, on the host, remove the upper layer.
     workspaceDir: kind.rootless && kind.podmanCli ? MOUNT.ownWorkspace : MOUNT.workspace,
+    // Under keep-id the tmpfs's root is the namespace's root, not the user, and git would refuse the checkout in
+    // it as another's ("dubious ownership").
+    workspaceTmpfs: (user) => (kind.rootless && kind.podmanCli && user ? ',U' : ''),
+    // Its Docker-compatible API mounts an anonymous volume without the options Docker's CLI sends (an empty
+    // volume, where the overlay should be); only its own CLI passes them.
+    overlayProblem: kind.podmanCli
+      ? undefined
+      : "Podman's Docker-compatible socket ignores an anonymous volume's overlay options (run with REALM_ENGINE=podman for its own CLI)",
   }
 }
 

@@ -93,7 +93,7 @@ export function planDockerRun(input: RunPlanInput): string[] {
     args.push(...bind({ source: upper, target: MOUNT.upper, readonly: true }))
   } else {
     // tmpfs: a checkout of tens of thousands of files lands in memory in a fraction of a second
-    args.push('--tmpfs', `${workspaceDir}:${tmpfsOptions('rw,exec,mode=1777', input.limits)}`)
+    args.push('--tmpfs', `${workspaceDir}:${tmpfsOptions(`rw,exec,mode=1777${engine.workspaceTmpfs(input.user)}`, input.limits)}`)
   }
   args.push('--tmpfs', `${HOME_DIR}:${tmpfsOptions('rw,exec,mode=1777', input.limits)}`)
   // realm's own git directory: its objects and indexes live in memory and vanish with the container

@@ -317,6 +317,13 @@ async function runAndSave(options: RunOptions): Promise<RunOutcome> {
   const hidden = (await options.hidden) ?? []
   trace('secret files found')
   if (hidden.length && options.strategy.reason) throw cannotHide(hidden, options.strategy.reason)
+  // An engine that cannot be given an overlay (engine-dialect.ts) gets the copy; hidden files are refused.
+  const noOverlay = planFor(await engineKind()).overlayProblem
+  if (noOverlay && hidden.length) throw cannotHide(hidden, noOverlay)
+  if (noOverlay && strategy === 'overlay') {
+    if (options.strategy.forced) throw new UserError(`cannot use an overlay workspace: ${noOverlay} — use --workspace copy`)
+    strategy = 'copy'
+  }
   const out = runDir(options.session)
   // Saved once: early when the entrypoint says it is done, else after docker has exited.
   let saving: Promise<SaveResult> | undefined

@@ -29,6 +29,8 @@ interface Engine {
   env: () => Record<string, string>
   /** the uid that must own everything realm leaves */
   owner: () => number
+  /** whether realm gets an overlay there (else the copy, and hidden files are refused) */
+  overlay: boolean
   setUp(dir: string): Promise<void>
   tearDown(): Promise<void>
 }
@@ -102,9 +104,28 @@ function engineSuite(engine: Engine): void {
       return { code: result.exitCode ?? -1, stdout: String(result.stdout), stderr: String(result.stderr) }
     }
 
-    test('new (overlay): the agent sees no secret, and its work comes back exact, as the user', async () => {
+    const workspace = engine.overlay ? 'overlay' : 'copy'
+    // Where there is no overlay, the secret file must be shown for any run to go ahead.
+    const shown: Record<string, string> = engine.overlay ? {} : { REALM_SHOW: '.env' }
+
+    if (!engine.overlay)
+      test('no overlay here: a run that would hide secret files is refused in one line, an overlay asked for too', async () => {
+        const hiding = await realm(['new', 'hiding', '--network', 'open', 'true'])
+        assert.notEqual(hiding.code, 0, explain(hiding))
+        assert.match(
+          hiding.stderr,
+          /^realm: cannot hide 1 secret file \(\.env\) from the agent: Podman's Docker-compatible socket/,
+          explain(hiding),
+        )
+        assert.equal(hiding.stderr.trim().split('\n').length, 1, explain(hiding))
+        const overlay = await realm(['new', 'overlay', '--network', 'open', '--workspace', 'overlay', 'true'], shown)
+        assert.notEqual(overlay.code, 0, explain(overlay))
+        assert.match(overlay.stderr, /cannot use an overlay workspace: .* — use --workspace copy/, explain(overlay))
+      })
+
+    test(`new (${workspace}): the agent sees no secret, and its work comes back exact, as the user`, async () => {
       const script = [
-        'test ! -e .env && test ! -e /realm/project/.env',
+        engine.overlay ? 'test ! -e .env && test ! -e /realm/project/.env' : 'test -e .env',
         'printf "\\000\\377binary\\n" > new.bin',
         'rm gone.txt',
         'git mv "old name.txt" "new name ü.txt"',
@@ -115,10 +136,10 @@ function engineSuite(engine: Engine): void {
         // hostile: a setuid shell in the upper layer and in the output directory
         'cp /bin/sh suid && chmod 4755 suid && cp /bin/sh /realm/out/suid && chmod 4755 /realm/out/suid',
       ]
-      const result = await realm(['new', 'pod', '--network', 'open', '--workspace', 'overlay', ...script])
+      const result = await realm(['new', 'pod', '--network', 'open', '--workspace', workspace, ...script], shown)
       assert.equal(result.code, 0, explain(result))
-      assert.match(result.stderr, /workspace: overlay/, explain(result))
-      assert.match(result.stderr, /hid 1 secret file from the agent \(\.env\)/)
+      assert.match(result.stderr, new RegExp(`workspace: ${workspace}`), explain(result))
+      if (engine.overlay) assert.match(result.stderr, /hid 1 secret file from the agent \(\.env\)/)
       const entries = await walk(home)
       assert.deepEqual(
         entries.filter((e) => e.uid !== engine.owner()),
@@ -156,7 +177,7 @@ function engineSuite(engine: Engine): void {
         assert.match(diff.stdout, new RegExp(`^diff --git a/${file} b/${file}$`, 'm'))
       assert.doesNotMatch(diff.stdout, /\.env/)
 
-      const apply = await realm(['apply', 'pod'])
+      const apply = await realm(['apply', 'pod'], shown)
       assert.equal(apply.code, 0, explain(apply))
       const read = (rel: string) => fs.readFile(path.join(project, rel))
       assert.deepEqual(await read('new.bin'), Buffer.from([0, 255, ...Buffer.from('binary\n')]))
@@ -175,37 +196,40 @@ function engineSuite(engine: Engine): void {
         "the applied files are the user's",
       )
 
-      const push = await realm(['push', 'pod'])
+      const push = await realm(['push', 'pod'], shown)
       assert.equal(push.code, 0, explain(push))
-      const shown = await execa('git', ['--git-dir', bare, 'show', 'pod:second.txt'], {
+      const pushed = await execa('git', ['--git-dir', bare, 'show', 'pod:second.txt'], {
         reject: false,
         env: { GIT_CONFIG_GLOBAL: '/dev/null' },
       })
-      assert.equal(shown.stdout, 'second', explain(push))
+      assert.equal(pushed.stdout, 'second', explain(push))
     })
 
     test('an interrupted run (kill -9 of realm) is recovered by the next command', async () => {
-      const child = run(['resume', 'pod', '--network', 'open', 'echo late > late.txt', 'sleep 300'])
+      const child = run(['resume', 'pod', '--network', 'open', 'echo late > late.txt', 'sleep 300'], shown)
       const container = await podmanContainer(engine.podman(), 'pod')
       await new Promise((resolve) => setTimeout(resolve, 4_500)) // a snapshot is taken every 3 s
       child.kill('SIGKILL')
       const [cmd, ...args] = engine.podman()
       await execa(cmd, [...args, 'stop', '-t', '2', container], { reject: false })
       await child.catch(() => undefined)
-      const next = await realm(['resume', 'pod', '--network', 'open', 'test -f late.txt'])
+      const next = await realm(['resume', 'pod', '--network', 'open', 'test -f late.txt'], shown)
       assert.equal(next.code, 0, explain(next))
       assert.match(next.stderr, /recovered the interrupted run of 'pod'/, explain(next))
     })
 
     test('a FIFO in place of an output: the run is refused, the session intact', async () => {
       const before = await fs.readFile(path.join(home, 'sessions', 'pod', 'base.patch'))
-      const result = await realm([
-        'resume',
-        'pod',
-        '--network',
-        'open',
-        'rm -f /realm/out/exit_code && mkfifo /realm/out/exit_code && mkdir -p /realm/out/exit_code.tmp',
-      ])
+      const result = await realm(
+        [
+          'resume',
+          'pod',
+          '--network',
+          'open',
+          'rm -f /realm/out/exit_code && mkfifo /realm/out/exit_code && mkdir -p /realm/out/exit_code.tmp',
+        ],
+        shown,
+      )
       assert.notEqual(result.code, 0, explain(result))
       assert.match(result.stderr, /refused this run's output: exit_code/, explain(result))
       assert.deepEqual(await fs.readFile(path.join(home, 'sessions', 'pod', 'base.patch')), before)
@@ -213,7 +237,7 @@ function engineSuite(engine: Engine): void {
 
     test('the enforcing network modes are refused in one line that names --network open', async () => {
       for (const mode of ['allowlist', 'model']) {
-        const result = await realm(['new', `refused-${mode}`, '--network', mode, 'true'])
+        const result = await realm(['new', `refused-${mode}`, '--network', mode, 'true'], shown)
         assert.notEqual(result.code, 0, explain(result))
         assert.equal(result.stderr.trim().split('\n').length, 1, explain(result))
         assert.match(result.stderr, new RegExp(`--network ${mode} cannot be enforced on this engine: Podman .* --network open`))
@@ -231,6 +255,7 @@ engineSuite({
   podman: () => ['podman'],
   env: () => ({ REALM_ENGINE: 'podman' }),
   owner: () => 0,
+  overlay: true,
   setUp: (dir) => loadTestImage(['podman'], dir),
   tearDown: async () => {},
 })
@@ -241,6 +266,7 @@ engineSuite({
   podman: () => ['podman'],
   env: () => ({ REALM_ENGINE: 'docker', DOCKER_HOST: `unix://${socketPath}` }),
   owner: () => 0,
+  overlay: false,
   async setUp(dir) {
     await loadTestImage(['podman'], dir)
     socketPath = path.join(dir, 'podman.sock')
@@ -257,6 +283,7 @@ engineSuite({
   // Podman's storage (and its configuration: overlay) is under the user's own HOME.
   env: () => ({ REALM_ENGINE: 'podman', HOME: user?.home ?? '' }),
   owner: () => user?.uid ?? -1,
+  overlay: true,
   async setUp(dir) {
     user = await rootlessUser(dir)
     await execa('chown', [`${user.uid}:${user.gid}`, dir])

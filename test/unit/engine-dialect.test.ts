@@ -85,6 +85,9 @@ test("rootless Podman's CLI: keep-id with the user's uid, the workspace where no
   assert.deepEqual(values(args, '-w'), ['/realm/workspace'])
   assert.ok(args.includes('REALM_WORKSPACE_DIR=/realm/workspace'))
   assert.ok(values(args, '--mount').some((m) => m.startsWith('type=volume,dst=/realm/workspace,')))
+  // a copy's tmpfs is given to the user (U), else its root is the namespace's and git refuses the checkout
+  const copy = planDockerRun(input({ workspace: { kind: 'copy' }, engine: planFor(ROOTLESS_CLI) }))
+  assert.ok(values(copy, '--tmpfs').includes('/realm/workspace:rw,exec,mode=1777,U,size=25%'), values(copy, '--tmpfs').join(' '))
 })
 
 test("rootless Podman through Docker's CLI (no keep-id there): the container's root is the user", () => {
