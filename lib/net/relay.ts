@@ -20,6 +20,8 @@ interface Carried {
   /** the socket ended: an EOF is owed once `waiting` is sent */
   ended: boolean
   eofSent: boolean
+  /** the relay's EOF came: both ends sent theirs once eofSent too, and the relay has let go of its slot */
+  relayEnded: boolean
 }
 
 export interface RelayEnd {
@@ -107,13 +109,17 @@ export function serveRelay(fromRelay: Readable, toRelay: Writable, ports: number
 
   const open = (id: number, listener: number) => {
     const port = ports[listener]
-    if (carried.size >= MAX_CONNS || port === undefined) {
+    // The relay frees a slot once both ends have sent their EOF, a moment before realm's socket closes: such a
+    // connection does not count against the relay's bound, though it counts against realm's own (twice that).
+    let live = 0
+    for (const c of carried.values()) if (!(c.eofSent && c.relayEnded)) live++
+    if (live >= MAX_CONNS || carried.size >= 2 * MAX_CONNS || port === undefined) {
       send(encodeFrame(FRAME.CLOSE, id))
       return
     }
     const socket = net.connect({ host, port, allowHalfOpen: true })
     socket.setNoDelay(true)
-    const c: Carried = { socket, credit: WINDOW, waiting: [], unwritten: 0, ended: false, eofSent: false }
+    const c: Carried = { socket, credit: WINDOW, waiting: [], unwritten: 0, ended: false, eofSent: false, relayEnded: false }
     carried.set(id, c)
     if (blocked) socket.pause()
     socket.on('data', (chunk: Buffer) => {
@@ -175,6 +181,7 @@ export function serveRelay(fromRelay: Readable, toRelay: Writable, ports: number
         return
       }
       case FRAME.EOF:
+        c.relayEnded = true
         c.socket.end()
         return
       case FRAME.CLOSE:
