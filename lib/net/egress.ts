@@ -68,7 +68,8 @@ function cannotEnforce(mode: NetworkMode, why: string): UserError {
  */
 function addresses(facts: EngineFacts, mode: NetworkMode): { listen: string; host: string } {
   if (facts.kind === 'desktop') return { listen: '127.0.0.1', host: DESKTOP_HOST }
-  if (facts.kind === 'podman' && mode !== 'host') {
+  if (facts.kind === 'podman') {
+    if (mode === 'host') return { listen: '127.0.0.1', host: '127.0.0.1' }
     if (enforces(mode)) throw cannotEnforce(mode, PODMAN_ENFORCING)
     return { listen: facts.host, host: facts.host }
   }
