@@ -36,10 +36,17 @@ export interface EnginePlan {
   overlay(target: string, layers: OverlayLayers, readonly: boolean): string[]
   /** Whether a read-only view needs a scratch upper layer of its own (Podman cannot mount one without). */
   readonlyNeedsUpper: boolean
-  /** The flags that run the container as the user, so that what it writes on the host is the user's. */
-  user(user: { uid: number; gid: number } | undefined): string[]
-  /** Flags that only this engine needs. */
+  /**
+   * The flags that run the container as the user, so that what it writes on the host is the user's; `userns`: a
+   * container whose user namespace it joins (made with sidecarArgs), else one of its own.
+   */
+  user(user: { uid: number; gid: number } | undefined, userns?: string): string[]
+  /** Flags for a network sidecar whose namespaces the agent's container joins. */
+  sidecarArgs: string[]
+  /** Flags that only this engine needs (its ulimits), for every container realm runs there. */
   extra: string[]
+  /** The same ulimits as the engine API's HostConfig.Ulimits. */
+  ulimits: Array<{ Name: string; Soft: number; Hard: number }>
   /** Where the workspace is mounted, and the agent works. */
   workspaceDir: string
   /** Options that give a copy workspace's tmpfs to the user, where the engine would leave it to another uid */
@@ -80,7 +87,9 @@ const dockerPlan: EnginePlan = {
   },
   readonlyNeedsUpper: false,
   user: (user) => (user ? ['--user', `${user.uid}:${user.gid}`] : []),
+  sidecarArgs: [],
   extra: [],
+  ulimits: [],
   workspaceDir: MOUNT.workspace,
   workspaceTmpfs: () => '',
 }
@@ -93,6 +102,10 @@ const dockerPlan: EnginePlan = {
 function podmanPlan(kind: EngineKind, limits: HostLimits): EnginePlan {
   const nofile = Math.min(limits.nofile ?? PODMAN_NOFILE, PODMAN_NOFILE)
   const nproc = Math.min(limits.nproc ?? PODMAN_NPROC, PODMAN_NPROC)
+  const ulimits = [
+    { Name: 'nofile', Soft: nofile, Hard: nofile },
+    { Name: 'nproc', Soft: nproc, Hard: nproc },
+  ]
   return {
     overlay(target, layers, readonly) {
       const fields = [
@@ -106,14 +119,19 @@ function podmanPlan(kind: EngineKind, limits: HostLimits): EnginePlan {
       return ['--mount', fields.map(csvField).join(',')]
     },
     readonlyNeedsUpper: true,
-    user(user) {
+    user(user, userns) {
       if (!kind.rootless) return dockerPlan.user(user)
       // Rootless: the user's own uid inside is the user's outside only with keep-id (Podman's CLI). Docker's CLI
       // knows no keep-id; there the container's root is the user on the host, in a namespace of its own.
-      if (kind.podmanCli) return user ? ['--userns', 'keep-id', '--user', `${user.uid}:${user.gid}`] : ['--userns', 'keep-id']
-      return ['--user', '0:0']
+      if (!kind.podmanCli) return ['--user', '0:0']
+      // A sidecar's network namespace belongs to its user namespace: the container joins both (the sidecar's is
+      // keep-id too), since one in a namespace of its own may not mount /sys there.
+      const namespace = ['--userns', userns ? `container:${userns}` : 'keep-id']
+      return user ? [...namespace, '--user', `${user.uid}:${user.gid}`] : namespace
     },
-    extra: ['--ulimit', `nofile=${nofile}:${nofile}`, '--ulimit', `nproc=${nproc}:${nproc}`],
+    sidecarArgs: kind.rootless && kind.podmanCli ? ['--userns', 'keep-id'] : [],
+    extra: ulimits.flatMap((u) => ['--ulimit', `${u.Name}=${u.Soft}:${u.Hard}`]),
+    ulimits,
     // Podman gives a new volume's root the owner of the directory the image has where it is mounted (root's
     // /workspace in realm's image): under keep-id that root is not the user, who could then not write at the
     // top of the workspace nor, on the host, remove the upper layer.

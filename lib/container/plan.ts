@@ -22,6 +22,8 @@ export interface RunPlanInput {
   tty: boolean
   /** the host user's uid:gid, so everything the container writes belongs to the user */
   user?: { uid: number; gid: number }
+  /** a container whose user namespace the run's joins (the network sidecar's, on rootless Podman) */
+  userns?: string
   projectRoot: string
   /** an overlay layer of whiteouts that takes the hidden secret files out of every view of the project */
   hideLayer?: string
@@ -71,7 +73,7 @@ export function planDockerRun(input: RunPlanInput): string[] {
   const args = ['run', '--rm', '-i']
   if (input.tty) args.push('-t')
   args.push('--name', input.containerName)
-  args.push(...engine.user(input.user))
+  args.push(...engine.user(input.user, input.userns))
   args.push(...limitArgs(input.limits))
   args.push(...engine.extra)
   // realm's entrypoint, injected at run time so any image with sh and git works

@@ -11,11 +11,10 @@ import { UserError } from '../common/errors.js'
 import { dockerDir } from '../common/paths.js'
 import { trace } from '../common/trace.js'
 import { buildImage, imageExists } from '../container/docker.js'
-import { engineKind } from '../container/engine-kind.js'
 import { brokerUrl, CREDENTIAL_NAMES, DEFAULT_UPSTREAM, hostCredentials, PLACEHOLDERS, startBroker } from './broker.js'
 import { type EngineFacts, engineFacts } from './engine.js'
 import { DESKTOP_HOST } from './sidecar-plan.js'
-import { PODMAN_ENFORCING, PODMAN_NETWORK } from './podman-network.js'
+import { PODMAN_NETWORK } from './podman-network.js'
 import { type AllowEntry, enforces, type NetworkMode } from './policy.js'
 import type { Listening } from './listen.js'
 import { proxyUrl, startProxy } from './proxy.js'
@@ -38,6 +37,11 @@ export interface Egress {
   mode: NetworkMode
   /** `docker run` flags for the agent's container */
   dockerArgs: string[]
+  /**
+   * The sidecar whose user namespace the agent's container joins along with its network namespace: rootless
+   * Podman's CLI, where a container in a keep-id namespace of its own could not mount /sys in the sidecar's
+   */
+  userns?: string
   /** NAME=value for the agent's container: nothing secret */
   env: Record<string, string>
   /** values that carry the run's tokens: passed by name, so they stay out of the host's process list */
@@ -58,7 +62,7 @@ const token = () => randomBytes(24).toString('hex')
 /** The refusal for an engine that cannot enforce the mode. */
 function cannotEnforce(mode: NetworkMode, why: string): UserError {
   return new UserError(
-    `--network ${mode} cannot be enforced on this ${why.startsWith('Podman') ? 'engine' : 'Docker engine'}: ${why} — run with --network open to accept an open network`,
+    `--network ${mode} cannot be enforced on this Docker engine: ${why} — run with --network open to accept an open network`,
   )
 }
 
@@ -69,8 +73,8 @@ function cannotEnforce(mode: NetworkMode, why: string): UserError {
 function addresses(facts: EngineFacts, mode: NetworkMode): { listen: string; host: string } {
   if (facts.kind === 'desktop') return { listen: '127.0.0.1', host: DESKTOP_HOST }
   if (facts.kind === 'podman') {
-    if (mode === 'host') return { listen: '127.0.0.1', host: '127.0.0.1' }
-    if (enforces(mode)) throw cannotEnforce(mode, PODMAN_ENFORCING)
+    // The enforcing modes take the relay path (loopback on both ends), like any engine without Docker's bridge.
+    if (mode === 'host' || enforces(mode)) return { listen: '127.0.0.1', host: '127.0.0.1' }
     return { listen: facts.host, host: facts.host }
   }
   if (mode === 'host' || (facts.kind === 'relay' && enforces(mode))) return { listen: '127.0.0.1', host: '127.0.0.1' }
@@ -107,10 +111,7 @@ export async function openEgress(options: EgressOptions): Promise<Egress> {
   const env = options.env ?? process.env
   const { mode } = options
   const image = netImage(env)
-  // Not on Podman, which refuses the enforcing modes (podman-network.ts) before it would need the image.
-  const imageReady = enforces(mode)
-    ? engineKind().then((kind) => (kind.engine === 'podman' ? undefined : ensureNetImage(image, options.notify)))
-    : Promise.resolve()
+  const imageReady = enforces(mode) ? ensureNetImage(image, options.notify) : Promise.resolve()
   imageReady.catch(() => undefined) // awaited below
   const facts = await engineFacts()
   if (facts.kind === 'unsupported' && enforces(mode)) throw cannotEnforce(mode, facts.why)
@@ -143,6 +144,7 @@ export async function openEgress(options: EgressOptions): Promise<Egress> {
     const host = where.host
     const dockerArgs: string[] = []
     let join: Egress['join']
+    let userns: string | undefined
     if (enforces(mode)) {
       const proxyToken = token()
       const proxy = await startProxy({
@@ -158,7 +160,7 @@ export async function openEgress(options: EgressOptions): Promise<Egress> {
       })
       listeners.push(proxy)
       own.push({ host, port: broker.port })
-      const relay = facts.kind === 'relay'
+      const relay = facts.kind === 'relay' || facts.kind === 'podman'
       const launched = await sidecarFor(options.early, env, imageReady, relay)
       const configured = configureSidecar(launched, where.host, [proxy.port, broker.port])
       const started = relay ? withRelay(launched, configured, [proxy.port, broker.port]) : configured
@@ -172,6 +174,7 @@ export async function openEgress(options: EgressOptions): Promise<Egress> {
       // agent's container joins it. No NET_RAW: a packet socket would go around the sidecar's rules. NET_ADMIN is
       // not Docker's default, and dropping it again costs nothing.
       dockerArgs.push('--network', `container:${started.name}`, '--cap-drop', 'NET_RAW', '--cap-drop', 'NET_ADMIN')
+      if (facts.kind === 'podman' && facts.rootless && launched.sharedUserns) userns = started.name
     } else if (mode === 'host') {
       dockerArgs.push('--network', 'host')
     } else if (facts.kind === 'podman') {
@@ -183,6 +186,7 @@ export async function openEgress(options: EgressOptions): Promise<Egress> {
     return {
       mode,
       dockerArgs,
+      userns,
       env: { ...placeholders, ...(enforces(mode) ? { NO_PROXY: noProxy, no_proxy: noProxy } : {}) },
       secretEnv,
       join,

@@ -2,7 +2,8 @@
 // while a container is attached to it, so realm cannot listen on its gateway before the run's container starts;
 // rootless Podman has no bridge on the host at all. Both run a container on slirp4netns, whose NAT reaches the
 // host's own addresses: realm listens on the host's address on its default route (what Podman names
-// host.containers.internal), never on the host's loopback, which slirp4netns keeps closed.
+// host.containers.internal), never on the host's loopback, which slirp4netns keeps closed. The enforcing modes
+// need none of this: they take the relay path (relay-sidecar.ts), where the agent's namespace has no route out.
 import { readFileSync } from 'node:fs'
 import os from 'node:os'
 
@@ -16,10 +17,6 @@ export function defaultRouteInterface(routes: string): string | undefined {
   }
   return undefined
 }
-
-/** Why the enforcing modes are refused on Podman: the sidecar's rules need Docker's bridge on the host. */
-export const PODMAN_ENFORCING =
-  "Podman keeps no bridge on the host where realm's sidecar could close the network (rootless Podman none at all)"
 
 /** The `docker run` flag that puts a container on a network from which it reaches `podmanFacts`' host. */
 export const PODMAN_NETWORK = ['--network', 'slirp4netns']

@@ -23,12 +23,16 @@ export function relayFiles(plan: Pick<SidecarPlan, 'netDir'>): Buffer {
   return tarArchive(entries)
 }
 
-/** The docker CLI's steps: create the sidecar, copy realm's files in (the archive on stdin), start it attached. */
-export function planRelaySidecar(plan: SidecarPlan): { create: string[]; copy: string[]; start: string[] } {
+/**
+ * The docker CLI's steps: create the sidecar, copy realm's files in (the archive on stdin), start it attached.
+ * `engineArgs`: the flags the engine needs for every container (container/engine-dialect.ts).
+ */
+export function planRelaySidecar(plan: SidecarPlan, engineArgs: string[] = []): { create: string[]; copy: string[]; start: string[] } {
   const [entrypoint, ...args] = COMMAND
   return {
     create: [
       'create',
+      ...engineArgs,
       '--rm',
       '-i',
       '--name',
@@ -54,7 +58,7 @@ export function planRelaySidecar(plan: SidecarPlan): { create: string[]; copy: s
 }
 
 /** The body of the engine API's POST /containers/create for the same container as planRelaySidecar's. */
-export function relaySidecarSpec(plan: SidecarPlan): Record<string, unknown> {
+export function relaySidecarSpec(plan: SidecarPlan, ulimits: unknown[] = []): Record<string, unknown> {
   const [entrypoint, ...args] = COMMAND
   return {
     Image: plan.image,
@@ -74,6 +78,7 @@ export function relaySidecarSpec(plan: SidecarPlan): Record<string, unknown> {
       CapAdd: CAPS,
       SecurityOpt: ['no-new-privileges'],
       LogConfig: { Type: 'none', Config: {} },
+      ...(ulimits.length ? { Ulimits: ulimits } : {}),
     },
   }
 }

@@ -186,6 +186,7 @@ async function startContainer(
     containerName: container,
     tty: options.tty,
     user: process.getuid && process.getgid ? { uid: process.getuid(), gid: process.getgid() } : undefined,
+    userns: network.userns,
     projectRoot: root,
     hideLayer,
     viewLayers,
@@ -289,7 +290,9 @@ async function createMarker(file: string): Promise<void> {
 }
 
 /** The run's network flags and environment (the broker, the proxy and the sidecar run; its rules may follow). */
-async function networkArgs(network: Promise<Egress> | undefined): Promise<Pick<Egress, 'dockerArgs' | 'env' | 'secretEnv' | 'join'>> {
+async function networkArgs(
+  network: Promise<Egress> | undefined,
+): Promise<Pick<Egress, 'dockerArgs' | 'env' | 'secretEnv' | 'join' | 'userns'>> {
   if (!network) return { dockerArgs: [], env: {}, secretEnv: {} }
   const egress = await network
   trace('network ready')

@@ -159,16 +159,10 @@ function engineSuite(engine: Engine): void {
     })
 
     test('resume (copy) builds on it; diff, apply and push carry the exact tree', async () => {
-      const result = await realm([
-        'resume',
-        'pod',
-        '--network',
-        'open',
-        '--workspace',
-        'copy',
-        'test -f committed.txt',
-        'echo second > second.txt',
-      ])
+      const result = await realm(
+        ['resume', 'pod', '--network', 'open', '--workspace', 'copy', 'test -f committed.txt', 'echo second > second.txt'],
+        shown,
+      )
       assert.equal(result.code, 0, explain(result))
       assert.match(result.stderr, /workspace: copy/, explain(result))
       const diff = await realm(['diff', 'pod', '--color', 'never'])
