@@ -2,14 +2,17 @@
 // rootless (a user of its own with subordinate ids, keep-id), and Docker's CLI on Podman's Docker-compatible
 // socket (DOCKER_HOST). Each runs the session's whole life: new (overlay, hidden secret files), resume (copy),
 // diff, apply, push, an interrupted run that the next command recovers, a hostile agent's setuid file and FIFO,
-// and the enforcing network modes refused in one line.
+// and the enforcing network modes through the relay (the sidecar with no network, realm's proxy the only way out).
 import assert from 'node:assert/strict'
 import fs from 'node:fs/promises'
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
 import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
 
 import { execa } from 'execa'
 
+import { podmanFacts } from '../../lib/net/podman-network.ts'
 import { dockerSkip } from '../helpers/docker.js'
 import { addOrigin, makeRepo } from '../helpers/repo.js'
 import { explain, REALM_BIN, realmEnv, type RealmResult, tempDir } from '../helpers/realm.js'
@@ -229,16 +232,42 @@ function engineSuite(engine: Engine): void {
       assert.deepEqual(await fs.readFile(path.join(home, 'sessions', 'pod', 'base.patch')), before)
     })
 
-    test('the enforcing network modes are refused in one line that names --network open', async () => {
-      for (const mode of ['allowlist', 'model']) {
-        const result = await realm(['new', `refused-${mode}`, '--network', mode, 'true'], shown)
-        assert.notEqual(result.code, 0, explain(result))
-        assert.equal(result.stderr.trim().split('\n').length, 1, explain(result))
-        assert.match(result.stderr, new RegExp(`--network ${mode} cannot be enforced on this engine: Podman .* --network open`))
+    test('allowlist and model: no way out but the proxy, which lets the allowed address through; the broker answers', async () => {
+      const probe = (name: string, curl: string) => `printf '${name}=%s\\n' "$(curl -s -o /dev/null -m 5 -w '%{http_code}' ${curl})"`
+      const script = [
+        probe('direct', `--noproxy '*' ${hostService}`),
+        probe('proxied', `--proxy "$HTTP_PROXY" --noproxy '' ${hostService}`),
+        probe('broker', `--noproxy '*' "$ANTHROPIC_BASE_URL/v1/models"`),
+        'echo netted > netted.txt',
+      ].join('\n')
+      for (const mode of ['allowlist', 'model'] as const) {
+        const result = await realm(['resume', 'pod', '--network', mode, '--allow', hostAddress, '--', script], shown)
+        assert.equal(result.code, 0, explain(result))
+        assert.match(result.stdout, /^direct=000$/m, explain(result))
+        assert.match(result.stdout, new RegExp(`^proxied=${mode === 'allowlist' ? '200' : '403'}$`, 'm'), explain(result))
+        // the broker is reached (it answers; the model API itself is out of this test's reach)
+        assert.doesNotMatch(result.stdout, /^broker=000$/m, explain(result))
+        assert.match(result.stderr, new RegExp(`^realm: blocked .*${hostAddress.replace(/\./g, '\\.')}`, 'm'), explain(result))
       }
+      const diff = await realm(['diff', 'pod', '--color', 'never'])
+      assert.match(diff.stdout, /^diff --git a\/netted\.txt b\/netted\.txt$/m, explain(diff))
     })
   })
 }
+
+// A service on the host's own address, which the agent may reach only through realm's proxy, and only when allowed.
+let hostAddress = ''
+let hostService = ''
+const hostServer = http.createServer((_request, response) => response.end('host service\n'))
+before(async () => {
+  const facts = podmanFacts(false)
+  if (facts.kind !== 'podman') return
+  await new Promise<void>((resolve) => hostServer.listen(0, facts.host, resolve))
+  const port = (hostServer.address() as AddressInfo).port
+  hostAddress = `${facts.host}:${port}`
+  hostService = `http://${hostAddress}/`
+})
+after(() => hostServer.close())
 
 let service: { stop(): Promise<void> } | undefined
 let user: RootlessUser | undefined

@@ -7,7 +7,7 @@ import path from 'node:path'
 
 import { execa, type ResultPromise } from 'execa'
 
-import { TEST_IMAGE } from './realm.js'
+import { TEST_IMAGE, TEST_NET_IMAGE } from './realm.js'
 
 /** The user rootless Podman runs as in these tests. */
 export const PODMAN_USER = 'realm-podman'
@@ -33,15 +33,18 @@ async function imageId(program: string[], image: string): Promise<string | undef
   return result.exitCode === 0 ? result.stdout.trim().replace(/^sha256:/, '') : undefined
 }
 
-/** Loads the test image from Docker into Podman (`program`: podman, or podman as another user) unless it is there. */
+/** Loads the test images (realm's and the sidecar's) from Docker into Podman (`program`: podman, or podman as another user). */
 export async function loadTestImage(program: string[], tarDir: string): Promise<void> {
-  const want = await imageId(['docker'], TEST_IMAGE)
-  if (want && (await imageId(program, TEST_IMAGE)) === want) return
-  const tar = path.join(tarDir, 'realm-test.tar')
-  await execa('docker', ['save', '-o', tar, TEST_IMAGE])
-  await fs.chmod(tar, 0o644)
-  const [cmd, ...args] = program
-  await execa(cmd, [...args, 'load', '-q', '-i', tar])
+  for (const image of [TEST_IMAGE, TEST_NET_IMAGE]) {
+    const want = await imageId(['docker'], image)
+    if (want && (await imageId(program, image)) === want) continue
+    const tar = path.join(tarDir, 'image.tar')
+    await execa('docker', ['save', '-o', tar, image])
+    await fs.chmod(tar, 0o644)
+    const [cmd, ...args] = program
+    await execa(cmd, [...args, 'load', '-q', '-i', tar])
+    await fs.rm(tar)
+  }
 }
 
 /** Podman's Docker-compatible API on a socket of the test's own, until `stop`. */

@@ -90,6 +90,16 @@ test("rootless Podman's CLI: keep-id with the user's uid, the workspace where no
   assert.ok(values(copy, '--tmpfs').includes('/realm/workspace:rw,exec,mode=1777,U,size=25%'), values(copy, '--tmpfs').join(' '))
 })
 
+test("rootless Podman's CLI behind a sidecar: the sidecar is keep-id, the agent joins its user namespace", () => {
+  const engine = planFor(ROOTLESS_CLI)
+  assert.deepEqual(engine.sidecarArgs, ['--userns', 'keep-id'])
+  const args = planDockerRun(input({ engine, userns: 'realm-net-1' }))
+  assert.deepEqual(values(args, '--userns'), ['container:realm-net-1'])
+  assert.deepEqual(values(args, '--user'), ['1000:1000'])
+  assert.deepEqual(planFor(PODMAN).sidecarArgs, [])
+  assert.deepEqual(planFor(ROOTLESS_SOCKET).sidecarArgs, [])
+})
+
 test("rootless Podman through Docker's CLI (no keep-id there): the container's root is the user", () => {
   const args = planDockerRun(input({ engine: planFor(ROOTLESS_SOCKET) }))
   assert.deepEqual(values(args, '--user'), ['0:0'])
