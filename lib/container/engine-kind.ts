@@ -13,10 +13,14 @@ export function isPodmanVersion(version: unknown): boolean {
   return Array.isArray(components) && components.some((c) => /podman/i.test(String((c as { Name?: unknown })?.Name ?? '')))
 }
 
-/** Whether an engine's /info says it is rootless (Docker's and Podman's both list it among SecurityOptions). */
+/**
+ * Whether an engine's info says it is rootless: Docker's /info lists it among SecurityOptions, Podman's own
+ * (/libpod/info) says host.security.rootless; Podman's Docker-compatible /info does not say (Podman 4.3).
+ */
 export function isRootlessInfo(info: unknown): boolean {
   const options = (info as { SecurityOptions?: unknown })?.SecurityOptions
-  return Array.isArray(options) && options.some((o) => /name=rootless/.test(String(o)))
+  if (Array.isArray(options) && options.some((o) => /name=rootless/.test(String(o)))) return true
+  return (info as { host?: { security?: { rootless?: unknown } } })?.host?.security?.rootless === true
 }
 
 /** Podman's service can take seconds to answer on a loaded machine; Docker answers in milliseconds. */
@@ -44,7 +48,7 @@ async function findEngineKind(env: NodeJS.ProcessEnv): Promise<EngineKind> {
   try {
     // /version first: Docker answers it at once, and only Podman's /info need be asked whether it is rootless.
     if (isPodmanVersion(await getJson(socket, '/version'))) {
-      return { engine: 'podman', podmanCli: false, rootless: isRootlessInfo(await getJson(socket, '/info')) }
+      return { engine: 'podman', podmanCli: false, rootless: isRootlessInfo(await getJson(socket, '/v4.0.0/libpod/info')) }
     }
   } catch {
     // not answering: Docker's CLI reports it

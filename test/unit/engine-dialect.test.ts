@@ -119,12 +119,15 @@ test('hard limits read from /proc/self/limits', () => {
   })
 })
 
-test("Podman is recognized by its /version, rootless by its /info; Docker's are not Podman's", () => {
+test("Podman is recognized by its /version, rootless by its info; Docker's are not Podman's", () => {
   assert.ok(isPodmanVersion({ Components: [{ Name: 'Podman Engine', Version: '4.3.1' }, { Name: 'Conmon' }] }))
   assert.ok(!isPodmanVersion({ Components: [{ Name: 'Engine', Version: '20.10.24' }, { Name: 'containerd' }] }))
   assert.ok(!isPodmanVersion({}))
   assert.ok(isRootlessInfo({ SecurityOptions: ['name=seccomp,profile=default', 'name=rootless'] }))
   assert.ok(!isRootlessInfo({ SecurityOptions: ['name=seccomp,profile=default'] }))
+  // Podman's own /libpod/info says it; its Docker-compatible /info does not
+  assert.ok(isRootlessInfo({ host: { security: { rootless: true, seccompEnabled: true } } }))
+  assert.ok(!isRootlessInfo({ host: { security: { rootless: false } } }))
 })
 
 test("a Podman container reaches realm at the host's address on its default route", () => {
