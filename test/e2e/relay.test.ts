@@ -76,7 +76,7 @@ describe('the relay, from the agent’s side', { skip, timeout: 10 * 60_000 }, (
 
   test('three times the relay’s bound of connections at once: all are served, in turn', async () => {
     const script = [
-      'i=0; while [ $i -lt 384 ]; do curl -s -m 60 -o /dev/null -w "%{http_code}\\n" ' + `${url}/ >>/tmp/codes & i=$((i+1)); done`,
+      `i=0; while [ $i -lt 384 ]; do curl -s -m 60 -o /dev/null -w "%{http_code}\\n" ${url}/ >>/tmp/codes & i=$((i+1)); done`,
       'wait',
       `printf 'ok=%s\\n' "$(grep -c '^200$' /tmp/codes)"`,
     ].join('\n')
