@@ -1,6 +1,6 @@
-// A relay sidecar's run (what it is: relay-plan.ts). Started like a bridge sidecar (sidecar.ts), on the
-// engine's socket when realm has one, else through the docker CLI, with realm's firewall.sh copied in before its
-// start; then realm-relay runs in it (an exec, as nobody) once realm's proxy and broker listen, and realm's end
+// A relay sidecar's run (what it is: relay-plan.ts). Started like a bridge sidecar (sidecar.ts): on the
+// engine's socket when realm has one (docker/net mounted), else through the docker CLI, with realm's firewall.sh
+// copied in before its start (the engine may be another machine's); then realm-relay runs in it (an exec, as nobody) once realm's proxy and broker listen, and realm's end
 // (relay.ts) carries each connection the agent opens to 127.0.0.1:<port> to them. The run's sidecar is ready
 // when both are: its rules in place, and the relay listening.
 import { spawn } from 'node:child_process'
@@ -14,7 +14,6 @@ import {
   createContainer,
   engineSocket,
   execInContainer,
-  putArchive,
   removeContainer,
   startContainer,
 } from '../container/engine-api.js'
@@ -39,10 +38,11 @@ async function relayWithCli(name: string, ports: number[]): Promise<RelayStreams
 }
 
 async function launchOnSocket(socket: string, plan: SidecarPlan): Promise<Launched> {
-  await createContainer(socket, plan.name, relaySidecarSpec(plan))
+  // An engine on a socket of this machine sees realm's paths: docker/net is mounted, as for a bridge sidecar (a
+  // copy into a created container costs the engine a mount of its filesystem: a third of a second under load).
+  await createContainer(socket, plan.name, relaySidecarSpec(plan, true))
   let attached: Attached | undefined
   try {
-    await putArchive(socket, plan.name, '/', relayFiles(plan))
     attached = await attachContainer(socket, plan.name)
     await startContainer(socket, plan.name)
   } catch (error) {
