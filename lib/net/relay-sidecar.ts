@@ -81,8 +81,9 @@ export async function launchRelaySidecar(plan: SidecarPlan): Promise<Launched> {
 /**
  * Runs realm-relay in the configured relay sidecar `sidecar` (once it runs) for realm's `ports`, served by realm's
  * end; the sidecar returned is ready when the rules are in place and the relay listens, and its stop ends both.
+ * `notify`: told in one line should the relay be cut off during the run (the agent then has no way out).
  */
-export function withRelay(launched: Launched, sidecar: Sidecar, ports: number[]): Sidecar {
+export function withRelay(launched: Launched, sidecar: Sidecar, ports: number[], notify?: (line: string) => void): Sidecar {
   let stderr = ''
   let end: ReturnType<typeof serveRelay> | undefined
   const listening = (async () => {
@@ -94,7 +95,10 @@ export function withRelay(launched: Launched, sidecar: Sidecar, ports: number[])
       if (stderr.length < 4000) stderr += chunk
     })
     end = serveRelay(streams.fromRelay, streams.toRelay, ports)
-    void end.done.then((why) => trace(`relay ended${why ? `: ${why}` : ''}`))
+    void end.done.then((why) => {
+      trace(`relay ended${why ? `: ${why}` : ''}`)
+      if (why) notify?.(`realm: ${why} — the agent has no network for the rest of this run; run again, or see TROUBLESHOOTING.md`)
+    })
     await end.ready
     trace('relay listening')
   })()
