@@ -40,6 +40,12 @@ export interface EngineUnderTest {
    * then expects instead of the enforced policy. Drop it once realm enforces the policy there.
    */
   allowlistRefusal?: RegExp
+  /**
+   * While realm's broker is out of reach of this engine's containers under `open` (the agent then gets no
+   * credential from this machine): the open test checks that the key stays out, not that the model API answers.
+   * Drop it once the broker is reached there.
+   */
+  openWithoutBroker?: boolean
 }
 
 /** What the agent writes in the core loop, and the tree it leaves, computed here independently of realm. */
@@ -50,7 +56,13 @@ const PROJECT: Record<string, FileChange> = {
   'run.sh': { mode: 0o755, data: '#!/bin/sh\necho run\n' },
   'sub/keep.txt': 'keep\n',
 }
-const CORE_SCRIPT = ['sed -i s/two/TWO/ a.txt', 'printf "\\000\\377agent\\n" > new.bin', 'rm gone.txt', 'chmod +x a.txt', 'echo agent > sub/agent.txt']
+const CORE_SCRIPT = [
+  'sed -i s/two/TWO/ a.txt',
+  'printf "\\000\\377agent\\n" > new.bin',
+  'rm gone.txt',
+  'chmod +x a.txt',
+  'echo agent > sub/agent.txt',
+]
 const CORE_TREE: Record<string, string> = {
   'a.txt': fileEntry('one\nTWO\nthree\n', true),
   'bin.dat': fileEntry(Buffer.from([0, 1, 2, 255, 0])),
@@ -295,6 +307,7 @@ export function engineSuite(engine: EngineUnderTest, skip: string | false): void
           proxied('proxy-other-name', `http://${outside.blockedName}:8080/`),
           'fi',
           `printf 'placeholder=%s\\n' "$ANTHROPIC_API_KEY"`,
+          `printf 'sentinel-env=%s\\n' "$(env | grep -c sk-real-SENTINEL)"`,
         ].join('\n')
       }
 
@@ -308,10 +321,19 @@ export function engineSuite(engine: EngineUnderTest, skip: string | false): void
         return { result, seen }
       }
 
-      test('open: the outside is reachable, the model API through the broker, the key stays out', async () => {
+      test(`open: the outside is reachable${engine.openWithoutBroker ? '' : ', the model API through the broker'}; the key stays out`, async () => {
         apiKeys.length = 0
         const { result, seen } = await runMode('open')
         assert.equal(result.code, 0, explain(result))
+        assert.match(result.stdout, /^sentinel-env=0$/m, "the real key is nowhere in the agent's environment")
+        if (engine.openWithoutBroker) {
+          assert.equal(seen.outside, 'open', explain(result))
+          assert.ok(
+            apiKeys.every((k) => k !== 'sk-real-SENTINEL'),
+            'nothing the agent sent carried the real key',
+          )
+          return
+        }
         assert.deepEqual(seen, { outside: 'open', 'model-api': 'open' }, explain(result))
         assert.match(result.stdout, new RegExp(`^placeholder=${PLACEHOLDERS.ANTHROPIC_API_KEY}$`, 'm'))
         assert.ok(apiKeys.length > 0 && apiKeys.every((k) => k === 'sk-real-SENTINEL'), 'the model API got the real key from the broker')
