@@ -163,7 +163,7 @@ export async function openEgress(options: EgressOptions): Promise<Egress> {
       const relay = facts.kind === 'relay' || facts.kind === 'podman'
       const launched = await sidecarFor(options.early, env, imageReady, relay)
       const configured = configureSidecar(launched, where.host, [proxy.port, broker.port])
-      const started = relay ? withRelay(launched, configured, [proxy.port, broker.port]) : configured
+      const started = relay ? withRelay(launched, configured, [proxy.port, broker.port], options.notify) : configured
       sidecar = started
       // Through the docker CLI, the sidecar's first line is the only sign that it runs, and so can be joined.
       if (!launched.running) await started.ready

@@ -1,6 +1,6 @@
-// A relay sidecar's run (what it is: relay-plan.ts). Started like a bridge sidecar (sidecar.ts), on the
-// engine's socket when realm has one, else through the docker CLI, with realm's firewall.sh copied in before its
-// start; then realm-relay runs in it (an exec, as nobody) once realm's proxy and broker listen, and realm's end
+// A relay sidecar's run (what it is: relay-plan.ts). Started like a bridge sidecar (sidecar.ts): on the
+// engine's socket when realm has one (docker/net mounted), else through the docker CLI, with realm's firewall.sh
+// copied in before its start (the engine may be another machine's); then realm-relay runs in it (an exec, as nobody) once realm's proxy and broker listen, and realm's end
 // (relay.ts) carries each connection the agent opens to 127.0.0.1:<port> to them. The run's sidecar is ready
 // when both are: its rules in place, and the relay listening.
 import { spawn } from 'node:child_process'
@@ -16,7 +16,6 @@ import {
   createContainer,
   engineSocket,
   execInContainer,
-  putArchive,
   removeContainer,
   startContainer,
 } from '../container/engine-api.js'
@@ -41,11 +40,12 @@ async function relayWithCli(name: string, ports: number[]): Promise<RelayStreams
 }
 
 async function launchOnSocket(socket: string, plan: SidecarPlan): Promise<Launched> {
+  // An engine on a socket of this machine sees realm's paths: docker/net is mounted, as for a bridge sidecar (a
+  // copy into a created container costs the engine a mount of its filesystem: a third of a second under load).
   const engine = planFor(await engineKind(), hostLimits())
-  await createContainer(socket, plan.name, relaySidecarSpec(plan, engine.ulimits))
+  await createContainer(socket, plan.name, relaySidecarSpec(plan, true, engine.ulimits))
   let attached: Attached | undefined
   try {
-    await putArchive(socket, plan.name, '/', relayFiles(plan))
     attached = await attachContainer(socket, plan.name)
     await startContainer(socket, plan.name)
   } catch (error) {
@@ -89,8 +89,9 @@ export async function launchRelaySidecar(plan: SidecarPlan): Promise<Launched> {
 /**
  * Runs realm-relay in the configured relay sidecar `sidecar` (once it runs) for realm's `ports`, served by realm's
  * end; the sidecar returned is ready when the rules are in place and the relay listens, and its stop ends both.
+ * `notify`: told in one line should the relay be cut off during the run (the agent then has no way out).
  */
-export function withRelay(launched: Launched, sidecar: Sidecar, ports: number[]): Sidecar {
+export function withRelay(launched: Launched, sidecar: Sidecar, ports: number[], notify?: (line: string) => void): Sidecar {
   let stderr = ''
   let end: ReturnType<typeof serveRelay> | undefined
   const listening = (async () => {
@@ -102,7 +103,10 @@ export function withRelay(launched: Launched, sidecar: Sidecar, ports: number[])
       if (stderr.length < 4000) stderr += chunk
     })
     end = serveRelay(streams.fromRelay, streams.toRelay, ports)
-    void end.done.then((why) => trace(`relay ended${why ? `: ${why}` : ''}`))
+    void end.done.then((why) => {
+      trace(`relay ended${why ? `: ${why}` : ''}`)
+      if (why) notify?.(`realm: ${why} — the agent has no network for the rest of this run; run again, or see TROUBLESHOOTING.md`)
+    })
     await end.ready
     trace('relay listening')
   })()
