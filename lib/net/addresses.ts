@@ -42,6 +42,11 @@ function ownAddresses(): Set<string> {
   return own
 }
 
+/** `address` is one of this machine's own. */
+export function isOwnAddress(address: string): boolean {
+  return ownAddresses().has(unmapped(address))
+}
+
 /** Why the proxy must not connect to `address` (loopback, private, link-local, the host's own), or undefined. */
 export function restrictedReason(address: string): string | undefined {
   const plain = unmapped(address)

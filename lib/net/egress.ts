@@ -13,6 +13,7 @@ import { trace } from '../common/trace.js'
 import { buildImage, imageExists } from '../container/docker.js'
 import { brokerUrl, CREDENTIAL_NAMES, DEFAULT_UPSTREAM, hostCredentials, PLACEHOLDERS, startBroker } from './broker.js'
 import { type EngineFacts, engineFacts } from './engine.js'
+import { fromThisMachine, outwardAddress } from './outward.js'
 import { DESKTOP_HOST } from './sidecar-plan.js'
 import { type AllowEntry, enforces, type NetworkMode } from './policy.js'
 import type { Listening } from './listen.js'
@@ -59,12 +60,40 @@ function cannotEnforce(mode: NetworkMode, why: string): UserError {
   )
 }
 
+interface Where {
+  listen: string
+  host: string
+  /** which peers realm's servers take (all, when absent) */
+  accept?: (peer: string | undefined) => boolean
+}
+
 /** Where realm listens, and how the container names that place, for each kind of engine. */
-function addresses(facts: EngineFacts, mode: NetworkMode): { listen: string; host: string } {
+function addresses(facts: EngineFacts, mode: NetworkMode): Where {
   if (facts.kind === 'desktop') return { listen: '127.0.0.1', host: DESKTOP_HOST }
+  if (facts.kind === 'rootless') return rootlessAddresses(mode)
   if (mode === 'host') return { listen: '127.0.0.1', host: '127.0.0.1' }
   if (facts.kind === 'linux') return { listen: facts.gateway, host: facts.gateway }
   throw cannotEnforce(mode, facts.why)
+}
+
+/**
+ * A rootless engine's containers reach this machine only at an address of its own outward interface
+ * (net/outward.ts). Its `--network host` is the engine's namespace, not this machine's: this machine's localhost,
+ * which is what that mode is for, is out of reach there, so realm says so instead of pretending.
+ */
+function rootlessAddresses(mode: NetworkMode): Where {
+  if (mode === 'host') {
+    throw new UserError(
+      "--network host on a rootless Docker engine is the engine's own network, where this machine's localhost is out of reach — use --network open, or a rootful engine",
+    )
+  }
+  const address = outwardAddress()
+  if (!address) {
+    throw new UserError(
+      "this machine has no default route, so a rootless Docker engine's containers cannot reach realm's credential broker — use a rootful engine",
+    )
+  }
+  return { listen: address, host: address, accept: fromThisMachine }
 }
 
 async function ensureNetImage(image: string, notify: (line: string) => void): Promise<void> {
@@ -86,10 +115,14 @@ export async function openEgress(options: EgressOptions): Promise<Egress> {
   const env = options.env ?? process.env
   const { mode } = options
   const image = netImage(env)
-  const imageReady = enforces(mode) ? ensureNetImage(image, options.notify) : Promise.resolve()
+  const asked = engineFacts()
+  // Built only for an engine that can enforce: a refusal leaves no build running on behind it.
+  const imageReady = enforces(mode)
+    ? asked.then((facts) => (facts.kind === 'unsupported' || facts.kind === 'rootless' ? undefined : ensureNetImage(image, options.notify)))
+    : Promise.resolve()
   imageReady.catch(() => undefined) // awaited below
-  const facts = await engineFacts()
-  if (facts.kind === 'unsupported' && enforces(mode)) throw cannotEnforce(mode, facts.why)
+  const facts = await asked
+  if ((facts.kind === 'unsupported' || facts.kind === 'rootless') && enforces(mode)) throw cannotEnforce(mode, facts.why)
   const where = addresses(facts, mode)
 
   const listeners: Listening[] = []
@@ -106,6 +139,7 @@ export async function openEgress(options: EgressOptions): Promise<Egress> {
     const api = new URL(env.ANTHROPIC_BASE_URL || DEFAULT_UPSTREAM)
     const broker = await startBroker({
       listen: where.listen,
+      accept: where.accept,
       token: brokerToken,
       upstream: api.href,
       credentials: hostCredentials(env),

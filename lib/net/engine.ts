@@ -1,6 +1,6 @@
 // What realm needs to know about the Docker engine to enforce a network policy: whether it can (a rootless
 // engine cannot: its bridge lives in a namespace of its own), and how a container reaches realm's process on
-// the host. Asked on the engine's socket when realm can (milliseconds), else through the docker CLI.
+// the host (on a rootless engine: net/outward.ts). Asked on the engine's socket when realm can (milliseconds), else through the docker CLI.
 import os from 'node:os'
 
 import { runProgram } from '../common/spawn.js'
@@ -12,6 +12,11 @@ export type EngineFacts =
   | { kind: 'linux'; gateway: string }
   /** Docker Desktop: the engine runs in a VM; containers reach the host's loopback at host.docker.internal */
   | { kind: 'desktop' }
+  /**
+   * a rootless engine: its containers live in a network namespace of the engine's own, which reaches this machine
+   * through a user-mode network stack (slirp4netns) and where realm's rules cannot reach; `why` says so
+   */
+  | { kind: 'rootless'; why: string }
   | { kind: 'unsupported'; why: string }
 
 async function getJson(socket: string, urlPath: string): Promise<unknown> {
@@ -31,6 +36,8 @@ export interface EngineInfo {
   SecurityOptions?: unknown
   OSType?: string
   OperatingSystem?: string
+  /** false where the engine cannot put a pids limit in force (a rootless engine without cgroup v2) */
+  PidsLimit?: boolean
 }
 
 /** The parts of the default bridge network (/networks/bridge) that matter here. */
@@ -39,12 +46,17 @@ export interface BridgeNetwork {
   Options?: Record<string, string> | null
 }
 
+/** The engine runs without root: its containers' root is the user who started it (SecurityOptions name=rootless). */
+export function isRootless(info: EngineInfo | undefined): boolean {
+  const options: unknown[] = Array.isArray(info?.SecurityOptions) ? info.SecurityOptions : []
+  return options.some((o) => /name=rootless/.test(String(o)))
+}
+
 /** Classifies the engine from its /info and its default bridge network (pure, for tests). */
 export function classifyEngine(info: EngineInfo, bridge: BridgeNetwork): EngineFacts {
-  const options: unknown[] = Array.isArray(info?.SecurityOptions) ? info.SecurityOptions : []
-  if (options.some((o) => /name=rootless/.test(String(o)))) {
+  if (isRootless(info)) {
     return {
-      kind: 'unsupported',
+      kind: 'rootless',
       why: "a rootless Docker engine keeps its bridge in a namespace of its own, where realm's rules cannot reach the host",
     }
   }
@@ -72,20 +84,40 @@ function bridgeGateway(bridge: BridgeNetwork, interfaces = os.networkInterfaces(
   return subnet ? `${subnet[1]}${Number(subnet[2]) + 1}` : undefined
 }
 
-export async function engineFacts(): Promise<EngineFacts> {
+/** The engine's /info and default bridge network, asked once per process: a command talks to one engine. */
+function askEngine(): Promise<{ info: EngineInfo; bridge: BridgeNetwork }> {
+  asked ??= ask()
+  return asked
+}
+let asked: Promise<{ info: EngineInfo; bridge: BridgeNetwork }> | undefined
+
+async function ask(): Promise<{ info: EngineInfo; bridge: BridgeNetwork }> {
   const socket = engineSocket()
   try {
     if (socket) {
       const [info, bridge] = await Promise.all([getJson(socket, '/info'), getJson(socket, '/networks/bridge')])
-      return classifyEngine(info as EngineInfo, bridge as BridgeNetwork)
+      return { info: info as EngineInfo, bridge: bridge as BridgeNetwork }
     }
   } catch {
     // fall through to the CLI, which says what is wrong in its own words
   }
+  const [info, bridge] = await Promise.all([cliJson(['info']), cliJson(['network', 'inspect', 'bridge'])])
+  return { info: info as EngineInfo, bridge: (Array.isArray(bridge) ? bridge[0] : bridge) as BridgeNetwork }
+}
+
+export async function engineFacts(): Promise<EngineFacts> {
   try {
-    const [info, bridge] = await Promise.all([cliJson(['info']), cliJson(['network', 'inspect', 'bridge'])])
-    return classifyEngine(info as EngineInfo, (Array.isArray(bridge) ? bridge[0] : bridge) as BridgeNetwork)
+    const { info, bridge } = await askEngine()
+    return classifyEngine(info, bridge)
   } catch (error) {
     return { kind: 'unsupported', why: `cannot ask the engine about its network (${(error as Error).message})` }
   }
+}
+
+/** The engine's /info, or undefined when it cannot be asked (the run then reports docker's own failure). */
+export function engineInfo(): Promise<EngineInfo | undefined> {
+  return askEngine().then(
+    ({ info }) => info,
+    () => undefined,
+  )
 }

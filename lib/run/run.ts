@@ -35,6 +35,7 @@ import { readRunError } from './outputs.js'
 import { makeHideLayer, trackedHidden } from './hidden.js'
 import type { Session } from '../session/store.js'
 import { trace, traceDockerSpawned, traceEnabled } from '../common/trace.js'
+import { agentOnEngine } from './agent-on-engine.js'
 import { rememberOverlayUnsupported, type StrategyChoice, type Strategy } from './workspace.js'
 import type { Egress } from '../net/egress.js'
 import type { BlockedAttempt } from '../net/proxy.js'
@@ -159,6 +160,7 @@ async function startContainer(
   }
   const { excludes, identity } = await options.gitSettings
   const network = await networkArgs(options.network)
+  const agent = await agentOnEngine(options.limits)
   writeRunState(session, state, excludes, hidden)
   fsSync.writeFileSync(path.join(out, OUT.globalExcludes), excludes, { mode: PRIVATE_FILE_MODE })
   if (hiding) {
@@ -170,7 +172,7 @@ async function startContainer(
     image: options.image,
     containerName: container,
     tty: options.tty,
-    user: process.getuid && process.getgid ? { uid: process.getuid(), gid: process.getgid() } : undefined,
+    user: agent.user,
     projectRoot: root,
     hideLayer,
     sessionDir: fillSessionInput(session),
@@ -192,7 +194,7 @@ async function startContainer(
     },
     passEnv: [...passedEnv(env, options.tty), ...Object.keys(network.secretEnv)],
     mounts: claudeMounts({ seedDir: claudeSeedDir(session), historyDir: claudeHistoryDir(session) }),
-    limits: options.limits,
+    limits: agent.limits,
     extraArgs: [...network.dockerArgs, ...options.dockerArgs],
     command: options.command,
   })

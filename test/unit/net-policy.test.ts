@@ -162,7 +162,7 @@ test("realm's own --caps may not carry what would change the network's rules und
 })
 
 test('engines: a rootless one cannot enforce; Docker Desktop is told apart; the default bridge gateway is found', () => {
-  assert.equal(classifyEngine({ SecurityOptions: ['name=seccomp', 'name=rootless'] }, {}).kind, 'unsupported')
+  assert.equal(classifyEngine({ SecurityOptions: ['name=seccomp', 'name=rootless'] }, {}).kind, 'rootless')
   assert.deepEqual(classifyEngine({ OperatingSystem: 'Docker Desktop', OSType: 'linux' }, {}), { kind: 'desktop' })
   assert.deepEqual(classifyEngine({ OSType: 'linux' }, { IPAM: { Config: [{ Subnet: '172.18.0.0/16', Gateway: '172.18.0.1' }] } }), {
     kind: 'linux',
