@@ -122,7 +122,11 @@ export async function openEgress(options: EgressOptions): Promise<Egress> {
     : Promise.resolve()
   imageReady.catch(() => undefined) // awaited below
   const facts = await asked
-  if ((facts.kind === 'unsupported' || facts.kind === 'rootless') && enforces(mode)) throw cannotEnforce(mode, facts.why)
+  if ((facts.kind === 'unsupported' || facts.kind === 'rootless') && enforces(mode)) {
+    // The sidecar started early holds realm's process open until it is stopped.
+    await options.early?.then((l) => l.kill()).catch(() => undefined)
+    throw cannotEnforce(mode, facts.why)
+  }
   const where = addresses(facts, mode)
 
   const listeners: Listening[] = []

@@ -79,7 +79,8 @@ export interface RunOutcome {
 }
 
 /**
- * Removes a directory tree, including an overlay work dir the kernel left owned by root with mode 000.
+ * Removes a directory tree, including an overlay work dir the kernel left with mode 000: owned by root (an
+ * empty one), or, from a rootless engine's overlay, by the user and holding a whiteout of its own.
  * Synchronous, as the rest of a run's set-up before `docker run` (see startContainer).
  */
 function removeTreeSync(dir: string): void {
@@ -87,11 +88,17 @@ function removeTreeSync(dir: string): void {
     fsSync.rmSync(dir, { recursive: true, force: true })
   } catch (error) {
     if (errorCode(error) !== 'EACCES') throw error
+    const workWork = path.join(dir, 'work', 'work')
     // An empty directory can be removed without permission on itself; only its parent must be writable.
     try {
-      fsSync.rmdirSync(path.join(dir, 'work', 'work'))
+      fsSync.rmdirSync(workWork)
     } catch {
-      // not there, or not empty: the next line says
+      // not there, not empty, or not ours: the lines below say
+    }
+    try {
+      if (fsSync.lstatSync(workWork).isDirectory()) fsSync.chmodSync(workWork, 0o700)
+    } catch {
+      // gone, or not ours to open
     }
     fsSync.rmSync(dir, { recursive: true, force: true })
   }

@@ -1,0 +1,234 @@
+// realm on a rootless Docker engine, beside the machine's rootful one: a user of its own runs the real bin/realm
+// against Debian's dockerd-rootless.sh (test/engines/rootless-docker.sh installs what is missing and starts it).
+// What realm cannot enforce there is refused in one line each; --network open works end to end (new, diff,
+// resume, apply, push, an interrupted run) on both workspaces; what the agent writes is the user's, the patch
+// exact; the agent cannot give files to subordinate ids, and its setuid file is out of other users' reach.
+import assert from 'node:assert/strict'
+import fs from 'node:fs/promises'
+import path from 'node:path'
+import { after, before, describe, test } from 'node:test'
+
+import { execa } from 'execa'
+
+import { dockerSkip } from '../helpers/docker.js'
+import { addOrigin, fileEntry, GIT_ENV, makeRepo, treeSnapshot } from '../helpers/repo.js'
+import { explain, REALM_BIN, type RealmResult, realmEnv, TEST_IMAGE, TEST_NET_IMAGE } from '../helpers/realm.js'
+import { sessionFile } from '../helpers/session.js'
+import { tempDir } from '../helpers/temp.js'
+
+const ENGINE = path.resolve(import.meta.dirname, '..', 'engines', 'rootless-docker.sh')
+const USER = 'realm-rootless'
+const RUN_DIR = '/tmp/realm-rootless-docker'
+const SOCKET = `unix://${RUN_DIR}/docker.sock`
+
+/** The engine needs root to set up (a user, its subordinate ids): skipped without it here, loud in CI. */
+async function rootlessSkip(): Promise<string | false> {
+  const skip = await dockerSkip()
+  if (skip) return skip
+  if (process.getuid?.() === 0) return false
+  const message = 'SKIPPED rootless Docker tests: they set up a user and its engine, which needs root'
+  if (process.env.CI) throw new Error(message)
+  console.warn(message)
+  return message
+}
+
+const skip = await rootlessSkip()
+
+async function idOf(flag: '-u' | '-g'): Promise<number> {
+  return Number((await execa('id', [flag, USER])).stdout)
+}
+
+describe('a rootless Docker engine', { skip }, () => {
+  let uid: number
+  let gid: number
+  let tmp: { path: string; cleanup: () => Promise<void> }
+  let engineInfo: { SecurityOptions: string[]; PidsLimit: boolean }
+
+  before(async () => {
+    const started = await execa(ENGINE, ['start', TEST_IMAGE, TEST_NET_IMAGE], { reject: false, all: true })
+    assert.equal(started.exitCode, 0, `the rootless engine must start:\n${started.all}`)
+    uid = await idOf('-u')
+    gid = await idOf('-g')
+    tmp = await tempDir('realm-rootless-')
+    await fs.chown(tmp.path, uid, gid)
+    const info = await asUser('docker', ['info', '--format', '{{json .}}'])
+    engineInfo = JSON.parse(info.stdout)
+  })
+  after(async () => {
+    await tmp?.cleanup()
+    await execa(ENGINE, ['stop'])
+  })
+
+  /** A program run as the test user, on the rootless engine. */
+  function asUser(file: string, args: string[], options: { cwd?: string; env?: Record<string, string | undefined> } = {}) {
+    return execa(file, args, {
+      cwd: options.cwd ?? tmp.path,
+      uid,
+      gid,
+      env: { ...options.env, DOCKER_HOST: SOCKET, XDG_RUNTIME_DIR: RUN_DIR },
+      reject: false,
+      input: '',
+      timeout: 120_000,
+    })
+  }
+
+  /** The real bin/realm, as the test user, with its own HOME and REALM_HOME. */
+  async function realm(args: string[], cwd: string, home: string, extra: Record<string, string> = {}): Promise<RealmResult> {
+    const result = await startRealm(args, cwd, home, extra)
+    return { code: result.exitCode ?? -1, stdout: String(result.stdout), stderr: String(result.stderr) }
+  }
+  function startRealm(args: string[], cwd: string, home: string, extra: Record<string, string> = {}) {
+    return asUser(REALM_BIN, args, { cwd, env: realmEnv(home, extra) })
+  }
+
+  /** A project and a REALM_HOME (with the HOME inside it) that the test user owns. */
+  async function userProject(
+    label: string,
+    files: Record<string, string | Buffer>,
+  ): Promise<{ project: string; home: string; bare: string }> {
+    const project = await makeRepo(path.join(tmp.path, label, 'project'), files)
+    const bare = path.join(tmp.path, label, 'origin.git')
+    await addOrigin(project, bare)
+    const home = path.join(tmp.path, label, 'home')
+    await fs.mkdir(path.join(home, 'user-home'), { recursive: true, mode: 0o700 })
+    await execa('chown', ['-R', `${uid}:${gid}`, path.join(tmp.path, label)])
+    return { project, home, bare }
+  }
+
+  /** git as the test user, which owns the repositories (root's git would refuse them as another's). */
+  async function userGit(cwd: string, ...args: string[]): Promise<string> {
+    const result = await asUser('git', args, { cwd, env: GIT_ENV })
+    assert.equal(result.exitCode, 0, `git ${args.join(' ')}: ${result.stderr}`)
+    return String(result.stdout)
+  }
+
+  /** A fresh directory the test user owns. */
+  async function userDir(label: string): Promise<string> {
+    const dir = await fs.mkdtemp(path.join(tmp.path, `${label}-`))
+    await fs.chown(dir, uid, gid)
+    return dir
+  }
+
+  /** The session's tree, replayed independently: its patches applied with plain git on the commit it started from. */
+  async function replayed(home: string, name: string, project: string): Promise<Record<string, string>> {
+    const into = path.join(await userDir('replay'), 'tree')
+    const meta = JSON.parse(await fs.readFile(sessionFile(home, name, 'session.json'), 'utf8')) as { baseCommit: string }
+    await userGit(tmp.path, 'clone', '-q', '--no-checkout', project, into)
+    await userGit(into, 'checkout', '-q', meta.baseCommit)
+    for (const patch of ['baseline.patch', 'base.patch', 'changes.patch']) {
+      const file = sessionFile(home, name, patch)
+      if ((await fs.stat(file).catch(() => undefined))?.size) await userGit(into, 'apply', '--binary', file)
+    }
+    return treeSnapshot(into)
+  }
+
+  /** The tree of `branch` in the bare repository `bare`, checked out fresh. */
+  async function pushedTree(bare: string, branch: string): Promise<Record<string, string>> {
+    const into = path.join(await userDir('pushed'), 'tree')
+    await userGit(tmp.path, 'clone', '-q', '--branch', branch, bare, into)
+    return treeSnapshot(into)
+  }
+
+  /** Everything under `dir` that is not the test user's, or is setuid/setgid: nothing, after any command. */
+  async function foreignOrSetuid(dir: string): Promise<string[]> {
+    const found = await execa('find', [dir, '(', '!', '-user', String(uid), '-o', '-perm', '/6000', ')', '-printf', '%u %m %P\n'])
+    return found.stdout.split('\n').filter(Boolean)
+  }
+
+  test('the engine is rootless; what realm cannot enforce there is refused in one line that says what to do', async () => {
+    assert.ok(
+      engineInfo.SecurityOptions.some((o) => o.includes('name=rootless')),
+      'the engine runs rootless',
+    )
+    const { project, home } = await userProject('refusals', { 'a.txt': 'a\n' })
+    const open: Record<string, string> = engineInfo.PidsLimit ? {} : { REALM_PIDS_LIMIT: 'none' }
+
+    const allowlist = await realm(['new', 'refused', 'echo never > never.txt'], project, home, open)
+    assert.equal(allowlist.code, 1, explain(allowlist))
+    assert.match(allowlist.stderr, /^realm: --network allowlist cannot be enforced on this Docker engine: a rootless .* --network open/)
+    const host = await realm(['new', 'refused', '--network', 'host', 'true'], project, home, open)
+    assert.equal(host.code, 1, explain(host))
+    assert.match(host.stderr, /^realm: --network host on a rootless Docker engine .* use --network open/)
+    for (const result of [allowlist, host]) {
+      assert.equal(result.stderr.trim().split('\n').length, 1, explain(result))
+      assert.doesNotMatch(result.stderr, /\n\s+at /, 'no stack')
+    }
+    if (!engineInfo.PidsLimit) {
+      // Without cgroup v2 the engine would drop --pids-limit without a word.
+      const pids = await realm(['new', 'refused', '--network', 'open', 'true'], project, home)
+      assert.equal(pids.code, 1, explain(pids))
+      assert.match(
+        pids.stderr,
+        /^realm: this Docker engine cannot limit the agent's processes \(a rootless engine without cgroup v2\) — run with --pids-limit none/,
+      )
+    }
+    assert.deepEqual(await fs.readdir(path.join(home, 'sessions')).catch(() => []), [], 'no session left behind')
+  })
+
+  for (const workspace of ['overlay', 'copy'] as const) {
+    test(`${workspace} workspace, --network open: new, diff, resume, apply and push; the work is the user's, the patch exact`, async () => {
+      const { project, home, bare } = await userProject(`loop-${workspace}`, {
+        'a.txt': 'one\n',
+        'gone.txt': 'bye\n',
+        'script.sh': '#!/bin/sh\necho hi\n',
+      })
+      const env = { REALM_WORKSPACE: workspace, REALM_NETWORK: 'open', ...(engineInfo.PidsLimit ? {} : { REALM_PIDS_LIMIT: 'none' }) }
+      const name = `loop-${workspace}`
+
+      const first = await realm(
+        [
+          'new',
+          name,
+          'echo two >> a.txt',
+          'rm gone.txt',
+          'chmod -x script.sh',
+          'printf "\\000\\377" > new.bin',
+          'mkdir -p sub && echo deep > sub/deep.txt',
+          'ln -s a.txt link',
+          'echo "uid=$(id -u)"',
+          // The credential broker on the host answers through the engine's user-mode network.
+          'echo "broker=$(curl -s -o /dev/null -w "%{http_code}" -m 10 "$ANTHROPIC_BASE_URL/v1/models")"',
+        ],
+        project,
+        home,
+        env,
+      )
+      assert.equal(first.code, 0, explain(first))
+      assert.match(first.stderr, new RegExp(`workspace: ${workspace}`))
+      assert.match(first.stdout, /^uid=0$/m, "the agent is the container's root, which is the user outside")
+      assert.match(first.stdout, /^broker=[1-5]\d\d$/m, 'the broker answered over HTTP')
+
+      const resumed = await realm(['resume', name, 'echo three >> a.txt', 'echo more > sub/more.txt'], project, home, env)
+      assert.equal(resumed.code, 0, explain(resumed))
+
+      const tree = await replayed(home, name, project)
+      assert.deepEqual(tree, {
+        'a.txt': fileEntry('one\ntwo\nthree\n'),
+        'script.sh': fileEntry('#!/bin/sh\necho hi\n'),
+        'new.bin': fileEntry(Buffer.from([0, 255])),
+        link: 'link:a.txt',
+        'sub/deep.txt': fileEntry('deep\n'),
+        'sub/more.txt': fileEntry('more\n'),
+      })
+
+      const diff = await realm(['diff', name], project, home, env)
+      assert.equal(diff.code, 0, explain(diff))
+      assert.match(diff.stdout, /\+three/)
+      assert.match(diff.stdout, /deleted file mode 100644/)
+
+      const pushed = await realm(['push', name], project, home, env)
+      assert.equal(pushed.code, 0, explain(pushed))
+      assert.deepEqual(await pushedTree(bare, name), tree, 'origin holds exactly the session')
+
+      const applied = await realm(['apply', name], project, home, env)
+      assert.equal(applied.code, 0, explain(applied))
+      assert.deepEqual(await treeSnapshot(project), tree, 'the working tree holds exactly the session')
+      assert.deepEqual(await foreignOrSetuid(project), [], 'the applied files are the user’s')
+
+      assert.deepEqual(await foreignOrSetuid(home), [], "nothing under REALM_HOME is another id's")
+      const removed = await realm(['remove', name, '--yes'], project, home, env)
+      assert.equal(removed.code, 0, explain(removed))
+      assert.deepEqual(await fs.readdir(path.join(home, 'sessions')), [], 'realm removed everything the run left')
+    })
+  }
+})
