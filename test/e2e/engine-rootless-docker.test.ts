@@ -231,4 +231,99 @@ describe('a rootless Docker engine', { skip }, () => {
       assert.deepEqual(await fs.readdir(path.join(home, 'sessions')), [], 'realm removed everything the run left')
     })
   }
+
+  /** Waits until `file` exists (the run's own marker, seen from the host). */
+  async function until(file: string, timeoutMs = 60_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs
+    while (!(await fs.stat(file).catch(() => undefined))) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${file}`)
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+  }
+
+  test('a hostile agent: its files are the user’s, no other id’s; its setuid file is out of other users’ reach; planted links and FIFOs are not followed', async () => {
+    const { project, home } = await userProject('hostile', { 'a.txt': 'a\n' })
+    const secret = path.join(home, 'user-home', 'secret.txt')
+    await fs.writeFile(secret, 'SECRET-OF-THE-USER\n', { mode: 0o600 })
+    await fs.chown(secret, uid, gid)
+    const env = { REALM_NETWORK: 'open', ...(engineInfo.PidsLimit ? {} : { REALM_PIDS_LIMIT: 'none' }) }
+    const name = 'hostile'
+    const run = startRealm(
+      [
+        'new',
+        name,
+        'cp /bin/sh suid && chmod 4755 suid',
+        'cp /bin/sh /realm/out/suid && chmod 4755 /realm/out/suid',
+        // Each would leave the user a file owned by a subordinate id, which the user cannot read or remove.
+        'mkdir gift && echo x > gift/f',
+        'if chown 1000:1000 gift gift/f 2>/dev/null; then echo chown=given; else echo chown=refused; fi',
+        'grep CapEff /proc/self/status',
+        `ln -sf ${secret} /realm/out/snapshot.patch`,
+        'mkfifo /realm/out/snapshot.patch.tmp /realm/out/runs.json',
+        'touch /realm/out/hostile-ready',
+        'sleep 5',
+      ],
+      project,
+      home,
+      env,
+    )
+    const session = path.join(home, 'sessions', name)
+    await until(path.join(session, 'run', 'hostile-ready'))
+
+    const upperSuid = path.join(session, 'layers', 'upper', 'suid')
+    const stat = await fs.stat(upperSuid)
+    assert.equal(stat.uid, uid, "the agent's file in the upper layer is the user's")
+    assert.ok(stat.mode & 0o4000, 'the agent did make it setuid')
+    for (const file of [upperSuid, path.join(session, 'run', 'suid')]) {
+      const other = await execa('runuser', ['-u', 'nobody', '--', file, '-c', 'id -u'], { reject: false })
+      assert.notEqual(other.exitCode, 0, `another user runs ${file}: ${other.stdout}`)
+      assert.match(other.stderr, /Permission denied/)
+    }
+    // Reading the running session goes through the planted link and FIFO neither to the secret nor into a hang.
+    const during = await realm(['diff', name], project, home, env)
+    assert.doesNotMatch(during.stdout + during.stderr, /SECRET-OF-THE-USER/)
+
+    const result = await run
+    assert.equal(result.exitCode, 0, String(result.stderr))
+    assert.match(String(result.stdout), /^chown=refused$/m)
+    const effective = /^CapEff:\s*([0-9a-f]+)$/m.exec(String(result.stdout))
+    assert.ok(effective, String(result.stdout))
+    for (const [cap, bit] of [['CHOWN', 0n], ['SETGID', 6n], ['SETUID', 7n]] as const) {
+      assert.equal((BigInt(`0x${effective[1]}`) >> bit) & 1n, 0n, `the agent holds ${cap}`)
+    }
+    assert.deepEqual(await foreignOrSetuid(home), [], 'nothing of another id, nothing setuid under REALM_HOME')
+    const applied = await realm(['apply', name], project, home, env)
+    assert.equal(applied.code, 0, explain(applied))
+    assert.deepEqual(await foreignOrSetuid(project), [], 'the applied files are the user’s, none setuid')
+    const removed = await realm(['remove', name, '--yes'], project, home, env)
+    assert.equal(removed.code, 0, explain(removed))
+  })
+
+  test('an interrupted run (realm killed mid-run): the next command shows its work, the next resume saves it', async () => {
+    const { project, home } = await userProject('interrupted', { 'a.txt': 'a\n' })
+    const env = { REALM_NETWORK: 'open', ...(engineInfo.PidsLimit ? {} : { REALM_PIDS_LIMIT: 'none' }) }
+    const name = 'interrupted'
+    const first = await realm(['new', name, 'echo first > first.txt'], project, home, env)
+    assert.equal(first.code, 0, explain(first))
+    const run = startRealm(['resume', name, 'echo mid-run > mid.txt', 'touch /realm/out/mid-ready', 'sleep 6'], project, home, env)
+    await until(path.join(home, 'sessions', name, 'run', 'mid-ready'))
+    // Past the first snapshot (every 3 s), then realm dies without a word.
+    await new Promise((resolve) => setTimeout(resolve, 3500))
+    run.kill('SIGKILL')
+    await run
+
+    const shown = await realm(['diff', name], project, home, env)
+    assert.equal(shown.code, 0, explain(shown))
+    assert.match(shown.stdout, /\+mid-run/, 'the unsaved work is shown')
+    // The container ends by itself; the next resume recovers its run first.
+    const next = await realm(['resume', name, 'echo after > after.txt'], project, home, env)
+    assert.equal(next.code, 0, explain(next))
+    assert.deepEqual(await replayed(home, name, project), {
+      'a.txt': fileEntry('a\n'),
+      'first.txt': fileEntry('first\n'),
+      'mid.txt': fileEntry('mid-run\n'),
+      'after.txt': fileEntry('after\n'),
+    })
+    assert.deepEqual(await foreignOrSetuid(home), [])
+  })
 })
