@@ -20,7 +20,8 @@ import type { Listening } from './listen.js'
 import { proxyUrl, startProxy } from './proxy.js'
 import { type BlockedAttempt, shown } from './report.js'
 import { bypasses, tunnelAgent, upstreamProxy } from './upstream.js'
-import { configureSidecar, DEFAULT_NET_IMAGE, type Launched, launchSidecar, netImage, newSidecarPlan, type Sidecar } from './sidecar.js'
+import { withRelay, launchRelaySidecar } from './relay-sidecar.js'
+import { configureSidecar, defaultNetImage, type Launched, launchSidecar, netImage, newSidecarPlan, type Sidecar } from './sidecar.js'
 
 export interface EgressOptions {
   mode: NetworkMode
@@ -67,19 +68,22 @@ interface Where {
   accept?: (peer: string | undefined) => boolean
 }
 
-/** Where realm listens, and how the container names that place, for each kind of engine. */
+/**
+ * Where realm listens, and how the container names that place, for each kind of engine. On the relay path both
+ * are loopback: realm's own, and the agent's namespace's, where realm-relay listens on the same ports.
+ */
 function addresses(facts: EngineFacts, mode: NetworkMode): Where {
   if (facts.kind === 'desktop') return { listen: '127.0.0.1', host: DESKTOP_HOST }
-  if (facts.kind === 'rootless') return rootlessAddresses(mode)
-  if (mode === 'host') return { listen: '127.0.0.1', host: '127.0.0.1' }
-  if (facts.kind === 'linux') return { listen: facts.gateway, host: facts.gateway }
+  if (facts.kind === 'relay' && facts.rootless && !enforces(mode)) return rootlessAddresses(mode)
+  if (mode === 'host' || (facts.kind === 'relay' && enforces(mode))) return { listen: '127.0.0.1', host: '127.0.0.1' }
+  if (facts.kind === 'linux' || (facts.kind === 'relay' && facts.gateway)) return { listen: facts.gateway ?? '', host: facts.gateway ?? '' }
   throw cannotEnforce(mode, facts.why)
 }
 
 /**
- * A rootless engine's containers reach this machine only at an address of its own outward interface
- * (net/outward.ts). Its `--network host` is the engine's namespace, not this machine's: this machine's localhost,
- * which is what that mode is for, is out of reach there, so realm says so instead of pretending.
+ * Outside the enforcing modes (which take the relay), a rootless engine's containers reach this machine only at
+ * an address of its outward interface (net/outward.ts). Its `--network host` is the engine's namespace, not this
+ * machine's: this machine's localhost, which is what that mode is for, is out of reach there, so realm says so.
  */
 function rootlessAddresses(mode: NetworkMode): Where {
   if (mode === 'host') {
@@ -98,17 +102,27 @@ function rootlessAddresses(mode: NetworkMode): Where {
 
 async function ensureNetImage(image: string, notify: (line: string) => void): Promise<void> {
   if (await imageExists(image)) return
-  if (image !== DEFAULT_NET_IMAGE) throw new UserError(`network image '${image}' not found — build it, or unset REALM_NET_IMAGE`)
-  notify(`realm: building ${DEFAULT_NET_IMAGE} from ${path.join(dockerDir(), 'net')} (first run only)…`)
-  await buildImage(DEFAULT_NET_IMAGE, path.join(dockerDir(), 'net'))
+  if (image !== defaultNetImage()) throw new UserError(`network image '${image}' not found — build it, or unset REALM_NET_IMAGE`)
+  notify(`realm: building ${image} from ${path.join(dockerDir(), 'net')} (first run only)…`)
+  await buildImage(image, path.join(dockerDir(), 'net'))
 }
 
-/** The sidecar started early, else one started now (its image built first, if need be). */
-async function sidecarFor(early: Promise<Launched> | undefined, env: NodeJS.ProcessEnv, imageReady: Promise<void>): Promise<Launched> {
+/**
+ * The sidecar started early when it is of the path the engine needs (`relay`), else one started now (its image
+ * built first, if need be).
+ */
+async function sidecarFor(
+  early: Promise<Launched> | undefined,
+  env: NodeJS.ProcessEnv,
+  imageReady: Promise<void>,
+  relay: boolean,
+): Promise<Launched> {
   const launched = await early?.catch(() => undefined)
-  if (launched) return launched
+  if (launched && Boolean(launched.startRelay) === relay) return launched
+  if (launched) void launched.kill()
   await imageReady
-  return launchSidecar(newSidecarPlan(env))
+  const plan = newSidecarPlan(env, relay)
+  return relay ? launchRelaySidecar(plan) : launchSidecar(plan)
 }
 
 export async function openEgress(options: EgressOptions): Promise<Egress> {
@@ -118,11 +132,11 @@ export async function openEgress(options: EgressOptions): Promise<Egress> {
   const asked = engineFacts()
   // Built only for an engine that can enforce: a refusal leaves no build running on behind it.
   const imageReady = enforces(mode)
-    ? asked.then((facts) => (facts.kind === 'unsupported' || facts.kind === 'rootless' ? undefined : ensureNetImage(image, options.notify)))
+    ? asked.then((facts) => (facts.kind === 'unsupported' ? undefined : ensureNetImage(image, options.notify)))
     : Promise.resolve()
   imageReady.catch(() => undefined) // awaited below
   const facts = await asked
-  if ((facts.kind === 'unsupported' || facts.kind === 'rootless') && enforces(mode)) {
+  if (facts.kind === 'unsupported' && enforces(mode)) {
     // The sidecar started early holds realm's process open until it is stopped.
     await options.early?.then((l) => l.kill()).catch(() => undefined)
     throw cannotEnforce(mode, facts.why)
@@ -172,8 +186,10 @@ export async function openEgress(options: EgressOptions): Promise<Egress> {
       })
       listeners.push(proxy)
       own.push({ host, port: broker.port })
-      const launched = await sidecarFor(options.early, env, imageReady)
-      const started = configureSidecar(launched, where.host, [proxy.port, broker.port])
+      const relay = facts.kind === 'relay'
+      const launched = await sidecarFor(options.early, env, imageReady, relay)
+      const configured = configureSidecar(launched, where.host, [proxy.port, broker.port])
+      const started = relay ? withRelay(launched, configured, [proxy.port, broker.port]) : configured
       sidecar = started
       // Through the docker CLI, the sidecar's first line is the only sign that it runs, and so can be joined.
       if (!launched.running) await started.ready

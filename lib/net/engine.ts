@@ -1,8 +1,13 @@
-// What realm needs to know about the Docker engine to enforce a network policy: whether it can (a rootless
-// engine cannot: its bridge lives in a namespace of its own), and how a container reaches realm's process on
-// the host (on a rootless engine: net/outward.ts). Asked on the engine's socket when realm can (milliseconds), else through the docker CLI.
+// What realm needs to know about the engine to enforce a network policy, and so which way it does: the one choice
+// of the network's path. A local rootful Docker engine's containers reach realm's process on the host at the
+// default bridge's gateway (the bridge path: sidecar.ts). Anywhere else (a remote engine, rootless Docker, Podman,
+// a bridge with no gateway) the agent's namespace gets no route out at all, and realm's proxy and broker are
+// reached through a relay over realm's own connection to the engine (the relay path: relay-sidecar.ts);
+// REALM_NET_PATH=relay takes it on any engine. Asked on the engine's socket when realm can (milliseconds), else
+// through the engine's CLI.
 import os from 'node:os'
 
+import { UserError } from '../common/errors.js'
 import { runProgram } from '../common/spawn.js'
 import { engineProgram } from '../container/engine-cli.js'
 import { engineRequest, engineSocket } from '../container/engine-api.js'
@@ -12,11 +17,17 @@ export type EngineFacts =
   | { kind: 'linux'; gateway: string }
   /** Docker Desktop: the engine runs in a VM; containers reach the host's loopback at host.docker.internal */
   | { kind: 'desktop' }
-  /**
-   * a rootless engine: its containers live in a network namespace of the engine's own, which reaches this machine
-   * through a user-mode network stack (slirp4netns) and where realm's rules cannot reach; `why` says so
-   */
-  | { kind: 'rootless'; why: string }
+  /** no route out of the agent's namespace; realm reached through the relay over the engine's connection (why) */
+  | {
+      kind: 'relay'
+      why: string
+      gateway?: string
+      /**
+       * a rootless engine: its containers reach this machine only through its user-mode network stack, at this
+       * machine's outward address (net/outward.ts), never its loopback
+       */
+      rootless?: boolean
+    }
   | { kind: 'unsupported'; why: string }
 
 async function getJson(socket: string, urlPath: string): Promise<unknown> {
@@ -52,19 +63,29 @@ export function isRootless(info: EngineInfo | undefined): boolean {
   return options.some((o) => /name=rootless/.test(String(o)))
 }
 
-/** Classifies the engine from its /info and its default bridge network (pure, for tests). */
-export function classifyEngine(info: EngineInfo, bridge: BridgeNetwork): EngineFacts {
-  if (isRootless(info)) {
-    return {
-      kind: 'rootless',
-      why: "a rootless Docker engine keeps its bridge in a namespace of its own, where realm's rules cannot reach the host",
-    }
-  }
+/**
+ * Classifies the engine from its /info and its default bridge network (pure, for tests). `local`: realm asked it
+ * on a socket of this machine (otherwise it is remote, or a context of its own, whose bridge's gateway need not
+ * be this machine).
+ */
+export function classifyEngine(info: EngineInfo, bridge: BridgeNetwork, local = true): EngineFacts {
   if (info?.OSType && info.OSType !== 'linux') return { kind: 'unsupported', why: `the engine runs ${info.OSType} containers` }
+  if (isRootless(info)) {
+    return { kind: 'relay', why: "a rootless engine keeps its bridge in a namespace of its own, where realm's host is not", rootless: true }
+  }
   if (/docker desktop/i.test(String(info?.OperatingSystem ?? ''))) return { kind: 'desktop' }
+  if (!local) return { kind: 'relay', why: 'the engine is not on a socket of this machine' }
   const gateway = bridgeGateway(bridge)
-  if (!gateway) return { kind: 'unsupported', why: "the engine's default bridge network has no IPv4 gateway" }
+  if (!gateway) return { kind: 'relay', why: "the engine's default bridge network has no IPv4 gateway" }
   return { kind: 'linux', gateway }
+}
+
+/** REALM_NET_PATH=relay: the relay path on any engine (the bridge path is never forced: it cannot work on all). */
+export function relayForced(env: NodeJS.ProcessEnv = process.env): boolean {
+  const value = env.REALM_NET_PATH
+  if (!value) return false
+  if (value === 'relay') return true
+  throw new UserError(`REALM_NET_PATH must be 'relay' or unset, not '${value}'`)
 }
 
 const IPV4 = /^(\d+)\.(\d+)\.(\d+)\.(\d+)$/
@@ -84,40 +105,50 @@ function bridgeGateway(bridge: BridgeNetwork, interfaces = os.networkInterfaces(
   return subnet ? `${subnet[1]}${Number(subnet[2]) + 1}` : undefined
 }
 
-/** The engine's /info and default bridge network, asked once per process: a command talks to one engine. */
-function askEngine(): Promise<{ info: EngineInfo; bridge: BridgeNetwork }> {
-  asked ??= ask()
-  return asked
+export async function engineFacts(env: NodeJS.ProcessEnv = process.env): Promise<EngineFacts> {
+  const facts = await askedFacts(env)
+  // Forced, the bridge's gateway is still known to the modes that do not enforce (the broker listens there).
+  if (relayForced(env) && facts.kind === 'linux') return { kind: 'relay', why: 'REALM_NET_PATH=relay', gateway: facts.gateway }
+  return facts
 }
-let asked: Promise<{ info: EngineInfo; bridge: BridgeNetwork }> | undefined
 
-async function ask(): Promise<{ info: EngineInfo; bridge: BridgeNetwork }> {
-  const socket = engineSocket()
+async function askedFacts(env: NodeJS.ProcessEnv): Promise<EngineFacts> {
+  // Podman's containers reach the host by ways of its own (slirp4netns, pasta, netavark): the relay needs none.
+  if (engineProgram(env) === 'podman') return { kind: 'relay', why: 'the engine is Podman' }
+  const socket = engineSocket(env)
   try {
     if (socket) {
       const [info, bridge] = await Promise.all([getJson(socket, '/info'), getJson(socket, '/networks/bridge')])
-      return { info: info as EngineInfo, bridge: bridge as BridgeNetwork }
+      return classifyEngine(info as EngineInfo, bridge as BridgeNetwork)
     }
   } catch {
     // fall through to the CLI, which says what is wrong in its own words
   }
-  const [info, bridge] = await Promise.all([cliJson(['info']), cliJson(['network', 'inspect', 'bridge'])])
-  return { info: info as EngineInfo, bridge: (Array.isArray(bridge) ? bridge[0] : bridge) as BridgeNetwork }
-}
-
-export async function engineFacts(): Promise<EngineFacts> {
   try {
-    const { info, bridge } = await askEngine()
-    return classifyEngine(info, bridge)
+    const [info, bridge] = await Promise.all([cliJson(['info']), cliJson(['network', 'inspect', 'bridge']).catch(() => ({}))])
+    return classifyEngine(info as EngineInfo, (Array.isArray(bridge) ? bridge[0] : bridge) as BridgeNetwork, socket !== undefined)
   } catch (error) {
     return { kind: 'unsupported', why: `cannot ask the engine about its network (${(error as Error).message})` }
   }
 }
 
-/** The engine's /info, or undefined when it cannot be asked (the run then reports docker's own failure). */
-export function engineInfo(): Promise<EngineInfo | undefined> {
-  return askEngine().then(
-    ({ info }) => info,
-    () => undefined,
-  )
+let info: Promise<EngineInfo | undefined> | undefined
+
+/**
+ * The Docker engine's /info (asked once per process: a command talks to one engine), or undefined when it cannot
+ * be asked, or the engine is Podman, whose /info reads otherwise (the run then goes as on a rootful engine).
+ */
+export function engineInfo(env: NodeJS.ProcessEnv = process.env): Promise<EngineInfo | undefined> {
+  info ??= askInfo(env).catch(() => undefined)
+  return info
+}
+
+async function askInfo(env: NodeJS.ProcessEnv): Promise<EngineInfo | undefined> {
+  if (engineProgram(env) === 'podman') return undefined
+  const socket = engineSocket(env)
+  if (socket) {
+    const answer = await getJson(socket, '/info').catch(() => undefined)
+    if (answer) return answer as EngineInfo
+  }
+  return (await cliJson(['info'])) as EngineInfo
 }
