@@ -13,6 +13,7 @@ import { runAttached, stopContainer, waitForContainer } from '../container/docke
 import { UserError, errorCode } from '../common/errors.js'
 import { pathExists, watchForFile } from '../common/files.js'
 import { PRIVATE_FILE_MODE, privateDirSync } from '../common/private.js'
+import { removeTreeSync } from '../common/remove-tree.js'
 import { sweepTree } from '../common/sweep.js'
 import { type GitSettings, identityEnv } from '../git/settings.js'
 import { loadGit } from '../git/exec.js'
@@ -76,32 +77,6 @@ export interface RunOutcome {
   blocked?: BlockedAttempt[]
   /** the secret files the agent did not see */
   hidden: string[]
-}
-
-/**
- * Removes a directory tree, including an overlay work dir the kernel left with mode 000: owned by root (an
- * empty one), or, from a rootless engine's overlay, by the user and holding a whiteout of its own.
- * Synchronous, as the rest of a run's set-up before `docker run` (see startContainer).
- */
-function removeTreeSync(dir: string): void {
-  try {
-    fsSync.rmSync(dir, { recursive: true, force: true })
-  } catch (error) {
-    if (errorCode(error) !== 'EACCES') throw error
-    const workWork = path.join(dir, 'work', 'work')
-    // An empty directory can be removed without permission on itself; only its parent must be writable.
-    try {
-      fsSync.rmdirSync(workWork)
-    } catch {
-      // not there, not empty, or not ours: the lines below say
-    }
-    try {
-      if (fsSync.lstatSync(workWork).isDirectory()) fsSync.chmodSync(workWork, 0o700)
-    } catch {
-      // gone, or not ours to open
-    }
-    fsSync.rmSync(dir, { recursive: true, force: true })
-  }
 }
 
 /**

@@ -288,7 +288,11 @@ describe('a rootless Docker engine', { skip }, () => {
     assert.match(String(result.stdout), /^chown=refused$/m)
     const effective = /^CapEff:\s*([0-9a-f]+)$/m.exec(String(result.stdout))
     assert.ok(effective, String(result.stdout))
-    for (const [cap, bit] of [['CHOWN', 0n], ['SETGID', 6n], ['SETUID', 7n]] as const) {
+    for (const [cap, bit] of [
+      ['CHOWN', 0n],
+      ['SETGID', 6n],
+      ['SETUID', 7n],
+    ] as const) {
       assert.equal((BigInt(`0x${effective[1]}`) >> bit) & 1n, 0n, `the agent holds ${cap}`)
     }
     assert.deepEqual(await foreignOrSetuid(home), [], 'nothing of another id, nothing setuid under REALM_HOME')
