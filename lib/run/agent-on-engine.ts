@@ -7,7 +7,7 @@
 // than have docker drop it without a word.
 import { UserError } from '../common/errors.js'
 import type { ContainerLimits } from '../container/limits.js'
-import { engineInfo, isRootless } from '../net/engine.js'
+import { type EngineInfo, engineInfo, isRootless } from '../net/engine.js'
 
 /** The capabilities a rootless engine's container root must not have: each could give a file to another id. */
 const GIVE_AWAY = new Set(['CHOWN', 'SETUID', 'SETGID'])
@@ -20,12 +20,16 @@ export interface AgentOnEngine {
 const invoker = () => (process.getuid && process.getgid ? { uid: process.getuid(), gid: process.getgid() } : undefined)
 
 export async function agentOnEngine(limits: ContainerLimits): Promise<AgentOnEngine> {
-  const info = await engineInfo()
+  return agentOn(await engineInfo(), limits, invoker())
+}
+
+/** The same, from the engine's /info (pure, for tests). */
+export function agentOn(info: EngineInfo | undefined, limits: ContainerLimits, user: AgentOnEngine['user']): AgentOnEngine {
   if (info?.PidsLimit === false && limits.pidsLimit !== undefined) {
     throw new UserError(
       `this Docker engine cannot limit the agent's processes (${isRootless(info) ? 'a rootless engine without cgroup v2' : 'no pids cgroup'}) — run with --pids-limit none to accept that`,
     )
   }
-  if (!isRootless(info)) return { user: invoker(), limits }
+  if (!isRootless(info)) return { user, limits }
   return { user: { uid: 0, gid: 0 }, limits: { ...limits, caps: limits.caps.filter((cap) => !GIVE_AWAY.has(cap)) } }
 }
