@@ -5,7 +5,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 
 import { DEFAULT_CAPS, DEFAULT_PIDS_LIMIT } from '../../lib/container/limits.ts'
-import { defaultRouteInterfaces, outwardAddress } from '../../lib/net/outward.ts'
+import { defaultRouteInterfaces, fromThisMachine, outwardAddress } from '../../lib/net/outward.ts'
 import { agentOn } from '../../lib/run/agent-on-engine.ts'
 
 const ROUTES = `Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT
@@ -27,6 +27,13 @@ test("a rootless engine's containers reach realm at the default route's interfac
   assert.equal(outwardAddress(ROUTES, interfaces), '192.0.2.2')
   assert.equal(outwardAddress(ROUTES.split('\n').slice(0, 2).join('\n'), interfaces), undefined, 'no default route')
   assert.equal(outwardAddress('', interfaces), undefined)
+})
+
+test("the broker on the outward address takes this machine's connections (slirp4netns makes them) and no other host's", () => {
+  assert.equal(fromThisMachine('127.0.0.1'), true)
+  assert.equal(fromThisMachine('::ffff:127.0.0.1'), true)
+  assert.equal(fromThisMachine('203.0.113.9'), false)
+  assert.equal(fromThisMachine(undefined), false)
 })
 
 const limits = { caps: [...DEFAULT_CAPS], pidsLimit: DEFAULT_PIDS_LIMIT, tmpfsSize: '25%', newPrivileges: false }
