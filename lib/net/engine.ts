@@ -119,6 +119,7 @@ async function askedFacts(env: NodeJS.ProcessEnv): Promise<EngineFacts> {
   try {
     if (socket) {
       const [info, bridge] = await Promise.all([getJson(socket, '/info'), getJson(socket, '/networks/bridge')])
+      remember(info as EngineInfo)
       return classifyEngine(info as EngineInfo, bridge as BridgeNetwork)
     }
   } catch {
@@ -126,6 +127,7 @@ async function askedFacts(env: NodeJS.ProcessEnv): Promise<EngineFacts> {
   }
   try {
     const [info, bridge] = await Promise.all([cliJson(['info']), cliJson(['network', 'inspect', 'bridge']).catch(() => ({}))])
+    remember(info as EngineInfo)
     return classifyEngine(info as EngineInfo, (Array.isArray(bridge) ? bridge[0] : bridge) as BridgeNetwork, socket !== undefined)
   } catch (error) {
     return { kind: 'unsupported', why: `cannot ask the engine about its network (${(error as Error).message})` }
@@ -133,6 +135,11 @@ async function askedFacts(env: NodeJS.ProcessEnv): Promise<EngineFacts> {
 }
 
 let info: Promise<EngineInfo | undefined> | undefined
+
+/** The network's facts were asked first (they are, early in a run): their /info serves engineInfo too. */
+function remember(answer: EngineInfo): void {
+  info ??= Promise.resolve(answer)
+}
 
 /**
  * The Docker engine's /info (asked once per process: a command talks to one engine), or undefined when it cannot
