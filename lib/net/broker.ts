@@ -42,7 +42,7 @@ export function hostCredentials(env: NodeJS.ProcessEnv): Partial<Record<Credenti
 
 export interface BrokerOptions {
   listen: string
-  /** which peers may connect (all, when absent): net/outward.ts */
+  /** which peers may connect (all, when absent): fromThisMachine in addresses.ts */
   accept?: (peer: string | undefined) => boolean
   token: string
   /** the real API's base URL */

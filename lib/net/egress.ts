@@ -13,8 +13,9 @@ import { trace } from '../common/trace.js'
 import { buildImage, imageExists } from '../container/docker.js'
 import { brokerUrl, CREDENTIAL_NAMES, DEFAULT_UPSTREAM, hostCredentials, PLACEHOLDERS, startBroker } from './broker.js'
 import { type EngineFacts, engineFacts } from './engine.js'
-import { fromThisMachine, outwardAddress } from './outward.js'
+import { fromThisMachine } from './addresses.js'
 import { DESKTOP_HOST } from './sidecar-plan.js'
+import { defaultRouteAddress, PODMAN_NETWORK } from './podman-network.js'
 import { type AllowEntry, enforces, type NetworkMode } from './policy.js'
 import type { Listening } from './listen.js'
 import { proxyUrl, startProxy } from './proxy.js'
@@ -37,6 +38,11 @@ export interface Egress {
   mode: NetworkMode
   /** `docker run` flags for the agent's container */
   dockerArgs: string[]
+  /**
+   * The sidecar whose user namespace the agent's container joins along with its network namespace: rootless
+   * Podman's CLI, where a container in a keep-id namespace of its own could not mount /sys in the sidecar's
+   */
+  userns?: string
   /** NAME=value for the agent's container: nothing secret */
   env: Record<string, string>
   /** values that carry the run's tokens: passed by name, so they stay out of the host's process list */
@@ -75,6 +81,11 @@ interface Where {
 function addresses(facts: EngineFacts, mode: NetworkMode): Where {
   if (facts.kind === 'desktop') return { listen: '127.0.0.1', host: DESKTOP_HOST }
   if (facts.kind === 'relay' && facts.rootless && !enforces(mode)) return rootlessAddresses(mode)
+  if (facts.kind === 'podman') {
+    // The enforcing modes take the relay path (loopback on both ends), like any engine without Docker's bridge.
+    if (mode === 'host' || enforces(mode)) return { listen: '127.0.0.1', host: '127.0.0.1' }
+    return { listen: facts.host, host: facts.host }
+  }
   if (mode === 'host' || (facts.kind === 'relay' && enforces(mode))) return { listen: '127.0.0.1', host: '127.0.0.1' }
   if (facts.kind === 'linux' || (facts.kind === 'relay' && facts.gateway)) return { listen: facts.gateway ?? '', host: facts.gateway ?? '' }
   throw cannotEnforce(mode, facts.why)
@@ -82,7 +93,7 @@ function addresses(facts: EngineFacts, mode: NetworkMode): Where {
 
 /**
  * Outside the enforcing modes (which take the relay), a rootless engine's containers reach this machine only at
- * an address of its outward interface (net/outward.ts). Its `--network host` is the engine's namespace, not this
+ * its address on the default route (podman-network.ts). Its `--network host` is the engine's namespace, not this
  * machine's: this machine's localhost, which is what that mode is for, is out of reach there, so realm says so.
  */
 function rootlessAddresses(mode: NetworkMode): Where {
@@ -91,7 +102,7 @@ function rootlessAddresses(mode: NetworkMode): Where {
       "--network host on a rootless Docker engine is the engine's own network, where this machine's localhost is out of reach — use --network open, or a rootful engine",
     )
   }
-  const address = outwardAddress()
+  const address = defaultRouteAddress()
   if (!address) {
     throw new UserError(
       "this machine has no default route, so a rootless Docker engine's containers cannot reach realm's credential broker — use a rootful engine",
@@ -171,6 +182,7 @@ export async function openEgress(options: EgressOptions): Promise<Egress> {
     const host = where.host
     const dockerArgs: string[] = []
     let join: Egress['join']
+    let userns: string | undefined
     if (enforces(mode)) {
       const proxyToken = token()
       const proxy = await startProxy({
@@ -186,10 +198,10 @@ export async function openEgress(options: EgressOptions): Promise<Egress> {
       })
       listeners.push(proxy)
       own.push({ host, port: broker.port })
-      const relay = facts.kind === 'relay'
+      const relay = facts.kind === 'relay' || facts.kind === 'podman'
       const launched = await sidecarFor(options.early, env, imageReady, relay)
       const configured = configureSidecar(launched, where.host, [proxy.port, broker.port])
-      const started = relay ? withRelay(launched, configured, [proxy.port, broker.port]) : configured
+      const started = relay ? withRelay(launched, configured, [proxy.port, broker.port], options.notify) : configured
       sidecar = started
       // Through the docker CLI, the sidecar's first line is the only sign that it runs, and so can be joined.
       if (!launched.running) await started.ready
@@ -200,8 +212,11 @@ export async function openEgress(options: EgressOptions): Promise<Egress> {
       // agent's container joins it. No NET_RAW: a packet socket would go around the sidecar's rules. NET_ADMIN is
       // not Docker's default, and dropping it again costs nothing.
       dockerArgs.push('--network', `container:${started.name}`, '--cap-drop', 'NET_RAW', '--cap-drop', 'NET_ADMIN')
+      if (facts.kind === 'podman' && facts.rootless && launched.sharedUserns) userns = started.name
     } else if (mode === 'host') {
       dockerArgs.push('--network', 'host')
+    } else if (facts.kind === 'podman') {
+      dockerArgs.push(...PODMAN_NETWORK)
     }
     secretEnv.ANTHROPIC_BASE_URL = brokerUrl(host, broker.port, brokerToken)
     const placeholders = Object.fromEntries(CREDENTIAL_NAMES.filter((name) => env[name]).map((name) => [name, PLACEHOLDERS[name]]))
@@ -209,6 +224,7 @@ export async function openEgress(options: EgressOptions): Promise<Egress> {
     return {
       mode,
       dockerArgs,
+      userns,
       env: { ...placeholders, ...(enforces(mode) ? { NO_PROXY: noProxy, no_proxy: noProxy } : {}) },
       secretEnv,
       join,

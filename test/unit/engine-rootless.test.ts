@@ -5,7 +5,8 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 
 import { DEFAULT_CAPS, DEFAULT_PIDS_LIMIT } from '../../lib/container/limits.ts'
-import { defaultRouteInterfaces, fromThisMachine, outwardAddress } from '../../lib/net/outward.ts'
+import { fromThisMachine } from '../../lib/net/addresses.ts'
+import { defaultRouteAddress } from '../../lib/net/podman-network.ts'
 import { agentOn } from '../../lib/run/agent-on-engine.ts'
 
 const ROUTES = `Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT
@@ -18,15 +19,14 @@ const iface = (address: string, family: 'IPv4' | 'IPv6' = 'IPv4', internal = fal
   ({ address, family, internal, netmask: '', mac: '', cidr: null }) as never
 
 test("a rootless engine's containers reach realm at the default route's interface address, never a bridge's", () => {
-  assert.deepEqual(defaultRouteInterfaces(ROUTES), ['eth0'])
   const interfaces = {
     docker0: [iface('172.17.0.1')],
     eth0: [iface('fe80::1', 'IPv6'), iface('192.0.2.2')],
     lo: [iface('127.0.0.1', 'IPv4', true)],
   }
-  assert.equal(outwardAddress(ROUTES, interfaces), '192.0.2.2')
-  assert.equal(outwardAddress(ROUTES.split('\n').slice(0, 2).join('\n'), interfaces), undefined, 'no default route')
-  assert.equal(outwardAddress('', interfaces), undefined)
+  assert.equal(defaultRouteAddress(ROUTES, interfaces), '192.0.2.2')
+  assert.equal(defaultRouteAddress(ROUTES.split('\n').slice(0, 2).join('\n'), interfaces), undefined, 'no default route')
+  assert.equal(defaultRouteAddress('', interfaces), undefined)
 })
 
 test("the broker on the outward address takes this machine's connections (slirp4netns makes them) and no other host's", () => {
