@@ -1,9 +1,10 @@
 // realm on a rootless Docker engine, beside the machine's rootful one: a user of its own runs the real bin/realm
 // against Debian's dockerd-rootless.sh (test/engines/rootless-docker.sh installs what is missing and starts it).
-// What realm cannot do there is refused in one line each; each workspace (overlay, copy) works with an open
-// network (new, diff, resume, apply, push) and with the allowlist (through the relay); an interrupted run is
-// recovered; what the agent writes is the user's, the patch exact; the agent cannot give files to subordinate
-// ids, and its setuid file is out of other users' reach.
+// First the flows every engine passes (test/helpers/engine-suite.ts): both workspaces under the allowlist (through
+// the relay), push, a killed run recovered, a hostile agent's outputs, `open` and `allowlist` against an outside
+// host. Then what differs on a rootless engine: what realm cannot do there is refused in one line each; the copy
+// under `open` with apply and push; what the agent writes is the user's, the patch exact; the agent cannot give
+// files to subordinate ids, and its setuid file is out of other users' reach.
 import assert from 'node:assert/strict'
 import fs from 'node:fs/promises'
 import path from 'node:path'
@@ -12,6 +13,7 @@ import { after, before, describe, test } from 'node:test'
 import { execa } from 'execa'
 
 import { dockerSkip } from '../helpers/docker.js'
+import { engineSuite } from '../helpers/engine-suite.js'
 import { addOrigin, fileEntry, GIT_ENV, makeRepo, treeSnapshot } from '../helpers/repo.js'
 import { explain, REALM_BIN, type RealmResult, realmEnv, TEST_IMAGE, TEST_NET_IMAGE } from '../helpers/realm.js'
 import { sessionFile } from '../helpers/session.js'
@@ -35,29 +37,56 @@ async function rootlessSkip(): Promise<string | false> {
 
 const skip = await rootlessSkip()
 
+/** Starts the engine (installing what is missing) and loads the test images into it; stopped after the file. */
+async function startEngine(): Promise<void> {
+  const started = await execa(ENGINE, ['start', TEST_IMAGE, TEST_NET_IMAGE], { reject: false, all: true })
+  if (started.exitCode !== 0) throw new Error(`the rootless Docker engine did not start:\n${started.all}`)
+}
+if (!skip) {
+  await startEngine()
+  after(async () => {
+    await execa(ENGINE, ['stop'])
+  })
+}
+const ENGINE_INFO = skip
+  ? { SecurityOptions: [], PidsLimit: true }
+  : (JSON.parse((await execa('docker', ['info', '--format', '{{json .}}'], { env: { DOCKER_HOST: SOCKET } })).stdout) as {
+      SecurityOptions: string[]
+      PidsLimit: boolean
+    })
+/** Without cgroup v2 the engine cannot limit processes, and realm refuses a limit it would drop. */
+const PIDS: Record<string, string> = ENGINE_INFO.PidsLimit ? {} : { REALM_PIDS_LIMIT: 'none' }
+
+// The flows every engine passes, as the engine's own user: the core loop and resume in both workspaces (under the
+// default allowlist, through the relay), push, a killed run recovered, a hostile agent's outputs, open and allowlist.
+engineSuite(
+  {
+    name: 'a rootless Docker engine',
+    env: { DOCKER_HOST: SOCKET, ...PIDS },
+    user: skip ? undefined : { uid: Number((await execa('id', ['-u', USER])).stdout) },
+  },
+  skip,
+)
+
 async function idOf(flag: '-u' | '-g'): Promise<number> {
   return Number((await execa('id', [flag, USER])).stdout)
 }
 
-describe('a rootless Docker engine', { skip }, () => {
+describe('realm on a rootless Docker engine: what differs from a rootful one', { skip }, () => {
   let uid: number
   let gid: number
   let tmp: { path: string; cleanup: () => Promise<void> }
   let engineInfo: { SecurityOptions: string[]; PidsLimit: boolean }
 
   before(async () => {
-    const started = await execa(ENGINE, ['start', TEST_IMAGE, TEST_NET_IMAGE], { reject: false, all: true })
-    assert.equal(started.exitCode, 0, `the rootless engine must start:\n${started.all}`)
     uid = await idOf('-u')
     gid = await idOf('-g')
     tmp = await tempDir('realm-rootless-')
     await fs.chown(tmp.path, uid, gid)
-    const info = await asUser('docker', ['info', '--format', '{{json .}}'])
-    engineInfo = JSON.parse(info.stdout)
+    engineInfo = ENGINE_INFO
   })
   after(async () => {
     await tmp?.cleanup()
-    await execa(ENGINE, ['stop'])
   })
 
   /** A program run as the test user, on the rootless engine. */
@@ -163,7 +192,8 @@ describe('a rootless Docker engine', { skip }, () => {
     assert.deepEqual(await fs.readdir(path.join(home, 'sessions')).catch(() => []), [], 'no session left behind')
   })
 
-  for (const workspace of ['overlay', 'copy'] as const) {
+  // The suite runs the core loop under the allowlist and `open` in the overlay: here the copy under `open`.
+  for (const workspace of ['copy'] as const) {
     test(`${workspace} workspace, --network open: new, diff, resume, apply and push; the work is the user's, the patch exact`, async () => {
       const { project, home, bare } = await userProject(`loop-${workspace}`, {
         'a.txt': 'one\n',
@@ -227,37 +257,6 @@ describe('a rootless Docker engine', { skip }, () => {
       const removed = await realm(['remove', name, '--yes'], project, home, env)
       assert.equal(removed.code, 0, explain(removed))
       assert.deepEqual(await fs.readdir(path.join(home, 'sessions')), [], 'realm removed everything the run left')
-    })
-  }
-
-  for (const workspace of ['overlay', 'copy'] as const) {
-    test(`${workspace} workspace, --network allowlist (through the relay): an allowed name is reached, the rest blocked and reported`, async () => {
-      const { project, home } = await userProject(`allowlist-${workspace}`, { 'a.txt': 'a\n' })
-      const env = { REALM_WORKSPACE: workspace, ...(engineInfo.PidsLimit ? {} : { REALM_PIDS_LIMIT: 'none' }) }
-      const result = await realm(
-        [
-          'new',
-          `allowlist-${workspace}`,
-          // The preset allows the npm registry (ports 443 and 80); the image has no CA certificates, so plain HTTP.
-          'echo "npm=$(curl -s -o /dev/null -w "%{http_code}" -m 20 http://registry.npmjs.org/)"',
-          'echo "example=$(curl -s -o /dev/null -w "%{http_code}" -m 20 http://example.com/)"',
-          'echo "around=$(curl -s -o /dev/null -w "%{http_code}" -m 5 --noproxy "*" http://192.0.2.1/ || true)"',
-          'echo done > net.txt',
-        ],
-        project,
-        home,
-        env,
-      )
-      assert.equal(result.code, 0, explain(result))
-      assert.match(result.stdout, /^npm=(?!403)[1-5]\d\d$/m, 'the allowed registry answered, not the proxy')
-      assert.match(result.stdout, /^example=403$/m, "the proxy's refusal")
-      assert.match(result.stdout, /^around=000/m, 'no route around the proxy')
-      assert.match(result.stderr, /^realm: blocked 2 connections: example\.com \(not allowed\), 192\.0\.2\.1:80 \(around the proxy\)/m)
-      assert.deepEqual(await replayed(home, `allowlist-${workspace}`, project), {
-        'a.txt': fileEntry('a\n'),
-        'net.txt': fileEntry('done\n'),
-      })
-      assert.deepEqual(await foreignOrSetuid(home), [])
     })
   }
 
@@ -330,33 +329,5 @@ describe('a rootless Docker engine', { skip }, () => {
     assert.deepEqual(await foreignOrSetuid(project), [], 'the applied files are the user’s, none setuid')
     const removed = await realm(['remove', name, '--yes'], project, home, env)
     assert.equal(removed.code, 0, explain(removed))
-  })
-
-  test('an interrupted run (realm killed mid-run): the next command shows its work, the next resume saves it', async () => {
-    const { project, home } = await userProject('interrupted', { 'a.txt': 'a\n' })
-    const env = { REALM_NETWORK: 'open', ...(engineInfo.PidsLimit ? {} : { REALM_PIDS_LIMIT: 'none' }) }
-    const name = 'interrupted'
-    const first = await realm(['new', name, 'echo first > first.txt'], project, home, env)
-    assert.equal(first.code, 0, explain(first))
-    const run = startRealm(['resume', name, 'echo mid-run > mid.txt', 'touch /realm/out/mid-ready', 'sleep 6'], project, home, env)
-    await until(path.join(home, 'sessions', name, 'run', 'mid-ready'))
-    // Past the first snapshot (every 3 s), then realm dies without a word.
-    await new Promise((resolve) => setTimeout(resolve, 3500))
-    run.kill('SIGKILL')
-    await run
-
-    const shown = await realm(['diff', name], project, home, env)
-    assert.equal(shown.code, 0, explain(shown))
-    assert.match(shown.stdout, /\+mid-run/, 'the unsaved work is shown')
-    // The container ends by itself; the next resume recovers its run first.
-    const next = await realm(['resume', name, 'echo after > after.txt'], project, home, env)
-    assert.equal(next.code, 0, explain(next))
-    assert.deepEqual(await replayed(home, name, project), {
-      'a.txt': fileEntry('a\n'),
-      'first.txt': fileEntry('first\n'),
-      'mid.txt': fileEntry('mid-run\n'),
-      'after.txt': fileEntry('after\n'),
-    })
-    assert.deepEqual(await foreignOrSetuid(home), [])
   })
 })
