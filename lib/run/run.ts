@@ -15,6 +15,7 @@ import { runAttached, stopContainer, waitForContainer } from '../container/docke
 import { UserError, errorCode } from '../common/errors.js'
 import { pathExists, watchForFile } from '../common/files.js'
 import { PRIVATE_FILE_MODE, privateDirSync } from '../common/private.js'
+import { removeTreeSync } from '../common/remove-tree.js'
 import { sweepTree } from '../common/sweep.js'
 import { type GitSettings, identityEnv } from '../git/settings.js'
 import { loadGit } from '../git/exec.js'
@@ -37,6 +38,7 @@ import { readRunError } from './outputs.js'
 import { makeHideLayer, trackedHidden } from './hidden.js'
 import type { Session } from '../session/store.js'
 import { trace, traceDockerSpawned, traceEnabled } from '../common/trace.js'
+import { agentOnEngine } from './agent-on-engine.js'
 import { rememberOverlayUnsupported, type StrategyChoice, type Strategy } from './workspace.js'
 import type { Egress } from '../net/egress.js'
 import type { BlockedAttempt } from '../net/proxy.js'
@@ -77,34 +79,6 @@ export interface RunOutcome {
   blocked?: BlockedAttempt[]
   /** the secret files the agent did not see */
   hidden: string[]
-}
-
-/**
- * Removes a directory tree, including an overlay work dir the kernel left with mode 000: owned by root (an empty
- * one, which its parent's permission lets go), or, in a user namespace (rootless Podman), by the user, holding
- * the whiteout the kernel keeps there for reuse. Synchronous, as the rest of a run's set-up before `docker run`
- * (see startContainer).
- */
-function removeTreeSync(dir: string): void {
-  try {
-    fsSync.rmSync(dir, { recursive: true, force: true })
-  } catch (error) {
-    if (errorCode(error) !== 'EACCES') throw error
-    for (const layer of ['work', 'view-work']) {
-      const kernels = path.join(dir, layer, 'work')
-      try {
-        fsSync.chmodSync(kernels, 0o700)
-      } catch {
-        // not there, or not ours: an empty directory can be removed without permission on itself
-      }
-      try {
-        fsSync.rmdirSync(kernels)
-      } catch {
-        // not there, or not empty: the next line says
-      }
-    }
-    fsSync.rmSync(dir, { recursive: true, force: true })
-  }
 }
 
 /**
@@ -171,6 +145,7 @@ async function startContainer(
   }
   const { excludes, identity } = await options.gitSettings
   const network = await networkArgs(options.network)
+  const agent = await agentOnEngine(options.limits)
   writeRunState(session, state, excludes, hidden)
   fsSync.writeFileSync(path.join(out, OUT.globalExcludes), excludes, { mode: PRIVATE_FILE_MODE })
   if (hiding) {
@@ -185,7 +160,7 @@ async function startContainer(
     image: options.image,
     containerName: container,
     tty: options.tty,
-    user: process.getuid && process.getgid ? { uid: process.getuid(), gid: process.getgid() } : undefined,
+    user: agent.user,
     userns: network.userns,
     projectRoot: root,
     hideLayer,
@@ -209,7 +184,7 @@ async function startContainer(
     },
     passEnv: [...passedEnv(env, options.tty), ...Object.keys(network.secretEnv)],
     mounts: claudeMounts({ seedDir: claudeSeedDir(session), historyDir: claudeHistoryDir(session) }),
-    limits: options.limits,
+    limits: agent.limits,
     extraArgs: [...network.dockerArgs, ...options.dockerArgs],
     command: options.command,
     engine,
