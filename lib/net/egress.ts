@@ -102,7 +102,7 @@ export async function openEgress(options: EgressOptions): Promise<Egress> {
   const image = netImage(env)
   const imageReady = enforces(mode) ? ensureNetImage(image, options.notify) : Promise.resolve()
   imageReady.catch(() => undefined) // awaited below
-  const facts = await engineFacts()
+  const facts = await engineFacts(env)
   if (facts.kind === 'unsupported' && enforces(mode)) throw cannotEnforce(mode, facts.why)
   const where = addresses(facts, mode)
 
