@@ -10,11 +10,16 @@ import path from 'node:path'
 import type { Socket } from 'node:net'
 import { PassThrough } from 'node:stream'
 
+import { engineProgram } from './engine-cli.js'
+
 /**
  * The engine's socket when realm can ask it directly: DOCKER_HOST unset or unix://, and no other context
- * chosen (`docker context use` or DOCKER_CONTEXT). Anything else goes through the docker CLI.
+ * chosen (`docker context use` or DOCKER_CONTEXT). Anything else goes through the engine's CLI, as does Podman's
+ * own CLI (REALM_ENGINE=podman).
  */
 export function engineSocket(env: NodeJS.ProcessEnv = process.env, home = os.homedir()): string | undefined {
+  // Podman's CLI reads neither DOCKER_HOST nor Docker's contexts: whatever socket they name is not its engine.
+  if (engineProgram(env) === 'podman') return undefined
   if (env.DOCKER_CONTEXT) return undefined
   if (env.DOCKER_HOST) return env.DOCKER_HOST.startsWith('unix://') ? env.DOCKER_HOST.slice('unix://'.length) : undefined
   try {

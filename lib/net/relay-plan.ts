@@ -23,12 +23,16 @@ export function relayFiles(plan: Pick<SidecarPlan, 'netDir'>): Buffer {
   return tarArchive(entries)
 }
 
-/** The docker CLI's steps: create the sidecar, copy realm's files in (the archive on stdin), start it attached. */
-export function planRelaySidecar(plan: SidecarPlan): { create: string[]; copy: string[]; start: string[] } {
+/**
+ * The docker CLI's steps: create the sidecar, copy realm's files in (the archive on stdin), start it attached.
+ * `engineArgs`: the flags the engine needs for every container (container/engine-dialect.ts).
+ */
+export function planRelaySidecar(plan: SidecarPlan, engineArgs: string[] = []): { create: string[]; copy: string[]; start: string[] } {
   const [entrypoint, ...args] = COMMAND
   return {
     create: [
       'create',
+      ...engineArgs,
       '--rm',
       '-i',
       '--name',
@@ -57,7 +61,7 @@ export function planRelaySidecar(plan: SidecarPlan): { create: string[]; copy: s
  * The body of the engine API's POST /containers/create for the same container as planRelaySidecar's; `mounted`:
  * docker/net mounted read-only instead of copied in (an engine on a socket of this machine sees realm's paths).
  */
-export function relaySidecarSpec(plan: SidecarPlan, mounted = false): Record<string, unknown> {
+export function relaySidecarSpec(plan: SidecarPlan, mounted = false, ulimits: unknown[] = []): Record<string, unknown> {
   const [entrypoint, ...args] = COMMAND
   return {
     Image: plan.image,
@@ -78,6 +82,7 @@ export function relaySidecarSpec(plan: SidecarPlan, mounted = false): Record<str
       SecurityOpt: ['no-new-privileges'],
       LogConfig: { Type: 'none', Config: {} },
       ...(mounted ? { Mounts: [{ Type: 'bind', Source: plan.netDir, Target: NET_MOUNT, ReadOnly: true }] } : {}),
+      ...(ulimits.length ? { Ulimits: ulimits } : {}),
     },
   }
 }

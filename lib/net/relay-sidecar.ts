@@ -8,6 +8,8 @@ import { spawn } from 'node:child_process'
 import { UserError } from '../common/errors.js'
 import { trace } from '../common/trace.js'
 import { engineProgram } from '../container/engine-cli.js'
+import { planFor } from '../container/engine-dialect.js'
+import { engineKind, hostLimits } from '../container/engine-kind.js'
 import {
   type Attached,
   attachContainer,
@@ -40,7 +42,8 @@ async function relayWithCli(name: string, ports: number[]): Promise<RelayStreams
 async function launchOnSocket(socket: string, plan: SidecarPlan): Promise<Launched> {
   // An engine on a socket of this machine sees realm's paths: docker/net is mounted, as for a bridge sidecar (a
   // copy into a created container costs the engine a mount of its filesystem: a third of a second under load).
-  await createContainer(socket, plan.name, relaySidecarSpec(plan, true))
+  const engine = planFor(await engineKind(), hostLimits())
+  await createContainer(socket, plan.name, relaySidecarSpec(plan, true, engine.ulimits))
   let attached: Attached | undefined
   try {
     attached = await attachContainer(socket, plan.name)
@@ -54,7 +57,8 @@ async function launchOnSocket(socket: string, plan: SidecarPlan): Promise<Launch
 }
 
 async function launchWithCliSteps(plan: SidecarPlan): Promise<Launched> {
-  const steps = planRelaySidecar(plan)
+  const engine = planFor(await engineKind(), hostLimits())
+  const steps = planRelaySidecar(plan, [...engine.extra, ...engine.sidecarArgs])
   const created = await runProgram(engineProgram(), steps.create)
   if (created.exitCode !== 0) throw new Error(created.stderr.split('\n')[0] || 'docker create failed')
   const copied = await runProgram(engineProgram(), steps.copy, { input: relayFiles(plan) })
@@ -62,7 +66,11 @@ async function launchWithCliSteps(plan: SidecarPlan): Promise<Launched> {
     await runProgram(engineProgram(), ['rm', '-f', plan.name])
     throw new Error(copied.stderr.split('\n')[0] || 'docker cp failed')
   }
-  return { ...launchWithCli(plan, steps.start), startRelay: (ports) => relayWithCli(plan.name, ports) }
+  return {
+    ...launchWithCli(plan, steps.start),
+    startRelay: (ports) => relayWithCli(plan.name, ports),
+    sharedUserns: engine.sidecarArgs.length > 0,
+  }
 }
 
 /** Starts a relay sidecar, without its relay yet (that needs realm's ports); rejects with the run's refusal. */
