@@ -140,7 +140,7 @@ export async function openEgress(options: EgressOptions): Promise<Egress> {
   const env = options.env ?? process.env
   const { mode } = options
   const image = netImage(env)
-  const asked = engineFacts()
+  const asked = engineFacts(env)
   // Built only for an engine that can enforce: a refusal leaves no build running on behind it.
   const imageReady = enforces(mode)
     ? asked.then((facts) => (facts.kind === 'unsupported' ? undefined : ensureNetImage(image, options.notify)))

@@ -103,11 +103,15 @@ export function withRelay(launched: Launched, sidecar: Sidecar, ports: number[],
       if (stderr.length < 4000) stderr += chunk
     })
     end = serveRelay(streams.fromRelay, streams.toRelay, ports)
+    let listened = false
     void end.done.then((why) => {
       trace(`relay ended${why ? `: ${why}` : ''}`)
-      if (why) notify?.(`realm: ${why} — the agent has no network for the rest of this run; run again, or see TROUBLESHOOTING.md`)
+      // Before it listened, the run's refusal says why (below).
+      if (why && listened)
+        notify?.(`realm: ${why} — the agent has no network for the rest of this run; run again, or see TROUBLESHOOTING.md`)
     })
     await end.ready
+    listened = true
     trace('relay listening')
   })()
   const ready = Promise.all([sidecar.ready, listening]).then(
