@@ -11,12 +11,14 @@ import { UserError } from '../common/errors.js'
 import { dockerDir } from '../common/paths.js'
 import { trace } from '../common/trace.js'
 import { buildImage, imageExists } from '../container/docker.js'
+import { engineLocation } from '../container/engine-location.js'
 import { brokerUrl, CREDENTIAL_NAMES, DEFAULT_UPSTREAM, hostCredentials, PLACEHOLDERS, startBroker } from './broker.js'
 import { type EngineFacts, engineFacts } from './engine.js'
 import { DESKTOP_HOST } from './sidecar-plan.js'
 import { type AllowEntry, enforces, type NetworkMode } from './policy.js'
 import type { Listening } from './listen.js'
 import { proxyUrl, startProxy } from './proxy.js'
+import { remoteEgress } from './remote.js'
 import { type BlockedAttempt, shown } from './report.js'
 import { bypasses, tunnelAgent, upstreamProxy } from './upstream.js'
 import { configureSidecar, DEFAULT_NET_IMAGE, type Launched, launchSidecar, netImage, newSidecarPlan, type Sidecar } from './sidecar.js'
@@ -86,9 +88,18 @@ export async function openEgress(options: EgressOptions): Promise<Egress> {
   const env = options.env ?? process.env
   const { mode } = options
   const image = netImage(env)
-  const imageReady = enforces(mode) ? ensureNetImage(image, options.notify) : Promise.resolve()
+  const location = engineLocation(env)
+  // No image is built on an engine realm will not run the sidecar on.
+  const imageReady = enforces(mode)
+    ? location.then((engine) => (engine.location === 'remote' ? undefined : ensureNetImage(image, options.notify)))
+    : Promise.resolve()
   imageReady.catch(() => undefined) // awaited below
-  const facts = await engineFacts()
+  // Asked together: whether the engine sees this machine at all (a remote one cannot reach realm's listeners).
+  const [facts, engine] = await Promise.all([engineFacts(), location])
+  if (engine.location === 'remote') {
+    await options.early?.then((l) => l.kill()).catch(() => undefined)
+    return remoteEgress(mode, options.notify)
+  }
   if (facts.kind === 'unsupported' && enforces(mode)) throw cannotEnforce(mode, facts.why)
   const where = addresses(facts, mode)
 

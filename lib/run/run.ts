@@ -36,6 +36,8 @@ import { makeHideLayer, trackedHidden } from './hidden.js'
 import type { Session } from '../session/store.js'
 import { trace, traceDockerSpawned, traceEnabled } from '../common/trace.js'
 import { rememberOverlayUnsupported, type StrategyChoice, type Strategy } from './workspace.js'
+import { engineLocation } from '../container/engine-location.js'
+import { runStreamed } from './remote-run.js'
 import type { Egress } from '../net/egress.js'
 import type { BlockedAttempt } from '../net/proxy.js'
 
@@ -291,14 +293,21 @@ async function runAndSave(options: RunOptions): Promise<RunOutcome> {
   let strategy = options.strategy.strategy
   const hidden = (await options.hidden) ?? []
   trace('secret files found')
-  if (hidden.length && options.strategy.reason) throw cannotHide(hidden, options.strategy.reason)
+  // An engine that cannot see this machine's files gets the workspace as a stream (remote-run.ts): a copy, which
+  // needs no overlay to hide files (they are never sent).
+  const engine = await engineLocation()
+  const streamed = engine.location === 'remote'
+  if (streamed) strategy = 'copy'
+  if (hidden.length && options.strategy.reason && !streamed) throw cannotHide(hidden, options.strategy.reason)
   const out = runDir(options.session)
   // Saved once: early when the entrypoint says it is done, else after docker has exited.
   let saving: Promise<SaveResult> | undefined
   const save = () => (saving ??= saveRun(options.session, out, options.mode, options.root))
   const saveEarly = () => void save().catch(() => undefined) // its outcome is read below
-  let started = await startContainer(options, strategy, hidden, saveEarly)
+  if (streamed) cleanUpSync(options.session)
+  let started = streamed ? await runStreamed(options, hidden, engine) : await startContainer(options, strategy, hidden, saveEarly)
   if (
+    !streamed &&
     !(await pathExists(path.join(out, OUT.ready))) &&
     !(await pathExists(path.join(out, OUT.error))) &&
     started.exitCode === 125 &&
