@@ -98,7 +98,7 @@ export async function openEgress(options: EgressOptions): Promise<Egress> {
   const [facts, engine] = await Promise.all([engineFacts(), location])
   if (engine.location === 'remote') {
     await options.early?.then((l) => l.kill()).catch(() => undefined)
-    return remoteEgress(mode, options.notify)
+    return remoteEgress(mode)
   }
   if (facts.kind === 'unsupported' && enforces(mode)) throw cannotEnforce(mode, facts.why)
   const where = addresses(facts, mode)

@@ -14,13 +14,12 @@ export function refuseOnRemoteEngine(mode: NetworkMode): UserError {
   )
 }
 
-/** What tells the user that the run's credentials stay behind. */
+/** What tells the user that the run's credentials stay behind (said by the run, once it starts). */
 export const NO_BROKER_ON_REMOTE =
   "realm: the Docker engine is remote, so the agent cannot reach realm's credential broker on this machine: it gets no credential from here (log in inside the run, or see TROUBLESHOOTING.md)"
 
 /** The run's network on a remote engine: `open` alone, with nothing of realm's to reach. */
-export function remoteEgress(mode: NetworkMode, notify: (line: string) => void): Egress {
+export function remoteEgress(mode: NetworkMode): Egress {
   if (mode !== 'open') throw refuseOnRemoteEngine(mode)
-  notify(NO_BROKER_ON_REMOTE)
   return { mode, dockerArgs: [], env: {}, secretEnv: {}, blocked: () => [], close: async () => undefined }
 }

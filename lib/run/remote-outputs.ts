@@ -60,23 +60,17 @@ const KIND: Record<string, string> = {
 }
 
 /**
- * A reader that writes the wanted outputs into `dir` (private, realm's own) and remembers the first refusal.
+ * A reader that writes the wanted outputs into `dir` (private, realm's own); it throws RunOutputRefused.
  * Exported for the unit tests; `fetchOutputs` feeds it docker's stream.
  */
-export function outputsReader(dir: string): { reader: TarReader; refusal: () => RunOutputRefused | undefined } {
-  let refused: RunOutputRefused | undefined
-  const reader = new TarReader(STREAM_LIMITS, (header) => {
+export function outputsReader(dir: string): TarReader {
+  // Thrown from the reader, so the stream stops at once (an 8 GB file is not read to be refused).
+  return new TarReader(STREAM_LIMITS, (header) => {
     const name = outputName(header.path)
-    if (!name || refused) return undefined
-    if (header.type !== 'file') {
-      refused = new RunOutputRefused(name, `is ${KIND[header.type]}, not a regular file`)
-      return undefined
-    }
+    if (!name) return undefined
+    if (header.type !== 'file') throw new RunOutputRefused(name, `is ${KIND[header.type]}, not a regular file`)
     const { maxBytes } = FETCHED_OUTPUTS[name]
-    if (header.size > maxBytes) {
-      refused = new RunOutputRefused(name, `is ${header.size} bytes, more than the ${maxBytes} allowed`)
-      return undefined
-    }
+    if (header.size > maxBytes) throw new RunOutputRefused(name, `is ${header.size} bytes, more than the ${maxBytes} allowed`)
     const fd = fs.openSync(path.join(dir, name), 'wx', PRIVATE_FILE_MODE)
     const sink: TarSink = {
       write: (chunk) => {
@@ -86,7 +80,6 @@ export function outputsReader(dir: string): { reader: TarReader; refusal: () => 
     }
     return sink
   })
-  return { reader, refusal: () => refused }
 }
 
 export type Fetched = 'fetched' | 'no-outputs' | 'unreachable'
@@ -99,7 +92,7 @@ export async function fetchOutputs(container: string, runDir: string): Promise<{
   const temp = `${runDir}.fetch-${randomBytes(4).toString('hex')}`
   privateDirSync(temp)
   const copy = copyOut(container, MOUNT.out)
-  const { reader, refusal } = outputsReader(temp)
+  const reader = outputsReader(temp)
   const timer = setTimeout(copy.kill, STREAM_LIMITS.timeoutMs)
   try {
     let failure: unknown
@@ -126,8 +119,6 @@ export async function fetchOutputs(container: string, runDir: string): Promise<{
       if (error instanceof TarRefused) throw new RunOutputRefused(MOUNT.out, `came back broken: ${error.why}`)
       throw error
     }
-    const refused = refusal()
-    if (refused) throw refused
     fs.rmSync(runDir, { recursive: true, force: true })
     fs.renameSync(temp, runDir)
     return { status: 'fetched' }

@@ -26,7 +26,9 @@ import { withScratch } from '../git/scratch.js'
 import { heldByAnotherProcess } from '../session/lock.js'
 import { PATCH_FILES, type Session } from '../session/store.js'
 import type { Egress } from '../net/egress.js'
-import { claudeHistoryDir, claudeSeedDir, type RunAsked, type RunState, readRunState, runDir, writeRunState } from './host-run.js'
+import { NO_BROKER_ON_REMOTE } from '../net/remote.js'
+import { RunOutputRefused } from './outputs.js'
+import { claudeHistoryDir, claudeSeedDir, hostRunDir, type RunAsked, type RunState, readRunState, runDir, writeRunState } from './host-run.js'
 import { trackedHidden, hiddenTest } from './hidden.js'
 import { ENV, OUT, type RunMode } from './protocol.js'
 import { cachedCommits, forgetCache, updateCache } from './remote-cache.js'
@@ -90,6 +92,7 @@ export async function runStreamed(options: StreamedRunOptions, hidden: string[],
   const user = process.getuid && process.getgid ? { uid: process.getuid(), gid: process.getgid() } : undefined
   const { excludes, identity } = await options.gitSettings
   const network = options.network ? await options.network : undefined
+  if (network) options.notify(NO_BROKER_ON_REMOTE)
   const mounts = claudeMounts({ seedDir: claudeSeedDir(session), historyDir: claudeHistoryDir(session) })
   return withScratch(async (scratch) => {
     const newBaseline = options.mode === 'new' && !session.meta.remote
@@ -223,8 +226,13 @@ async function fetchAndRemove(session: Pick<Session, 'dir'>, container: string):
   }
   trace('docker cp out')
   const fetched = await fetchOutputs(container, runDir(session)).catch(async (error: unknown) => {
-    // A refused output is final: nothing of the run is kept, on the host or on the engine.
+    // A refused output is final: nothing of the run is kept, on the host or on the engine, and no later command
+    // tries it again (as save.ts does for a local run).
     await removeContainer(container)
+    if (error instanceof RunOutputRefused) {
+      fs.rmSync(runDir(session), { recursive: true, force: true })
+      fs.rmSync(hostRunDir(session), { recursive: true, force: true })
+    }
     throw error
   })
   if (fetched.status !== 'unreachable') await removeContainer(container)
