@@ -28,7 +28,16 @@ import { PATCH_FILES, type Session } from '../session/store.js'
 import type { Egress } from '../net/egress.js'
 import { NO_BROKER_ON_REMOTE } from '../net/remote.js'
 import { RunOutputRefused } from './outputs.js'
-import { claudeHistoryDir, claudeSeedDir, hostRunDir, type RunAsked, type RunState, readRunState, runDir, writeRunState } from './host-run.js'
+import {
+  claudeHistoryDir,
+  claudeSeedDir,
+  hostRunDir,
+  type RunAsked,
+  type RunState,
+  readRunState,
+  runDir,
+  writeRunState,
+} from './host-run.js'
 import { trackedHidden, hiddenTest } from './hidden.js'
 import { ENV, OUT, type RunMode } from './protocol.js'
 import { cachedCommits, forgetCache, updateCache } from './remote-cache.js'
