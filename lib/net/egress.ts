@@ -11,6 +11,7 @@ import { UserError } from '../common/errors.js'
 import { dockerDir } from '../common/paths.js'
 import { trace } from '../common/trace.js'
 import { buildImage, imageExists } from '../container/docker.js'
+import { engineSocket } from '../container/engine-api.js'
 import { engineLocation } from '../container/engine-location.js'
 import { brokerUrl, CREDENTIAL_NAMES, DEFAULT_UPSTREAM, hostCredentials, PLACEHOLDERS, startBroker } from './broker.js'
 import { type EngineFacts, engineFacts } from './engine.js'
@@ -94,14 +95,19 @@ export async function openEgress(options: EgressOptions): Promise<Egress> {
     ? location.then((engine) => (engine.location === 'remote' ? undefined : ensureNetImage(image, options.notify)))
     : Promise.resolve()
   imageReady.catch(() => undefined) // awaited below
-  // Asked together: whether the engine sees this machine at all (a remote one cannot reach realm's listeners).
-  const [facts, engine] = await Promise.all([engineFacts(), location])
+  // Whether the engine sees this machine at all (a remote one cannot reach realm's listeners): asked beside the
+  // engine's facts where realm has the engine's socket (milliseconds each), else first, sparing a remote engine
+  // the CLI's questions about a bridge realm would not use.
+  const facts = engineSocket() ? engineFacts() : location.then((e) => (e.location === 'remote' ? undefined : engineFacts()))
+  facts.catch(() => undefined) // awaited below
+  const engine = await location
   if (engine.location === 'remote') {
     await options.early?.then((l) => l.kill()).catch(() => undefined)
     return remoteEgress(mode)
   }
-  if (facts.kind === 'unsupported' && enforces(mode)) throw cannotEnforce(mode, facts.why)
-  const where = addresses(facts, mode)
+  const known = (await facts) as EngineFacts
+  if (known.kind === 'unsupported' && enforces(mode)) throw cannotEnforce(mode, known.why)
+  const where = addresses(known, mode)
 
   const listeners: Listening[] = []
   let sidecar: Sidecar | undefined
