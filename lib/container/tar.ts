@@ -181,6 +181,8 @@ export class TarReader {
   private current?: { header: TarEntryHeader; sink?: TarSink; left: number; pad: number; meta?: Buffer[]; metaKind?: string }
   private nextPath?: string
   private nextLink?: string
+  /** a PAX size record: the next entry's size, beyond what its header's field holds (8 GiB and more) */
+  private nextSize?: number
   private globalPax = new Map<string, string>()
   private ended = false
 
@@ -225,9 +227,10 @@ export class TarReader {
   private header(block: Buffer): void {
     if (!checksumOk(block)) throw new TarRefused('a header has a wrong checksum (not a tar stream?)')
     const flag = String.fromCharCode(block[156])
-    const size = numberField(block, 124, 12)
+    const meta = flag === 'x' || flag === 'g' || flag === 'L' || flag === 'K'
+    const size = (!meta && this.nextSize) || numberField(block, 124, 12)
     const pad = (BLOCK - (size % BLOCK)) % BLOCK
-    if (flag === 'x' || flag === 'g' || flag === 'L' || flag === 'K') {
+    if (meta) {
       if (size > this.limits.maxHeaderBytes) throw new TarRefused(`an extended header of ${size} bytes is larger than allowed`)
       this.current = { header: { path: '', type: 'other', size, mode: 0, linkname: '' }, left: size, pad, meta: [], metaKind: flag }
       return
@@ -246,6 +249,7 @@ export class TarReader {
     }
     this.nextPath = undefined
     this.nextLink = undefined
+    this.nextSize = undefined
     const sink = this.onEntry(header)
     this.current = { header, sink, left: size, pad }
   }
@@ -286,7 +290,10 @@ export class TarReader {
       if (pathValue !== undefined) this.nextPath = pathValue
       if (linkValue !== undefined) this.nextLink = linkValue
       const size = records.get('size')
-      if (size !== undefined) throw new TarRefused('a PAX size record is not supported')
+      if (size !== undefined) {
+        if (!/^\d{1,16}$/.test(size)) throw new TarRefused(`a PAX size record holds '${size.slice(0, 20)}'`)
+        this.nextSize = Number(size)
+      }
     }
   }
 }

@@ -78,13 +78,20 @@ async function scratchRepository(root: string, scratch: string, commit: string, 
     await fs.copyFile(path.join(gitDir, 'index'), env.GIT_INDEX_FILE)
     const stat = await fs.stat(path.join(gitDir, 'index'))
     await fs.utimes(env.GIT_INDEX_FILE, stat.atime, stat.mtime)
-    await git(root, ['ls-files', '--stage', '--', ':(top)NONE-realm'], { env })
   } catch (error) {
-    if (errorCode(error) !== 'ENOENT' && !(error as { exitCode?: number }).exitCode) throw error
-    await fs.rm(env.GIT_INDEX_FILE, { force: true })
+    if (errorCode(error) !== 'ENOENT') throw error
     await git(root, ['read-tree', commit], { env })
   }
   return env
+}
+
+/** `git add -A` on the scratch index; an index this git cannot read (a split index, say) is started afresh. */
+async function stageAll(root: string, env: Record<string, string>, commit: string): Promise<void> {
+  const added = await git(root, ['add', '-A', '--ignore-errors'], { env, reject: false })
+  if (added.exitCode === 0) return
+  await fs.rm(env.GIT_INDEX_FILE, { force: true })
+  await git(root, ['read-tree', commit], { env })
+  await git(root, ['add', '-A', '--ignore-errors'], { env, reject: false })
 }
 
 export interface WorkingTree {
@@ -109,7 +116,7 @@ export async function workingTree(
   const literal = { ...env, GIT_LITERAL_PATHSPECS: '1' }
   let baseline: string | undefined
   if (options.baseline) {
-    await git(root, ['add', '-A', '--ignore-errors'], { env, reject: false })
+    await stageAll(root, env, commit)
     if (options.hidden.length) {
       // As the container's keep_committed: the hidden paths as in the commit, or absent.
       await git(root, ['rm', '-r', '-q', '--cached', '--ignore-unmatch', '--', ...options.hidden], { env: literal })

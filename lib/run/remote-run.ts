@@ -20,7 +20,7 @@ import { UserError } from '../common/errors.js'
 import { dockerDir } from '../common/paths.js'
 import { privateDirSync } from '../common/private.js'
 import { trace, traceDockerSpawned, traceEnabled } from '../common/trace.js'
-import { commitsPresent, packObjects, workingTree } from '../git/stream-source.js'
+import { commitsPresent, packObjects, type WorkingTree, workingTree } from '../git/stream-source.js'
 import { type GitSettings, identityEnv } from '../git/settings.js'
 import { withScratch } from '../git/scratch.js'
 import { heldByAnotherProcess } from '../session/lock.js'
@@ -105,27 +105,22 @@ export async function runStreamed(options: StreamedRunOptions, hidden: string[],
   const mounts = claudeMounts({ seedDir: claudeSeedDir(session), historyDir: claudeHistoryDir(session) })
   return withScratch(async (scratch) => {
     const newBaseline = options.mode === 'new' && !session.meta.remote
-    const [tree, tracked] = await Promise.all([
-      workingTree(
-        root,
-        session.meta.baseCommit,
-        { excludes, hidden, withIgnored: options.includeIgnored, baseline: newBaseline },
-        path.join(scratch, 'tree'),
-      ),
-      hidden.length ? trackedHidden(root, session.meta.baseCommit, hidden) : Promise.resolve([]),
+    // What the container needs of the project, read while the engine creates the container.
+    const reading = Promise.all([
+      newBaseline || options.includeIgnored
+        ? workingTree(
+            root,
+            session.meta.baseCommit,
+            { excludes, hidden, withIgnored: options.includeIgnored, baseline: newBaseline },
+            path.join(scratch, 'tree'),
+          )
+        : ({ ignored: [] } as WorkingTree),
+      hidden.length ? trackedHidden(root, session.meta.baseCommit, hidden) : [],
+      commitsPresent(root, cachedCommits(engine.id, volume)),
     ])
-    trace('workspace read')
-    const files = newBaseline ? (tree.baseline ? { 'baseline.patch': tree.baseline } : {}) : sessionFiles(session)
+    reading.catch(() => undefined) // awaited below
 
-    const attempt = async (have: string[]) => {
-      const pack = await packObjects(
-        root,
-        session.meta.baseCommit,
-        have,
-        path.join(scratch, `objects-${randomBytes(3).toString('hex')}.pack`),
-      )
-      const packBytes = pack ? fs.statSync(pack).size : 0
-      trace(`objects sent: ${packBytes} bytes, against ${have.length} cached commit${have.length === 1 ? '' : 's'}`)
+    const attempt = async (cached: boolean) => {
       const container = `realm-${session.name}-${randomBytes(3).toString('hex')}`
       const state: RunState = {
         container,
@@ -136,6 +131,7 @@ export async function runStreamed(options: StreamedRunOptions, hidden: string[],
         asked: options.asked && { ...options.asked, image: options.image },
         streamed: true,
       }
+      // Before the container exists, so that a realm killed from here on leaves what finds and removes it.
       writeRunState(session, state, excludes, hidden)
       const argv = planRemoteCreate({
         image: options.image,
@@ -160,13 +156,25 @@ export async function runStreamed(options: StreamedRunOptions, hidden: string[],
         command: options.command,
       })
       trace('docker create')
-      await createContainer(argv, options.image)
+      const creating = createContainer(argv, options.image)
+      creating.catch(() => undefined) // awaited below
+      const [tree, tracked, present] = await reading
+      const have = cached ? present : []
+      const pack = await packObjects(
+        root,
+        session.meta.baseCommit,
+        have,
+        path.join(scratch, `objects-${randomBytes(3).toString('hex')}.pack`),
+      )
+      const packBytes = pack ? fs.statSync(pack).size : 0
+      trace(`objects sent: ${packBytes} bytes, against ${have.length} cached commit${have.length === 1 ? '' : 's'}`)
+      await creating
       trace('docker cp in')
       await copyInto(
         container,
         streamInput({
           realmLib: dockerDir(),
-          sessionFiles: files,
+          sessionFiles: newBaseline ? (tree.baseline ? { 'baseline.patch': tree.baseline } : {}) : sessionFiles(session),
           outFiles: handedOutFiles(excludes, tracked),
           pack,
           have,
@@ -182,20 +190,18 @@ export async function runStreamed(options: StreamedRunOptions, hidden: string[],
       const fetched = await fetchAndRemove(session, container)
       await caching
       if (fetched.status === 'unreachable') throw leftOnEngine(session, container, fetched.detail ?? 'no answer')
-      return { ...started, container }
+      return { ...started, container, cacheMissed: have.length > 0 && fs.existsSync(path.join(out, OUT.cacheMiss)) }
     }
 
-    const have = await commitsPresent(root, cachedCommits(engine.id, volume))
-    const started = await attempt(have)
-    if (have.length && fs.existsSync(path.join(out, OUT.cacheMiss))) {
-      // The engine's cache lacks what realm recorded as sent (the volume was removed): send everything.
-      trace('cache miss')
-      forgetCache(engine.id, volume)
-      fs.rmSync(out, { recursive: true, force: true })
-      privateDirSync(out)
-      return attempt([])
-    }
-    return started
+    const { cacheMissed, ...started } = await attempt(true)
+    if (!cacheMissed) return started
+    // The engine's cache lacks what realm recorded as sent (the volume was removed): send everything.
+    trace('cache miss')
+    forgetCache(engine.id, volume)
+    fs.rmSync(out, { recursive: true, force: true })
+    privateDirSync(out)
+    const { cacheMissed: _, ...again } = await attempt(false)
+    return again
   })
 }
 

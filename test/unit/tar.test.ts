@@ -206,3 +206,36 @@ test('a FIFO or device in place of an output refuses the run (as tar writes them
     fs.rmSync(dir, { recursive: true, force: true })
   }
 })
+
+/** A PAX extended header block and its records, written by hand as Go's archive/tar writes one for a size. */
+function paxSize(size: string): Buffer {
+  const record = ` size=${size}\n`
+  const body = Buffer.from(`${record.length + String(record.length + 2).length}${record}`)
+  const block = Buffer.alloc(512)
+  block.write('PaxHeaders/x', 0)
+  block.write('0000644\0', 100)
+  block.write(`${body.length.toString(8).padStart(11, '0')}\0`, 124)
+  block.fill(' ', 148, 156)
+  block.write('x', 156)
+  block.write('ustar\0', 257)
+  block.write('00', 263)
+  let sum = 0
+  for (const byte of block) sum += byte
+  block.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148)
+  return Buffer.concat([block, body, Buffer.alloc(512 - body.length)])
+}
+
+test('a size beyond the header field (a PAX size record, 8 GB and more) is read, and refused before any content', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'realm-out-'))
+  try {
+    const reader = outputsReader(dir)
+    const header = tarEntry({ path: 'out/snapshot.patch', type: 'file', mode: 0o644 })
+    assert.throws(
+      () => reader.write(Buffer.concat([paxSize('8589934592'), ...header])),
+      (e: unknown) => e instanceof RunOutputRefused && /snapshot\.patch is 8589934592 bytes, more than/.test(e.message),
+    )
+    assert.throws(() => readAll(Buffer.concat([paxSize('12abc'), ...header])), TarRefused)
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
+})
