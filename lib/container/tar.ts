@@ -92,6 +92,22 @@ export function tarEnd(): Buffer {
   return Buffer.alloc(2 * BLOCK)
 }
 
+/** A file (or, with a name ending in '/', a directory) of a small archive built in memory, owned by root. */
+export interface TarEntry {
+  /** a relative path; directories end with '/' */
+  name: string
+  mode: number
+  data?: Buffer
+}
+
+/** A whole archive of a few small files, for copying them into a container before its start (PUT /archive). */
+export function tarArchive(entries: TarEntry[]): Buffer {
+  const blocks = entries.flatMap((entry) =>
+    tarEntry({ path: entry.name, type: entry.name.endsWith('/') ? 'directory' : 'file', mode: entry.mode, content: entry.data }),
+  )
+  return Buffer.concat([...blocks, tarEnd()])
+}
+
 // ---------------------------------------------------------------------------------------------------- reading
 
 /** A tar stream that breaks the reader's bounds or is not tar at all. */
