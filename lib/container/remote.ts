@@ -35,8 +35,12 @@ export function imageMissingRemote(image: string, env: NodeJS.ProcessEnv = proce
   )
 }
 
-export async function createContainer(argv: string[], image: string): Promise<void> {
-  const result = await runProgram(engineProgram(), argv)
+/**
+ * `docker create`. `env`: values for the `-e NAME` flags, kept out of the process list; among them may be the
+ * run's proxy, which the CLI must not take for its own connection to the engine (hence NO_PROXY, its alone).
+ */
+export async function createContainer(argv: string[], image: string, env: Record<string, string> = {}): Promise<void> {
+  const result = await runProgram(engineProgram(), argv, { env: { ...env, NO_PROXY: '*', no_proxy: '*' } })
   if (errorCode(result.error) === 'ENOENT') throw new UserError('docker is not installed — install Docker Engine and try again')
   if (result.exitCode !== 0) throw createRefusal(result.stderr || result.error?.message || '', image)
 }

@@ -11,7 +11,6 @@ import { UserError } from '../common/errors.js'
 import { dockerDir } from '../common/paths.js'
 import { trace } from '../common/trace.js'
 import { buildImage, imageExists } from '../container/docker.js'
-import { engineSocket } from '../container/engine-api.js'
 import { engineLocation } from '../container/engine-location.js'
 import { brokerUrl, CREDENTIAL_NAMES, DEFAULT_UPSTREAM, hostCredentials, PLACEHOLDERS, startBroker } from './broker.js'
 import { type EngineFacts, engineFacts } from './engine.js'
@@ -104,24 +103,17 @@ export async function openEgress(options: EgressOptions): Promise<Egress> {
   const { mode } = options
   const image = netImage(env)
   const location = engineLocation(env)
-  // No image is built on an engine realm will not run the sidecar on.
-  const imageReady = enforces(mode)
-    ? location.then((engine) => (engine.location === 'remote' ? undefined : ensureNetImage(image, options.notify)))
-    : Promise.resolve()
+  const imageReady = enforces(mode) ? ensureNetImage(image, options.notify) : Promise.resolve()
   imageReady.catch(() => undefined) // awaited below
-  // Whether the engine sees this machine at all (a remote one cannot reach realm's listeners): asked beside the
-  // engine's facts where realm has the engine's socket (milliseconds each), else first, sparing a remote engine
-  // the CLI's questions about a bridge realm would not use.
-  const facts = engineSocket() ? engineFacts() : location.then((e) => (e.location === 'remote' ? undefined : engineFacts()))
-  facts.catch(() => undefined) // awaited below
-  const engine = await location
-  if (engine.location === 'remote') {
+  // Whether the engine sees this machine at all: asked beside the engine's facts (milliseconds each on a socket).
+  const [facts, engine] = await Promise.all([engineFacts(), location])
+  // On a remote engine an open network has no sidecar, and so no relay to realm's broker (see net/remote.ts).
+  if (engine.location === 'remote' && !enforces(mode)) {
     await options.early?.then((l) => l.kill()).catch(() => undefined)
     return remoteEgress(mode)
   }
-  const known = (await facts) as EngineFacts
-  if (known.kind === 'unsupported' && enforces(mode)) throw cannotEnforce(mode, known.why)
-  const where = addresses(known, mode)
+  if (facts.kind === 'unsupported' && enforces(mode)) throw cannotEnforce(mode, facts.why)
+  const where = addresses(facts, mode)
 
   const listeners: Listening[] = []
   let sidecar: Sidecar | undefined

@@ -1,16 +1,16 @@
-// The network of a run on a remote engine (one that cannot see this machine's files, container/engine-location.ts).
-// realm's broker and proxy listen on this machine, where a remote engine's containers cannot reach them through
-// a bridge address, so the enforcing modes cannot be kept there yet, and realm refuses them rather than run on a
-// network it cannot close. `--network open` runs: the container's network is the engine's own, and since the
-// broker is out of its reach, the agent gets no credential from this machine (none ever enters the container).
+// The network of a run on a remote engine (one that cannot see this machine's files, container/engine-location.ts)
+// outside the enforcing modes, which reach realm's proxy and broker through the relay their sidecar carries (see
+// net/engine.ts). `--network open` has no sidecar, so nothing of realm's is in the container's reach: the network
+// is the engine's own, and the agent gets no credential from this machine (none ever enters the container).
+// `--network host` would be the engine's host, not this machine: realm refuses it.
 import { UserError } from '../common/errors.js'
-import type { Egress } from './egress.js'
 import type { NetworkMode } from './policy.js'
+import type { BlockedAttempt } from './report.js'
 
-/** The one-line refusal of a mode realm cannot enforce on a remote engine. */
+/** The one-line refusal of a mode that cannot work on a remote engine. */
 export function refuseOnRemoteEngine(mode: NetworkMode): UserError {
   return new UserError(
-    `--network ${mode} cannot be enforced on a remote Docker engine yet (its containers cannot reach realm's proxy on this machine) — run with --network open to accept the engine's open network`,
+    `--network ${mode} cannot work on a remote Docker engine (its host is not this machine, where realm's broker listens) — use --network allowlist, model or open`,
   )
 }
 
@@ -18,8 +18,18 @@ export function refuseOnRemoteEngine(mode: NetworkMode): UserError {
 export const NO_BROKER_ON_REMOTE =
   "realm: the Docker engine is remote, so the agent cannot reach realm's credential broker on this machine: it gets no credential from here (log in inside the run, or see TROUBLESHOOTING.md)"
 
-/** The run's network on a remote engine: `open` alone, with nothing of realm's to reach. */
-export function remoteEgress(mode: NetworkMode): Egress {
+/** What egress.ts's Egress holds of an open network on a remote engine: nothing of realm's to reach. */
+interface OpenRemote {
+  mode: NetworkMode
+  dockerArgs: string[]
+  env: Record<string, string>
+  secretEnv: Record<string, string>
+  blocked(): BlockedAttempt[]
+  close(): Promise<void>
+}
+
+/** The run's network on a remote engine in the modes without a sidecar (and so without the relay). */
+export function remoteEgress(mode: NetworkMode): OpenRemote {
   if (mode !== 'open') throw refuseOnRemoteEngine(mode)
   return { mode, dockerArgs: [], env: {}, secretEnv: {}, blocked: () => [], close: async () => undefined }
 }

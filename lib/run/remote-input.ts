@@ -115,3 +115,9 @@ export function handedOutFiles(excludes: string, hiddenTracked: readonly string[
   if (hiddenTracked.length) files[OUT.hiddenTracked] = Buffer.from(`${hiddenTracked.join('\0')}\0`)
   return files
 }
+
+/** The marker that the network policy is in place (OUT.netReady), as a stream into the running container. */
+export async function* netReadyStream(user?: { uid: number; gid: number }): AsyncGenerator<Buffer> {
+  yield* tarEntry({ path: rel(`${MOUNT.out}/${OUT.netReady}`), type: 'file', mode: 0o600, ...(user ?? { uid: 0, gid: 0 }) })
+  yield tarEnd()
+}

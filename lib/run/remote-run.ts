@@ -41,7 +41,7 @@ import {
 import { trackedHidden, hiddenTest } from './hidden.js'
 import { ENV, OUT, type RunMode } from './protocol.js'
 import { cachedCommits, forgetCache, updateCache } from './remote-cache.js'
-import { handedOutFiles, streamInput } from './remote-input.js'
+import { handedOutFiles, netReadyStream, streamInput } from './remote-input.js'
 import { fetchOutputs } from './remote-outputs.js'
 
 /** What a streamed run needs of run.ts's RunOptions. */
@@ -66,8 +66,8 @@ export interface StreamedStart {
   exitCode: number
   container: string
   stopped: boolean
-  /** never: no sidecar joins a streamed run (see net/remote.ts) */
-  networkError?: undefined
+  /** the network policy could not be put in place (the run was stopped before its agent started) */
+  networkError?: unknown
 }
 
 /** The message for work that stays on the engine until a later command fetches it. */
@@ -101,7 +101,7 @@ export async function runStreamed(options: StreamedRunOptions, hidden: string[],
   const user = process.getuid && process.getgid ? { uid: process.getuid(), gid: process.getgid() } : undefined
   const { excludes, identity } = await options.gitSettings
   const network = options.network ? await options.network : undefined
-  if (network) options.notify(NO_BROKER_ON_REMOTE)
+  if (network && !network.secretEnv.ANTHROPIC_BASE_URL) options.notify(NO_BROKER_ON_REMOTE)
   const mounts = claudeMounts({ seedDir: claudeSeedDir(session), historyDir: claudeHistoryDir(session) })
   return withScratch(async (scratch) => {
     const newBaseline = options.mode === 'new' && !session.meta.remote
@@ -148,6 +148,7 @@ export async function runStreamed(options: StreamedRunOptions, hidden: string[],
           ...(options.mode === 'new' && session.meta.remote ? { [ENV.cleanStart]: '1' } : {}),
           ...identityEnv(identity, AGENT_IDENTITY),
           ...(traceEnabled() ? { [ENV.trace]: '1' } : {}),
+          ...(network?.join ? { [ENV.netWait]: '1' } : {}),
           ...(network?.env ?? {}),
         },
         passEnv: [...passedEnv(env, options.tty), ...Object.keys(network?.secretEnv ?? {})],
@@ -156,7 +157,7 @@ export async function runStreamed(options: StreamedRunOptions, hidden: string[],
         command: options.command,
       })
       trace('docker create')
-      const creating = createContainer(argv, options.image)
+      const creating = createContainer(argv, options.image, network?.secretEnv)
       creating.catch(() => undefined) // awaited below
       const [tree, tracked, present] = await reading
       const have = cached ? present : []
@@ -183,7 +184,7 @@ export async function runStreamed(options: StreamedRunOptions, hidden: string[],
           user,
         }),
       )
-      const started = await startAttached(options, container, network?.secretEnv ?? {})
+      const started = await startAttached(options, container, network, user)
       trace('docker exited')
       // The cache gets the objects while the outputs come back: neither waits for the other.
       const caching = updateCache(engine.id, options.image, volume, pack, session.meta.baseCommit)
@@ -209,8 +210,9 @@ export async function runStreamed(options: StreamedRunOptions, hidden: string[],
 async function startAttached(
   options: StreamedRunOptions,
   container: string,
-  secretEnv: Record<string, string>,
-): Promise<{ exitCode: number; stopped: boolean }> {
+  network: Egress | undefined,
+  user: { uid: number; gid: number } | undefined,
+): Promise<{ exitCode: number; stopped: boolean; networkError?: unknown }> {
   let stopped = false
   const onSignal = () => {
     if (stopped) return
@@ -222,11 +224,36 @@ async function startAttached(
   for (const signal of signals) process.on(signal, onSignal)
   try {
     trace('docker start')
-    const running = runAttached(['start', '--attach', '--interactive', container], secretEnv)
+    // The values of the container's `-e NAME` flags went to `docker create`; this CLI needs none of them.
+    const running = runAttached(['start', '--attach', '--interactive', container])
     traceDockerSpawned()
-    return { exitCode: await running, stopped }
+    const guarded = network?.join ? guardNetwork(network.join, container, running, user) : undefined
+    const exitCode = await running
+    return { exitCode, stopped, networkError: await guarded }
   } finally {
     for (const signal of signals) process.off(signal, onSignal)
+  }
+}
+
+/**
+ * Under an enforcing policy (the relay path), tells the entrypoint once the sidecar's rules are in place: the
+ * marker goes into the container's output directory through the engine, as the rest of the workspace did. A
+ * network that cannot be closed stops the container at once (the agent never ran). Resolves to that error.
+ */
+async function guardNetwork(
+  join: NonNullable<Egress['join']>,
+  container: string,
+  gone: Promise<unknown>,
+  user: { uid: number; gid: number } | undefined,
+): Promise<unknown> {
+  try {
+    if (!(await join(gone))) return undefined
+    await copyInto(container, netReadyStream(user))
+    trace('network closed')
+    return undefined
+  } catch (error) {
+    await stopContainer(container, 0)
+    return error
   }
 }
 
@@ -250,7 +277,8 @@ async function fetchAndRemove(session: Pick<Session, 'dir'>, container: string):
     }
     throw error
   })
-  if (fetched.status !== 'unreachable') await removeContainer(container)
+  // Removed while the host saves the outputs: realm's process ends only once the removal has (no exit() cuts it).
+  if (fetched.status !== 'unreachable') void removeContainer(container)
   trace('outputs fetched')
   return fetched
 }

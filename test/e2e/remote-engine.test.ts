@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test'
 import { execa } from 'execa'
 
 import { dockerSkip, ensureTestImage } from '../helpers/docker.js'
-import { explain, type RealmResult, realm, shellQuote, startRealm, TEST_IMAGE, tempDir } from '../helpers/realm.js'
+import { explain, type RealmResult, realm, shellQuote, startRealm, TEST_IMAGE, TEST_NET_IMAGE, tempDir } from '../helpers/realm.js'
 import { type RemoteEngine, remoteEngineOrSkip } from '../helpers/remote-engine.js'
 import { addOrigin, changeFiles, fileEntry, git, makeRepo, pushedTree } from '../helpers/repo.js'
 import { sessionFile } from '../helpers/session.js'
@@ -19,7 +19,7 @@ const hostSkip = await dockerSkip()
 if (!hostSkip) await ensureTestImage()
 const { engine, skip: engineSkip } = hostSkip
   ? { engine: undefined, skip: hostSkip }
-  : await remoteEngineOrSkip({ images: [TEST_IMAGE], disk: '3g' })
+  : await remoteEngineOrSkip({ images: [TEST_IMAGE, TEST_NET_IMAGE], disk: '3g' })
 const skip = hostSkip || engineSkip
 
 /** docker against the stand-in engine. */
@@ -211,8 +211,9 @@ describe('a remote Docker engine', { skip }, () => {
       home,
       env: { ...remote.env, REALM_NETWORK: 'open' },
     })
+    // Running, not only created (the engine creates it while realm still reads the project).
     await until('the run to start on the engine', async () =>
-      (await remoteContainers()).some((n) => n.startsWith('realm-cut-')) ? true : undefined,
+      (await remoteDocker('ps', '--filter', 'name=realm-cut-', '--format', '{{.Names}}')).trim() ? true : undefined,
     )
     await new Promise((resolve) => setTimeout(resolve, 1500))
     child.kill('SIGKILL')
@@ -300,13 +301,13 @@ describe('a remote Docker engine', { skip }, () => {
   })
 
   test('an image the remote engine lacks: one line saying how to copy it there', async () => {
-    const result = await run(['new', 'noimage', 'true'], { REALM_IMAGE: 'realm-test-net:latest' })
+    const result = await run(['new', 'noimage', 'true'], { REALM_IMAGE: 'realm-remote-absent:latest' })
     assert.notEqual(result.code, 0)
     const lines = said(result)
     assert.equal(lines.length, 1, explain(result))
     assert.equal(
       lines[0],
-      `realm: image 'realm-test-net:latest' is not on the Docker engine (DOCKER_HOST=${remote.env.DOCKER_HOST}), which is remote — copy it there with 'docker save realm-test-net:latest | DOCKER_HOST=${remote.env.DOCKER_HOST} docker load', or build it there`,
+      `realm: image 'realm-remote-absent:latest' is not on the Docker engine (DOCKER_HOST=${remote.env.DOCKER_HOST}), which is remote — copy it there with 'docker save realm-remote-absent:latest | DOCKER_HOST=${remote.env.DOCKER_HOST} docker load', or build it there`,
     )
   })
 
@@ -319,14 +320,31 @@ describe('a remote Docker engine', { skip }, () => {
     await assert.rejects(fs.access(sessionFile(home, 'bound', 'session.json')))
   })
 
-  for (const mode of ['allowlist', 'model'])
-    test(`--network ${mode}: refused in one line naming --network open`, async () => {
-      const result = await run(['new', `net-${mode}`, 'true'], { REALM_NETWORK: mode })
-      assert.notEqual(result.code, 0)
-      const lines = said(result).filter((line) => !/engine is remote|credential/.test(line))
-      assert.equal(lines.length, 1, explain(result))
-      assert.match(lines[0], new RegExp(`--network ${mode} cannot be enforced on a remote Docker engine .* run with --network open`))
-    })
+  test('--network allowlist runs through the relay: a host it does not allow is blocked and reported', async () => {
+    const result = await run(
+      ['new', 'fenced', 'if curl -sf -m 5 -o /dev/null http://example.com/; then echo reached > reached.txt; fi', 'echo x > fenced.txt'],
+      {
+        REALM_NETWORK: 'allowlist',
+      },
+    )
+    assert.equal(result.code, 0, explain(result))
+    assert.ok(
+      said(result).includes('realm: blocked 1 connection: example.com (not allowed) — allow with --allow example.com'),
+      explain(result),
+    )
+    const patch = await fs.readFile(sessionFile(home, 'fenced', 'changes.patch'), 'utf8')
+    assert.match(patch, /fenced\.txt/)
+    assert.doesNotMatch(patch, /reached/)
+    assert.deepEqual(await remoteContainers(), [])
+  })
+
+  test("--network host: refused in one line, as the engine's host is not this machine", async () => {
+    const result = await run(['new', 'hostnet', 'true'], { REALM_NETWORK: 'host' })
+    assert.notEqual(result.code, 0)
+    const lines = said(result).filter((line) => !/engine is remote/.test(line))
+    assert.equal(lines.length, 1, explain(result))
+    assert.match(lines[0], /--network host cannot work on a remote Docker engine .* use --network allowlist, model or open/)
+  })
 
   test('nothing of realm is left on the engine but the cache, and no overlay was ever misdiagnosed', async () => {
     assert.deepEqual(await remoteContainers(), [])
