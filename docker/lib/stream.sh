@@ -3,10 +3,10 @@
 # objects and a new session's baseline as a patch, instead of mounting the project. Sourced by entrypoint.sh;
 # uses git.sh, and entrypoint.sh's fail and put.
 
-# receive_project PROJECT INPUT CACHE OUT: PROJECT becomes a repository holding the session's commit, made of the
+# receive_project PROJECT INPUT CACHE: PROJECT becomes a repository holding the session's commit, made of the
 # objects in the engine's cache CACHE (read-only here) and the pack INPUT/objects.pack realm sent (what the
 # cache lacked). The pack was made against the commits INPUT/have lists; should the cache lack one (it was
-# removed since), OUT/cache-miss tells realm, which sends every object again.
+# removed since), it returns 1, for the entrypoint to tell realm, which sends every object again.
 receive_project() {
   if ! { mkdir -p "$1/.git/objects/info" "$1/.git/objects/pack" "$1/.git/refs/heads" &&
     printf 'ref: refs/heads/realm\n' >"$1/.git/HEAD" &&
@@ -16,8 +16,7 @@ receive_project() {
   if [ -d "$3/objects" ]; then printf '%s\n' "$3/objects" >"$1/.git/objects/info/alternates"; fi
   use_repository "$1/.git" "$1"
   if [ -s "$2/have" ] && sed 's/$/^{commit}/' "$2/have" | realm_git cat-file --batch-check | grep -q ' missing$'; then
-    put "$4/cache-miss" ''
-    exit 125
+    return 1
   fi
   if [ -f "$2/objects.pack" ]; then
     realm_git index-pack --stdin <"$2/objects.pack" >/dev/null || fail "cannot read the project's objects realm sent"

@@ -43,6 +43,18 @@ async function until<T>(what: string, check: () => Promise<T | undefined>, timeo
   }
 }
 
+/** The processes of this machine whose arguments end with `args` (read from /proc). */
+async function processesRunning(args: string[]): Promise<number[]> {
+  const tail = `${args.join('\0')}\0`
+  const found: number[] = []
+  for (const pid of await fs.readdir('/proc')) {
+    if (!/^\d+$/.test(pid)) continue
+    const cmdline = await fs.readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')
+    if (cmdline.endsWith(tail)) found.push(Number(pid))
+  }
+  return found
+}
+
 /** The trace line that says how many bytes of objects a run sent, and against how many cached commits. */
 function objectsSent(result: RealmResult): { bytes: number; cached: number } {
   const match = /objects sent: (\d+) bytes, against (\d+) cached commit/.exec(result.stderr)
@@ -246,8 +258,7 @@ describe('a remote Docker engine', { skip }, () => {
     // realm dies, and its connection to the engine with it: the docker client attached to the container goes too.
     child.kill('SIGKILL')
     const container = (await remoteDocker('ps', '--filter', 'name=realm-cut-', '--format', '{{.Names}}')).trim()
-    const attached = await execa('pgrep', ['-f', `start --attach --interactive ${container}$`], { reject: false })
-    for (const pid of String(attached.stdout).split('\n').filter(Boolean)) process.kill(Number(pid), 'SIGKILL')
+    for (const pid of await processesRunning(['start', '--attach', '--interactive', container])) process.kill(pid, 'SIGKILL')
     await child.catch(() => undefined)
     const resumed = await run(['resume', 'cut', 'test -f during.txt'])
     assert.equal(resumed.code, 0, explain(resumed))
