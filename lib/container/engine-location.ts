@@ -15,7 +15,7 @@ import { realmHome } from '../common/paths.js'
 import { PRIVATE_FILE_MODE, privateDirSync } from '../common/private.js'
 import { runProgram } from '../common/spawn.js'
 import { engineProgram } from './engine-cli.js'
-import { engineRequest, engineSocket } from './engine-api.js'
+import { engineEndpoint, engineHttp } from './engine-http.js'
 
 export type EngineLocation = 'local' | 'remote'
 
@@ -56,9 +56,9 @@ export function readProbeAnswer(message: string): EngineLocation | undefined {
 
 /** The engine's ID; throws the one-line refusal when it cannot be reached. */
 async function engineId(): Promise<string> {
-  const socket = engineSocket()
-  if (socket) {
-    const answer = await engineRequest(socket, 'GET', '/info', undefined, 3000).catch(() => undefined)
+  const endpoint = engineEndpoint()
+  if (endpoint) {
+    const answer = await engineHttp(endpoint, 'GET', '/info', undefined, 10_000).catch(() => undefined)
     if (answer?.status === 200) {
       const id = (JSON.parse(answer.body) as { ID?: unknown }).ID
       if (typeof id === 'string' && id) return id
@@ -73,12 +73,13 @@ async function engineId(): Promise<string> {
 
 /** Sends the probe: a create with a bind mount of `dir` and an image that does not exist. */
 async function probe(dir: string): Promise<string> {
-  const socket = engineSocket()
-  if (socket) {
-    const answer = await engineRequest(socket, 'POST', '/containers/create', {
+  const endpoint = engineEndpoint()
+  if (endpoint) {
+    const spec = {
       Image: PROBE_IMAGE,
       HostConfig: { Mounts: [{ Type: 'bind', Source: dir, Target: '/realm-probe', ReadOnly: true }] },
-    }).catch(() => undefined)
+    }
+    const answer = await engineHttp(endpoint, 'POST', '/containers/create', JSON.stringify(spec)).catch(() => undefined)
     if (answer) return answer.body
   }
   const result = await runProgram(engineProgram(), [

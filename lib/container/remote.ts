@@ -4,11 +4,12 @@
 // context); its one-line complaints become realm's.
 import { spawn } from 'node:child_process'
 import fs from 'node:fs'
-import type { Readable } from 'node:stream'
+import { PassThrough, type Readable } from 'node:stream'
 
 import { errorCode, firstLine, UserError } from '../common/errors.js'
 import { runProgram } from '../common/spawn.js'
 import { engineProgram } from './engine-cli.js'
+import { engineDownload, engineEndpoint, engineHttp, engineMessage } from './engine-http.js'
 import { engineName, unreachable } from './engine-location.js'
 
 /** Turns the engine's refusal to create the container into what the user should do. */
@@ -45,8 +46,17 @@ export async function createContainer(argv: string[], image: string, env: Record
   if (result.exitCode !== 0) throw createRefusal(result.stderr || result.error?.message || '', image)
 }
 
-/** Copies a tar stream into the (created, not started) container, extracted at its root. */
-export function copyInto(container: string, tar: AsyncIterable<Buffer>): Promise<void> {
+/** Copies a tar stream into the container, extracted at its root. */
+export async function copyInto(container: string, tar: AsyncIterable<Buffer>): Promise<void> {
+  const endpoint = engineEndpoint()
+  if (!endpoint) return copyIntoWithCli(container, tar)
+  const answer = await engineHttp(endpoint, 'PUT', `/containers/${encodeURIComponent(container)}/archive?path=%2F`, tar).catch(
+    (error: Error) => ({ status: 0, body: error.message }),
+  )
+  if (answer.status !== 200) throw unreachable(answer.status ? engineMessage(answer) : answer.body)
+}
+
+function copyIntoWithCli(container: string, tar: AsyncIterable<Buffer>): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(engineProgram(), ['cp', '-', `${container}:/`], { stdio: ['pipe', 'ignore', 'pipe'] })
     let stderr = ''
@@ -73,14 +83,69 @@ export function copyInto(container: string, tar: AsyncIterable<Buffer>): Promise
   })
 }
 
-/**
- * The container's directory `dir` as a tar stream (docker cp: links are not followed). `done` resolves to the
- * copy's exit code and message once its stream has been read to the end.
- */
-export function copyOut(
-  container: string,
-  dir: string,
-): { stream: Readable; done: Promise<{ code: number | null; stderr: string }>; kill: () => void } {
+/** A copy out of the container as it goes: the archive's bytes, how it ended, and a way to stop it. */
+export interface CopyOut {
+  stream: Readable
+  /** resolves once the stream has been read to its end: code 0 when it is whole */
+  done: Promise<{ code: number | null; stderr: string }>
+  kill: () => void
+}
+
+/** The container's directory `dir` as a tar stream (links are not followed). */
+export function copyOut(container: string, dir: string): CopyOut {
+  const endpoint = engineEndpoint()
+  if (!endpoint) return copyOutWithCli(container, dir)
+  const stream = new PassThrough()
+  let abort: () => void = () => undefined
+  let killed = false
+  const done = engineDownload(endpoint, `/containers/${encodeURIComponent(container)}/archive?path=${encodeURIComponent(dir)}`).then(
+    ({ status, stream: body, abort: stop }) =>
+      new Promise<{ code: number | null; stderr: string }>((resolve) => {
+        abort = stop
+        if (killed) stop()
+        if (status === 404) {
+          body.resume()
+          stream.end()
+          resolve({ code: 1, stderr: `Could not find the file ${dir} in container ${container}` })
+          return
+        }
+        if (status !== 200) {
+          let text = ''
+          body.on('data', (chunk: Buffer) => {
+            text += chunk.toString('utf8')
+          })
+          body.on('end', () => {
+            stream.end()
+            resolve({ code: 1, stderr: engineMessage({ status, body: text }) })
+          })
+          return
+        }
+        body.on('error', (error) => {
+          stream.end()
+          resolve({ code: killed ? null : 1, stderr: killed ? '' : error.message })
+        })
+        body.on('end', () => {
+          stream.end()
+          resolve({ code: killed ? null : 0, stderr: '' })
+        })
+        body.pipe(stream, { end: false })
+      }),
+    (error: Error) => {
+      stream.end()
+      return { code: 1, stderr: error.message }
+    },
+  )
+  return {
+    stream,
+    done,
+    kill: () => {
+      killed = true
+      abort()
+    },
+  }
+}
+
+function copyOutWithCli(container: string, dir: string): CopyOut {
   const child = spawn(engineProgram(), ['cp', `${container}:${dir}`, '-'], { stdio: ['ignore', 'pipe', 'pipe'] })
   let stderr = ''
   child.stderr.on('data', (chunk: Buffer) => {
@@ -97,6 +162,16 @@ export type ContainerStatus = 'running' | 'stopped' | 'absent' | 'unknown'
 
 /** Whether the container runs, has stopped (its filesystem kept), is gone, or the engine cannot be asked. */
 export async function containerStatus(container: string): Promise<ContainerStatus> {
+  const endpoint = engineEndpoint()
+  if (endpoint) {
+    const answer = await engineHttp(endpoint, 'GET', `/containers/${encodeURIComponent(container)}/json`, undefined, 10_000).catch(
+      () => undefined,
+    )
+    if (!answer) return 'unknown'
+    if (answer.status === 404) return 'absent'
+    if (answer.status !== 200) return 'unknown'
+    return (JSON.parse(answer.body) as { State?: { Running?: boolean } }).State?.Running ? 'running' : 'stopped'
+  }
   const result = await runProgram(engineProgram(), ['inspect', '--type', 'container', '--format', '{{.State.Running}}', container])
   if (result.exitCode === 0) return result.stdout.trim() === 'true' ? 'running' : 'stopped'
   if (/no such (object|container)/i.test(result.stderr)) return 'absent'
@@ -104,6 +179,11 @@ export async function containerStatus(container: string): Promise<ContainerStatu
 }
 
 export async function removeContainer(container: string): Promise<void> {
+  const endpoint = engineEndpoint()
+  if (endpoint) {
+    await engineHttp(endpoint, 'DELETE', `/containers/${encodeURIComponent(container)}?force=1&v=1`).catch(() => undefined)
+    return
+  }
   await runProgram(engineProgram(), ['rm', '--force', '--volumes', container])
 }
 
