@@ -102,6 +102,8 @@ export interface TarEntry {
 
 /** A whole archive of a few small files, for copying them into a container before its start (PUT /archive). */
 export function tarArchive(entries: TarEntry[]): Buffer {
+  // Plain ustar names only: these archives hold realm's own few files (tarEntry takes longer ones, with PAX).
+  for (const entry of entries) if (Buffer.byteLength(entry.name) > 100) throw new Error(`tar: name too long: ${entry.name}`)
   const blocks = entries.flatMap((entry) =>
     tarEntry({ path: entry.name, type: entry.name.endsWith('/') ? 'directory' : 'file', mode: entry.mode, content: entry.data }),
   )
