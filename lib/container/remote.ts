@@ -178,6 +178,17 @@ export async function containerStatus(container: string): Promise<ContainerStatu
   return 'unknown'
 }
 
+/** Whether the engine has the volume; undefined when it cannot say. */
+export async function volumeExists(volume: string): Promise<boolean | undefined> {
+  const endpoint = engineEndpoint()
+  if (endpoint) {
+    const answer = await engineHttp(endpoint, 'GET', `/volumes/${encodeURIComponent(volume)}`, undefined, 10_000).catch(() => undefined)
+    return answer?.status === 200 ? true : answer?.status === 404 ? false : undefined
+  }
+  const result = await runProgram(engineProgram(), ['volume', 'inspect', '--format', '{{.Name}}', volume])
+  return result.exitCode === 0 ? true : /no such volume/i.test(result.stderr) ? false : undefined
+}
+
 export async function removeContainer(container: string): Promise<void> {
   const endpoint = engineEndpoint()
   if (endpoint) {

@@ -14,7 +14,7 @@ import { claudeMounts } from '../container/claude-config.js'
 import type { Engine } from '../container/engine-location.js'
 import type { ContainerLimits } from '../container/limits.js'
 import { cacheVolume, planRemoteCreate } from '../container/remote-plan.js'
-import { containerStatus, copyInto, createContainer, removeContainer } from '../container/remote.js'
+import { containerStatus, copyInto, createContainer, removeContainer, volumeExists } from '../container/remote.js'
 import { runAttached, stopContainer } from '../container/docker.js'
 import { UserError } from '../common/errors.js'
 import { dockerDir } from '../common/paths.js'
@@ -116,7 +116,11 @@ export async function runStreamed(options: StreamedRunOptions, hidden: string[],
           )
         : ({ ignored: [] } as WorkingTree),
       hidden.length ? trackedHidden(root, session.meta.baseCommit, hidden) : [],
-      commitsPresent(root, cachedCommits(engine.id, volume)),
+      // A cache volume that is gone holds nothing realm recorded (one question spares a container's start).
+      volumeExists(volume).then((exists) => {
+        if (exists === false) forgetCache(engine.id, volume)
+        return commitsPresent(root, cachedCommits(engine.id, volume))
+      }),
     ])
     reading.catch(() => undefined) // awaited below
 
