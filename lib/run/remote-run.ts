@@ -105,6 +105,11 @@ export async function runStreamed(options: StreamedRunOptions, hidden: string[],
   const mounts = claudeMounts({ seedDir: claudeSeedDir(session), historyDir: claudeHistoryDir(session) })
   return withScratch(async (scratch) => {
     const newBaseline = options.mode === 'new' && !session.meta.remote
+    // A cache volume that is gone holds nothing realm recorded (one question spares a container's start). Asked
+    // before the container's create, which makes the volume afresh.
+    const volumeChecked = volumeExists(volume).then((exists) => {
+      if (exists === false) forgetCache(engine.id, volume)
+    })
     // What the container needs of the project, read while the engine creates the container.
     const reading = Promise.all([
       newBaseline || options.includeIgnored
@@ -116,11 +121,7 @@ export async function runStreamed(options: StreamedRunOptions, hidden: string[],
           )
         : ({ ignored: [] } as WorkingTree),
       hidden.length ? trackedHidden(root, session.meta.baseCommit, hidden) : [],
-      // A cache volume that is gone holds nothing realm recorded (one question spares a container's start).
-      volumeExists(volume).then((exists) => {
-        if (exists === false) forgetCache(engine.id, volume)
-        return commitsPresent(root, cachedCommits(engine.id, volume))
-      }),
+      volumeChecked.then(() => commitsPresent(root, cachedCommits(engine.id, volume))),
     ])
     reading.catch(() => undefined) // awaited below
 
@@ -160,6 +161,7 @@ export async function runStreamed(options: StreamedRunOptions, hidden: string[],
         extraArgs: [...(network?.dockerArgs ?? []), ...options.dockerArgs],
         command: options.command,
       })
+      await volumeChecked
       trace('docker create')
       const creating = createContainer(argv, options.image, network?.secretEnv)
       creating.catch(() => undefined) // awaited below
