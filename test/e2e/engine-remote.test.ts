@@ -56,6 +56,13 @@ describe('the remote engine stand-in', { skip }, () => {
   })
 })
 
+/**
+ * Whether realm runs on an engine where none of this machine's paths exist (the workspace streamed in, the work
+ * streamed back). Until it does, every flow would fail on the first bind mount; the suite is skipped with that
+ * reason. Set to true once it does.
+ */
+const RUNS_WITHOUT_HOST_PATHS = false
+
 engineSuite(
   {
     name: 'a remote Docker engine over tcp',
@@ -65,5 +72,5 @@ engineSuite(
     allowlistRefusal: /^realm: --network allowlist cannot be enforced on a remote Docker engine .*run with --network open/,
     openWithoutBroker: true,
   },
-  skip,
+  skip || (!RUNS_WITHOUT_HOST_PATHS && "SKIPPED: realm does not yet run on an engine without this machine's paths"),
 )
