@@ -23,6 +23,8 @@ export interface Engine {
   /** the engine's ID (from /info) */
   id: string
   location: EngineLocation
+  /** asked in this process (the first run against this engine), not remembered */
+  probed?: boolean
 }
 
 /** An image reference no engine has: the probe must never make a container. */
@@ -120,7 +122,7 @@ async function locate(): Promise<Engine> {
   if (!location) return { id, location: 'local' }
   privateDirSync(path.dirname(file))
   fs.writeFileSync(file, `${location}\n`, { mode: PRIVATE_FILE_MODE })
-  return { id, location }
+  return { id, location, probed: true }
 }
 
 let located: { key: string; engine: Promise<Engine> } | undefined

@@ -112,10 +112,12 @@ async function checkRun(
     [root, realmHome()],
   )
   await ensureImage(image, imageCheck, engine)
-  const remote = (await engine).location === 'remote'
+  const { location, probed } = await engine
+  const remote = location === 'remote'
   if (remote && strategy.forced && strategy.strategy === 'overlay') throw new UserError(OVERLAY_ON_REMOTE)
   if (!options.shell && !hasCredential(process.env)) say(kleur.yellow(NO_CREDENTIAL_HINT))
-  if (remote) say(COPY_ON_REMOTE)
+  // Said once, when realm finds the engine remote; each run's summary says `workspace: copy`.
+  if (remote && probed) say(COPY_ON_REMOTE)
   else if (strategy.reason) say(`realm: using a copy of the project (${strategy.reason})`)
   const login = loginFileNotice()
   if (login) say(kleur.yellow(login))
