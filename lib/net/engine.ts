@@ -12,7 +12,7 @@ import { runProgram } from '../common/spawn.js'
 import { engineProgram } from '../container/engine-cli.js'
 import { engineRequest, engineSocket } from '../container/engine-api.js'
 import { engineKind } from '../container/engine-kind.js'
-import { podmanFacts } from './podman-network.js'
+import { type PodmanFacts, podmanFacts } from './podman-network.js'
 
 export type EngineFacts =
   /** a Linux engine: containers on the default bridge reach the host at the bridge's gateway address */
@@ -25,7 +25,7 @@ export type EngineFacts =
    * Podman, rootful or rootless (its CLI, or Docker's CLI on its socket): containers on slirp4netns reach the
    * host at its own address on the default route (podman-network.ts); the enforcing modes are refused there
    */
-  | { kind: 'podman'; host: string; rootless: boolean }
+  | Extract<PodmanFacts, { kind: 'podman' }>
   | { kind: 'unsupported'; why: string }
 
 async function getJson(socket: string, urlPath: string): Promise<unknown> {

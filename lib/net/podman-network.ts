@@ -7,8 +7,6 @@
 import { readFileSync } from 'node:fs'
 import os from 'node:os'
 
-import type { EngineFacts } from './engine.js'
-
 /** The interface of the IPv4 default route in a /proc/net/route text (pure, for tests). */
 export function defaultRouteInterface(routes: string): string | undefined {
   for (const line of routes.split('\n').slice(1)) {
@@ -21,7 +19,10 @@ export function defaultRouteInterface(routes: string): string | undefined {
 /** The `docker run` flag that puts a container on a network from which it reaches `podmanFacts`' host. */
 export const PODMAN_NETWORK = ['--network', 'slirp4netns']
 
-export function podmanFacts(rootless: boolean, routes = readRoutes(), interfaces = os.networkInterfaces()): EngineFacts {
+/** What realm knows of a Podman engine's network (one of net/engine.ts's EngineFacts). */
+export type PodmanFacts = { kind: 'podman'; host: string; rootless: boolean } | { kind: 'unsupported'; why: string }
+
+export function podmanFacts(rootless: boolean, routes = readRoutes(), interfaces = os.networkInterfaces()): PodmanFacts {
   const iface = defaultRouteInterface(routes)
   const host = iface ? interfaces[iface]?.find((i) => i.family === 'IPv4' && !i.internal)?.address : undefined
   if (!host) return { kind: 'unsupported', why: 'this host has no IPv4 default route for a Podman container to reach realm on' }

@@ -125,8 +125,11 @@ export const OUT = {
 
 /** Names the host uses that the container's scripts never do (the protocol test exempts exactly these). */
 export const HOST_ONLY = {
-  /** the host mounts and runs the entrypoint there; the scripts locate each other from $0 */
-  mounts: [MOUNT.lib, MOUNT.home] as readonly string[],
+  /**
+   * the host mounts and runs the entrypoint there; the scripts locate each other from $0; the workspace's place
+   * on rootless Podman reaches them as REALM_WORKSPACE_DIR
+   */
+  mounts: [MOUNT.lib, MOUNT.home, MOUNT.ownWorkspace] as readonly string[],
   files: [] as readonly string[],
 }
 
