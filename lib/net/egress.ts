@@ -11,6 +11,7 @@ import { UserError } from '../common/errors.js'
 import { dockerDir } from '../common/paths.js'
 import { trace } from '../common/trace.js'
 import { buildImage, imageExists } from '../container/docker.js'
+import { engineLocation } from '../container/engine-location.js'
 import { brokerUrl, CREDENTIAL_NAMES, DEFAULT_UPSTREAM, hostCredentials, PLACEHOLDERS, startBroker } from './broker.js'
 import { type EngineFacts, engineFacts } from './engine.js'
 import { fromThisMachine } from './addresses.js'
@@ -19,6 +20,7 @@ import { defaultRouteAddress, PODMAN_NETWORK } from './podman-network.js'
 import { type AllowEntry, enforces, type NetworkMode } from './policy.js'
 import type { Listening } from './listen.js'
 import { proxyUrl, startProxy } from './proxy.js'
+import { remoteEgress } from './remote.js'
 import { type BlockedAttempt, shown } from './report.js'
 import { bypasses, tunnelAgent, upstreamProxy } from './upstream.js'
 import { withRelay, launchRelaySidecar } from './relay-sidecar.js'
@@ -140,13 +142,20 @@ export async function openEgress(options: EgressOptions): Promise<Egress> {
   const env = options.env ?? process.env
   const { mode } = options
   const image = netImage(env)
+  const location = engineLocation(env)
   const asked = engineFacts(env)
   // Built only for an engine that can enforce: a refusal leaves no build running on behind it.
   const imageReady = enforces(mode)
     ? asked.then((facts) => (facts.kind === 'unsupported' ? undefined : ensureNetImage(image, options.notify)))
     : Promise.resolve()
   imageReady.catch(() => undefined) // awaited below
-  const facts = await asked
+  // Whether the engine sees this machine at all: asked beside the engine's facts (milliseconds each on a socket).
+  const [facts, engine] = await Promise.all([asked, location])
+  // On a remote engine an open network has no sidecar, and so no relay to realm's broker (see net/remote.ts).
+  if (engine.location === 'remote' && !enforces(mode)) {
+    await options.early?.then((l) => l.kill()).catch(() => undefined)
+    return remoteEgress(mode)
+  }
   if (facts.kind === 'unsupported' && enforces(mode)) {
     // The sidecar started early holds realm's process open until it is stopped.
     await options.early?.then((l) => l.kill()).catch(() => undefined)

@@ -40,6 +40,8 @@ import type { Session } from '../session/store.js'
 import { trace, traceDockerSpawned, traceEnabled } from '../common/trace.js'
 import { agentOnEngine } from './agent-on-engine.js'
 import { rememberOverlayUnsupported, type StrategyChoice, type Strategy } from './workspace.js'
+import { engineLocation } from '../container/engine-location.js'
+import { runStreamed } from './remote-run.js'
 import type { Egress } from '../net/egress.js'
 import type { BlockedAttempt } from '../net/proxy.js'
 
@@ -294,9 +296,14 @@ async function runAndSave(options: RunOptions): Promise<RunOutcome> {
   let strategy = options.strategy.strategy
   const hidden = (await options.hidden) ?? []
   trace('secret files found')
-  if (hidden.length && options.strategy.reason) throw cannotHide(hidden, options.strategy.reason)
+  // An engine that cannot see this machine's files gets the workspace as a stream (remote-run.ts): a copy, which
+  // needs no overlay to hide files (they are never sent).
+  const engine = await engineLocation()
+  const streamed = engine.location === 'remote'
+  if (streamed) strategy = 'copy'
+  if (hidden.length && options.strategy.reason && !streamed) throw cannotHide(hidden, options.strategy.reason)
   // An engine that cannot be given an overlay (engine-dialect.ts) gets the copy; hidden files are refused.
-  const noOverlay = planFor(await engineKind()).overlayProblem
+  const noOverlay = streamed ? undefined : planFor(await engineKind()).overlayProblem
   if (noOverlay && hidden.length) throw cannotHide(hidden, noOverlay)
   if (noOverlay && strategy === 'overlay') {
     if (options.strategy.forced) throw new UserError(`cannot use an overlay workspace: ${noOverlay} — use --workspace copy`)
@@ -307,8 +314,10 @@ async function runAndSave(options: RunOptions): Promise<RunOutcome> {
   let saving: Promise<SaveResult> | undefined
   const save = () => (saving ??= saveRun(options.session, out, options.mode, options.root))
   const saveEarly = () => void save().catch(() => undefined) // its outcome is read below
-  let started = await startContainer(options, strategy, hidden, saveEarly)
+  if (streamed) cleanUpSync(options.session)
+  let started = streamed ? await runStreamed(options, hidden, engine) : await startContainer(options, strategy, hidden, saveEarly)
   if (
+    !streamed &&
     !(await pathExists(path.join(out, OUT.ready))) &&
     !(await pathExists(path.join(out, OUT.error))) &&
     started.exitCode === 125 &&
