@@ -44,21 +44,28 @@ import { cachedCommits, forgetCache, updateCache } from './remote-cache.js'
 import { handedOutFiles, netReadyStream, streamInput } from './remote-input.js'
 import { fetchOutputs } from './remote-outputs.js'
 
-/** What a streamed run needs of run.ts's RunOptions. */
+/** What every run needs (run.ts's RunOptions adds what only a local run has: its workspace, its hidden files). */
 export interface StreamedRunOptions {
   session: Session
   mode: RunMode
+  /** the project's repository root */
   root: string
+  /** what runs in the container: claude with its arguments, or a shell */
   command: string[]
   image: string
   dockerArgs: string[]
+  /** the container's privileges and limits */
   limits: ContainerLimits
+  /** the user's git settings, being read since the caller's checks began (see prepareRun) */
   gitSettings: Promise<GitSettings>
   tty: boolean
   includeIgnored: boolean
+  /** progress lines for the user (core modules never print) */
   notify: (line: string) => void
   env?: NodeJS.ProcessEnv
+  /** the run's network (broker, proxy, sidecar), being set up since the caller's checks began; none: docker's default */
   network?: Promise<Egress>
+  /** what the run's record keeps of what it was asked (the user's agent arguments, the network mode) */
   asked?: Omit<RunAsked, 'image'>
 }
 

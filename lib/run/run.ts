@@ -7,7 +7,6 @@ import path from 'node:path'
 
 import { AGENT_IDENTITY, passedEnv } from '../container/agent-env.js'
 import { claudeMounts } from '../container/claude-config.js'
-import type { ContainerLimits } from '../container/limits.js'
 import { planDockerRun } from '../container/plan.js'
 import { planFor } from '../container/engine-dialect.js'
 import { engineKind, hostLimits } from '../container/engine-kind.js'
@@ -17,18 +16,17 @@ import { pathExists, watchForFile } from '../common/files.js'
 import { PRIVATE_FILE_MODE, privateDirSync } from '../common/private.js'
 import { removeTreeSync } from '../common/remove-tree.js'
 import { sweepTree } from '../common/sweep.js'
-import { type GitSettings, identityEnv } from '../git/settings.js'
+import { identityEnv } from '../git/settings.js'
 import { loadGit } from '../git/exec.js'
 import { dockerDir } from '../common/paths.js'
 import { ENV, MOUNT, OUT } from './protocol.js'
-import { saveRun, type RunMode, type SaveResult } from './save.js'
+import { saveRun, type SaveResult } from './save.js'
 import {
   claudeHistoryDir,
   claudeSeedDir,
   fillSessionInput,
   hostRunDir,
   layersDir,
-  type RunAsked,
   type RunState,
   runDir,
   sessionInputDir,
@@ -41,33 +39,13 @@ import { trace, traceDockerSpawned, traceEnabled } from '../common/trace.js'
 import { agentOnEngine } from './agent-on-engine.js'
 import { rememberOverlayUnsupported, type StrategyChoice, type Strategy } from './workspace.js'
 import { engineLocation } from '../container/engine-location.js'
-import { runStreamed } from './remote-run.js'
+import { runStreamed, type StreamedRunOptions } from './remote-run.js'
 import type { Egress } from '../net/egress.js'
 import type { BlockedAttempt } from '../net/proxy.js'
 
-export interface RunOptions {
-  session: Session
-  mode: RunMode
-  /** the project's repository root */
-  root: string
-  /** what runs in the container: claude with its arguments, or a shell */
-  command: string[]
-  image: string
+/** A run's options: those of any run (remote-run.ts's, for a streamed one), and what only a local run has. */
+export interface RunOptions extends StreamedRunOptions {
   strategy: StrategyChoice
-  dockerArgs: string[]
-  /** the container's privileges and limits */
-  limits: ContainerLimits
-  /** the user's git settings, being read since the caller's checks began (see prepareRun) */
-  gitSettings: Promise<GitSettings>
-  tty: boolean
-  includeIgnored: boolean
-  /** progress lines for the user (core modules never print) */
-  notify: (line: string) => void
-  env?: NodeJS.ProcessEnv
-  /** the run's network (broker, proxy, sidecar), being set up since the caller's checks began; none: docker's default */
-  network?: Promise<Egress>
-  /** what the run's record keeps of what it was asked (the user's agent arguments, the network mode) */
-  asked?: Omit<RunAsked, 'image'>
   /** the project's secret files to hide from the agent (see hidden.ts), being found since the caller's checks began */
   hidden?: Promise<string[]>
 }
