@@ -2,7 +2,7 @@
 // spawn (common/spawn.ts): it lies on the way to the agent's container, where execa would cost its loading.
 import { errorCode, firstLine, UserError } from '../common/errors.js'
 import { runProgram } from '../common/spawn.js'
-import { type EngineProgram, engineProgram } from './engine-cli.js'
+import { engineMissing, engineProgram } from './engine-cli.js'
 import { engineEndpoint, engineHttp } from './engine-http.js'
 
 /** Turns docker's complaint about the engine into what the user should do about it. */
@@ -19,21 +19,6 @@ function engineError(stderr: string): UserError {
     )
   }
   return new UserError(`cannot reach the Docker daemon — start it (e.g. 'sudo systemctl start docker') or check DOCKER_HOST (${line})`)
-}
-
-/**
- * Pure: what to say when the engine's CLI is missing. `named`: REALM_ENGINE, when the user chose the program;
- * otherwise realm looked for docker and then podman, and found neither.
- */
-export function missingEngineMessage(program: EngineProgram, named: string | undefined): string {
-  if (program === 'podman') return 'podman is not installed (REALM_ENGINE=podman) — install Podman, or unset REALM_ENGINE to use Docker'
-  if (named) return 'docker is not installed (REALM_ENGINE=docker) — install Docker Engine, or unset REALM_ENGINE to use Podman'
-  return 'neither docker nor podman is installed — install Docker Engine (or Docker Desktop, or Podman) and try again'
-}
-
-/** The engine's CLI is not installed: which one, and what to do. */
-function engineMissing(env: NodeJS.ProcessEnv = process.env): UserError {
-  return new UserError(missingEngineMessage(engineProgram(env), env.REALM_ENGINE))
 }
 
 /** The HTTP status of a GET on the engine's API, or undefined when the engine cannot be asked this way. */

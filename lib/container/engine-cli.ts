@@ -39,3 +39,18 @@ export function chooseProgram(named: string | undefined, installed: (name: Engin
   if (installed('docker') || !installed('podman')) return 'docker'
   return 'podman'
 }
+
+/**
+ * Pure: what to say when the engine's CLI is missing. `named`: REALM_ENGINE, when the user chose the program;
+ * otherwise realm looked for docker and then podman, and found neither.
+ */
+export function missingEngineMessage(program: EngineProgram, named: string | undefined): string {
+  if (program === 'podman') return 'podman is not installed (REALM_ENGINE=podman) — install Podman, or unset REALM_ENGINE to use Docker'
+  if (named) return 'docker is not installed (REALM_ENGINE=docker) — install Docker Engine, or unset REALM_ENGINE to use Podman'
+  return 'neither docker nor podman is installed — install Docker Engine (or Docker Desktop, or Podman) and try again'
+}
+
+/** The engine's CLI is not installed: which one, and what to do. */
+export function engineMissing(env: NodeJS.ProcessEnv = process.env): UserError {
+  return new UserError(missingEngineMessage(engineProgram(env), env.REALM_ENGINE))
+}

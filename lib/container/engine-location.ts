@@ -14,7 +14,7 @@ import { errorCode, firstLine, UserError } from '../common/errors.js'
 import { realmHome } from '../common/paths.js'
 import { PRIVATE_FILE_MODE, privateDirSync } from '../common/private.js'
 import { runProgram } from '../common/spawn.js'
-import { engineProgram } from './engine-cli.js'
+import { engineMissing, engineProgram } from './engine-cli.js'
 import { engineEndpoint, engineHttp } from './engine-http.js'
 
 export type EngineLocation = 'local' | 'remote'
@@ -66,8 +66,10 @@ async function engineId(): Promise<string> {
       if (typeof id === 'string' && id) return id
     }
   }
-  const result = await runProgram(engineProgram(), ['info', '--format', '{{.ID}}'])
-  if (errorCode(result.error) === 'ENOENT') throw new UserError('docker is not installed — install Docker Engine and try again')
+  // Podman's info has no ID: its host and storage name the engine as well.
+  const format = engineProgram() === 'podman' ? 'podman {{.Host.Hostname}} {{.Store.GraphRoot}}' : '{{.ID}}'
+  const result = await runProgram(engineProgram(), ['info', '--format', format])
+  if (errorCode(result.error) === 'ENOENT') throw engineMissing()
   const id = result.stdout.trim()
   if (result.exitCode !== 0 || !id) throw unreachable(firstLine(result.stderr) || 'no answer')
   return id

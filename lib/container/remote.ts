@@ -8,7 +8,7 @@ import { PassThrough, type Readable } from 'node:stream'
 
 import { errorCode, firstLine, UserError } from '../common/errors.js'
 import { runProgram } from '../common/spawn.js'
-import { engineProgram } from './engine-cli.js'
+import { engineMissing, engineProgram } from './engine-cli.js'
 import { engineDownload, engineEndpoint, engineHttp, engineMessage } from './engine-http.js'
 import { engineName, unreachable } from './engine-location.js'
 
@@ -42,7 +42,7 @@ export function imageMissingRemote(image: string, env: NodeJS.ProcessEnv = proce
  */
 export async function createContainer(argv: string[], image: string, env: Record<string, string> = {}): Promise<void> {
   const result = await runProgram(engineProgram(), argv, { env: { ...env, NO_PROXY: '*', no_proxy: '*' } })
-  if (errorCode(result.error) === 'ENOENT') throw new UserError('docker is not installed — install Docker Engine and try again')
+  if (errorCode(result.error) === 'ENOENT') throw engineMissing()
   if (result.exitCode !== 0) throw createRefusal(result.stderr || result.error?.message || '', image)
 }
 

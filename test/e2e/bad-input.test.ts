@@ -86,14 +86,14 @@ describe('bad input', { skip }, () => {
     assert.ok(!(await sessions()).some((s) => s.startsWith('plain')))
   })
 
-  test('docker not installed', async () => {
+  test('neither docker nor podman installed', async () => {
     // A PATH with node, git and find (which looks for the secret files to hide) but no docker.
     const bin = path.join(tmp, 'bin')
     await fs.mkdir(bin, { recursive: true })
     await fs.symlink(process.execPath, path.join(bin, 'node')).catch(() => undefined)
     await fs.symlink('/usr/bin/git', path.join(bin, 'git')).catch(() => undefined)
     await fs.symlink('/usr/bin/find', path.join(bin, 'find')).catch(() => undefined)
-    assertUserError(await realm(['new', 'nodocker', 'true'], { cwd: project, home, env: { PATH: bin } }), /docker is not installed/)
+    assertUserError(await realm(['new', 'nodocker', 'true'], { cwd: project, home, env: { PATH: bin } }), /neither docker nor podman is installed/)
     assert.ok(!(await sessions()).includes('nodocker'))
   })
 

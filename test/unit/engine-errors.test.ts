@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 
-import { missingEngineMessage } from '../../lib/container/docker.js'
+import { missingEngineMessage } from '../../lib/container/engine-cli.js'
 
 test('neither CLI installed and none named: both are named, and how to get one', () => {
   assert.equal(
