@@ -24,7 +24,7 @@ import { benchSnapshots } from './snapshot.js'
 async function main(): Promise<void> {
   const { reps, sizes, strategies, only, keep } = parseOptions()
   const tmpRoot = makeTempRoot(keep)
-  if (!fs.existsSync(path.join(ROOT, 'dist', 'index.js'))) fatal('dist/ is missing: run `npm run build` (npm run bench does)')
+  if (!fs.existsSync(path.join(ROOT, 'dist', 'index.cjs'))) fatal('dist/ is missing: run `npm run build` (npm run bench does)')
   // Only realm new and the snapshot runs need the engine.
   let docker = 'not used'
   if (only.has('new') || only.has('snapshot')) {
