@@ -18,6 +18,13 @@
 #   firewall.sh claim      run inside a standby (docker exec) by the realm that takes it: "taken" when another
 #                          realm was first, else "claimed", then what a run's sidecar does; when it ends, the
 #                          standby ends too.
+#   firewall.sh relay      a sidecar with no network but loopback (docker run --network none), for an engine whose
+#                          containers cannot reach realm through a bridge: realm's proxy and broker are reached
+#                          through realm-relay (relay.c), which realm runs in this namespace over its own
+#                          connection to the engine. Every other address is routed into loopback, so that each
+#                          attempt meets the rules below and is logged like on the bridge (with no route at all it
+#                          would fail with no packet to see). Prints "ready 127.0.0.1" at once (the rules name no
+#                          port of realm's), then waits for stdin to close, as a run's sidecar does.
 set -eu
 group=7
 mode="${1:-run}"
@@ -72,7 +79,36 @@ rules6() {
   echo 'COMMIT'
 }
 
+# relay_rules FAMILY_LOOPBACK: the filter table of a relay sidecar: loopback's own addresses (where realm-relay
+# and anything the agent serves to itself listen), and nothing else, each attempt logged and refused at once.
+relay_rules() {
+  echo '*filter'
+  echo ':INPUT DROP [0:0]'
+  echo ':FORWARD DROP [0:0]'
+  echo ':OUTPUT DROP [0:0]'
+  echo "-A INPUT -i lo -d $1 -j ACCEPT"
+  echo "-A OUTPUT -o lo -d $1 -j ACCEPT"
+  echo "-A OUTPUT -j NFLOG --nflog-group $group --nflog-threshold 1"
+  echo '-A OUTPUT -p tcp -j REJECT --reject-with tcp-reset'
+  echo '-A OUTPUT -j REJECT'
+  echo 'COMMIT'
+}
+
 case "$mode" in
+relay)
+  relay_rules 127.0.0.0/8 | iptables-restore -w
+  relay_rules ::1/128 | ip6tables-restore -w 2>/dev/null || ipv6_unfiltered
+  # The source address: the refusal's reset comes back to it (without one the kernel picks 0.0.0.0, and the
+  # connect hangs instead of failing).
+  ip route add default dev lo src 127.0.0.1
+  tcpdump -n -l -i "nflog:$group" &
+  logger=$!
+  echo "ready 127.0.0.1"
+  # realm's line (the ports, which these rules need not name), then nothing until realm closes stdin or dies.
+  cat >/dev/null || :
+  kill "$logger" 2>/dev/null || :
+  exit 0
+  ;;
 standby)
   # Without mkdir nobody could claim it, and it could not give up either.
   command -v mkdir >/dev/null || { echo "firewall.sh: no mkdir in the image" >&2; exit 2; }

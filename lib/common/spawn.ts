@@ -21,6 +21,8 @@ export interface RunProgramOptions {
   env?: Record<string, string>
   /** stdin, stdout and stderr: pipes by default (stdin then reads nothing) */
   stdio?: StdioOptions
+  /** written to the program's stdin (a pipe then), which is closed after it */
+  input?: Buffer
 }
 
 /**
@@ -32,8 +34,12 @@ export function runProgram(command: string, args: readonly string[], options: Ru
   const child = spawn(command, args, {
     cwd: options.cwd,
     env: options.env ? { ...process.env, ...options.env } : process.env,
-    stdio: options.stdio ?? ['ignore', 'pipe', 'pipe'],
+    stdio: options.stdio ?? [options.input ? 'pipe' : 'ignore', 'pipe', 'pipe'],
   })
+  if (options.input) {
+    child.stdin?.on('error', () => undefined) // a program that does not read it says so by its exit
+    child.stdin?.end(options.input)
+  }
   const stdout: Buffer[] = []
   const stderr: Buffer[] = []
   child.stdout?.on('data', (chunk: Buffer) => stdout.push(chunk))

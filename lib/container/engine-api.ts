@@ -34,7 +34,8 @@ export interface Answer {
 }
 
 /**
- * One request to the engine's API; rejects when the engine does not answer within `timeoutMs`. `background`:
+ * One request to the engine's API: `body` is sent as JSON, or as a tar archive when it is a Buffer; rejects when
+ * the engine does not answer within `timeoutMs`. `background`:
  * the request does not keep realm running (the engine carries out a create or a start it was sent anyway).
  */
 export function engineRequest(
@@ -46,14 +47,15 @@ export function engineRequest(
   background = false,
 ): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const data = body === undefined ? undefined : JSON.stringify(body)
+    const data = body === undefined ? undefined : Buffer.isBuffer(body) ? body : JSON.stringify(body)
+    const type = Buffer.isBuffer(body) ? 'application/x-tar' : 'application/json'
     const request = http.request(
       {
         socketPath: socket,
         method,
         path: urlPath,
         timeout: timeoutMs,
-        headers: data === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) },
+        headers: data === undefined ? {} : { 'content-type': type, 'content-length': Buffer.byteLength(data) },
       },
       (response) => {
         let text = ''
@@ -94,6 +96,12 @@ export async function startContainer(socket: string, name: string, background = 
   if (answer.status !== 204 && answer.status !== 304) throw refusal('cannot start the sidecar', answer)
 }
 
+/** Unpacks the tar archive `tar` at `dir` in the container `name` (docker cp), before its start. */
+export async function putArchive(socket: string, name: string, dir: string, tar: Buffer): Promise<void> {
+  const answer = await engineRequest(socket, 'PUT', `/containers/${encodeURIComponent(name)}/archive?path=${encodeURIComponent(dir)}`, tar)
+  if (answer.status !== 200) throw refusal('cannot copy into the sidecar', answer)
+}
+
 export async function removeContainer(socket: string, name: string): Promise<void> {
   await engineRequest(socket, 'DELETE', `/containers/${encodeURIComponent(name)}?force=1`).catch(() => undefined)
 }
@@ -113,17 +121,31 @@ export function attachContainer(socket: string, name: string): Promise<Attached>
 }
 
 /**
- * Makes `cmd` ready to run in the running container `name` (docker exec -i), with the container's own
- * capabilities, to be started by startExec (at once, or by a later run); its id.
+ * Runs `cmd` in the running container `name` (docker exec -i), with the container's own capabilities (as `user`
+ * when given), and resolves once it runs, with its streams: its stdin ends when the connection does, realm's end
+ * or realm's death.
  */
-export async function createExec(socket: string, name: string, cmd: string[], background = false): Promise<string> {
+export async function execInContainer(socket: string, name: string, cmd: string[], user?: string): Promise<Attached> {
+  return startExec(socket, await createExec(socket, name, cmd, { user }))
+}
+
+/**
+ * Makes `cmd` ready to run in the running container `name` as execInContainer runs it, to be started by startExec
+ * (at once, or by a later run); its id. `background`: the request does not keep realm running.
+ */
+export async function createExec(
+  socket: string,
+  name: string,
+  cmd: string[],
+  options: { user?: string; background?: boolean } = {},
+): Promise<string> {
   const created = await engineRequest(
     socket,
     'POST',
     `/containers/${encodeURIComponent(name)}/exec`,
-    { Cmd: cmd, AttachStdin: true, AttachStdout: true, AttachStderr: true, Tty: false },
+    { Cmd: cmd, AttachStdin: true, AttachStdout: true, AttachStderr: true, Tty: false, ...(options.user ? { User: options.user } : {}) },
     30_000,
-    background,
+    options.background,
   )
   if (created.status !== 201) throw refusal('cannot run in the sidecar', created)
   const { Id } = JSON.parse(created.body) as { Id: unknown }
@@ -131,10 +153,7 @@ export async function createExec(socket: string, name: string, cmd: string[], ba
   return Id
 }
 
-/**
- * Starts what createExec made ready, and resolves once it runs, with its streams: its stdin ends when the
- * connection does, realm's end or realm's death.
- */
+/** Starts what createExec made ready, and resolves once it runs, with its streams (see execInContainer). */
 export function startExec(socket: string, id: string): Promise<Attached> {
   return hijack(socket, `/exec/${encodeURIComponent(id)}/start`, { Detach: false, Tty: false }, 'run in')
 }

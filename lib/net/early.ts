@@ -5,6 +5,9 @@
 // Node's own modules, no packages). The sidecar gets its rules later, once realm's ports are known
 // (net/egress.ts); whatever this gets wrong is closed again by net/start.ts, which decides for real.
 import { engineSocket } from '../container/engine-api.js'
+import { engineProgram } from '../container/engine-cli.js'
+import { relayForced } from './engine.js'
+import { launchRelaySidecar } from './relay-sidecar.js'
 import { enforces, type NetworkMode, parseNetworkMode } from './policy.js'
 import { type Launched, launchSidecar, newSidecarPlan, sweepStale } from './sidecar.js'
 import type { SidecarPlan } from './sidecar-plan.js'
@@ -38,9 +41,21 @@ export function launchEarly(argv: string[], env: NodeJS.ProcessEnv = process.env
   // The docker CLI's way (no socket) starts a process of its own, which would compete with realm's loading.
   const socket = engineSocket(env)
   if (!mode || !enforces(mode) || !socket) return
-  const launched = launchOrClaim(socket, newSidecarPlan(env), standbyEnabled(env))
+  const launched = launchOrClaim(socket, newSidecarPlan(env, relayGuess(env)), standbyEnabled(env))
   launched.catch(() => undefined) // taken by net/start.ts, which starts one its own way when this one failed
   early = { mode, launched }
+}
+
+/**
+ * Whether the run will take the relay path, as far as can be told before the engine is asked (engine.ts decides
+ * for real; a sidecar of the other path is then ended, and one of the right path started).
+ */
+function relayGuess(env: NodeJS.ProcessEnv): boolean {
+  try {
+    return relayForced(env) || engineProgram(env) === 'podman'
+  } catch {
+    return false // engine.ts reports it
+  }
 }
 
 /**
@@ -48,6 +63,7 @@ export function launchEarly(argv: string[], env: NodeJS.ProcessEnv = process.env
  * run when none is left, started once this run has its sidecar, so that it does not hold this one up.
  */
 async function launchOrClaim(socket: string, plan: SidecarPlan, standbys: boolean): Promise<Launched> {
+  if (plan.relay) return launchRelaySidecar(plan)
   const key = standbys ? standbyKey(plan) : undefined
   const { launched, left } = key ? await claimStandby(socket, key) : { launched: undefined, left: 0 }
   const sidecar = launched ?? (await launchSidecar(plan))

@@ -19,7 +19,8 @@ import type { Listening } from './listen.js'
 import { proxyUrl, startProxy } from './proxy.js'
 import { type BlockedAttempt, shown } from './report.js'
 import { bypasses, tunnelAgent, upstreamProxy } from './upstream.js'
-import { configureSidecar, DEFAULT_NET_IMAGE, type Launched, launchSidecar, netImage, newSidecarPlan, type Sidecar } from './sidecar.js'
+import { withRelay, launchRelaySidecar } from './relay-sidecar.js'
+import { configureSidecar, defaultNetImage, type Launched, launchSidecar, netImage, newSidecarPlan, type Sidecar } from './sidecar.js'
 
 export interface EgressOptions {
   mode: NetworkMode
@@ -59,27 +60,40 @@ function cannotEnforce(mode: NetworkMode, why: string): UserError {
   )
 }
 
-/** Where realm listens, and how the container names that place, for each kind of engine. */
+/**
+ * Where realm listens, and how the container names that place, for each kind of engine. On the relay path both
+ * are loopback: realm's own, and the agent's namespace's, where realm-relay listens on the same ports.
+ */
 function addresses(facts: EngineFacts, mode: NetworkMode): { listen: string; host: string } {
   if (facts.kind === 'desktop') return { listen: '127.0.0.1', host: DESKTOP_HOST }
-  if (mode === 'host') return { listen: '127.0.0.1', host: '127.0.0.1' }
-  if (facts.kind === 'linux') return { listen: facts.gateway, host: facts.gateway }
+  if (mode === 'host' || (facts.kind === 'relay' && enforces(mode))) return { listen: '127.0.0.1', host: '127.0.0.1' }
+  if (facts.kind === 'linux' || (facts.kind === 'relay' && facts.gateway)) return { listen: facts.gateway ?? '', host: facts.gateway ?? '' }
   throw cannotEnforce(mode, facts.why)
 }
 
 async function ensureNetImage(image: string, notify: (line: string) => void): Promise<void> {
   if (await imageExists(image)) return
-  if (image !== DEFAULT_NET_IMAGE) throw new UserError(`network image '${image}' not found — build it, or unset REALM_NET_IMAGE`)
-  notify(`realm: building ${DEFAULT_NET_IMAGE} from ${path.join(dockerDir(), 'net')} (first run only)…`)
-  await buildImage(DEFAULT_NET_IMAGE, path.join(dockerDir(), 'net'))
+  if (image !== defaultNetImage()) throw new UserError(`network image '${image}' not found — build it, or unset REALM_NET_IMAGE`)
+  notify(`realm: building ${image} from ${path.join(dockerDir(), 'net')} (first run only)…`)
+  await buildImage(image, path.join(dockerDir(), 'net'))
 }
 
-/** The sidecar started early, else one started now (its image built first, if need be). */
-async function sidecarFor(early: Promise<Launched> | undefined, env: NodeJS.ProcessEnv, imageReady: Promise<void>): Promise<Launched> {
+/**
+ * The sidecar started early when it is of the path the engine needs (`relay`), else one started now (its image
+ * built first, if need be).
+ */
+async function sidecarFor(
+  early: Promise<Launched> | undefined,
+  env: NodeJS.ProcessEnv,
+  imageReady: Promise<void>,
+  relay: boolean,
+): Promise<Launched> {
   const launched = await early?.catch(() => undefined)
-  if (launched) return launched
+  if (launched && Boolean(launched.startRelay) === relay) return launched
+  if (launched) void launched.kill()
   await imageReady
-  return launchSidecar(newSidecarPlan(env))
+  const plan = newSidecarPlan(env, relay)
+  return relay ? launchRelaySidecar(plan) : launchSidecar(plan)
 }
 
 export async function openEgress(options: EgressOptions): Promise<Egress> {
@@ -134,8 +148,10 @@ export async function openEgress(options: EgressOptions): Promise<Egress> {
       })
       listeners.push(proxy)
       own.push({ host, port: broker.port })
-      const launched = await sidecarFor(options.early, env, imageReady)
-      const started = configureSidecar(launched, where.host, [proxy.port, broker.port])
+      const relay = facts.kind === 'relay'
+      const launched = await sidecarFor(options.early, env, imageReady, relay)
+      const configured = configureSidecar(launched, where.host, [proxy.port, broker.port])
+      const started = relay ? withRelay(launched, configured, [proxy.port, broker.port]) : configured
       sidecar = started
       // Through the docker CLI, the sidecar's first line is the only sign that it runs, and so can be joined.
       if (!launched.running) await started.ready

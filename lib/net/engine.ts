@@ -1,8 +1,13 @@
-// What realm needs to know about the Docker engine to enforce a network policy: whether it can (a rootless
-// engine cannot: its bridge lives in a namespace of its own), and how a container reaches realm's process on
-// the host. Asked on the engine's socket when realm can (milliseconds), else through the docker CLI.
+// What realm needs to know about the engine to enforce a network policy, and so which way it does: the one choice
+// of the network's path. A local rootful Docker engine's containers reach realm's process on the host at the
+// default bridge's gateway (the bridge path: sidecar.ts). Anywhere else (a remote engine, rootless Docker, Podman,
+// a bridge with no gateway) the agent's namespace gets no route out at all, and realm's proxy and broker are
+// reached through a relay over realm's own connection to the engine (the relay path: relay-sidecar.ts);
+// REALM_NET_PATH=relay takes it on any engine. Asked on the engine's socket when realm can (milliseconds), else
+// through the engine's CLI.
 import os from 'node:os'
 
+import { UserError } from '../common/errors.js'
 import { runProgram } from '../common/spawn.js'
 import { engineProgram } from '../container/engine-cli.js'
 import { engineRequest, engineSocket } from '../container/engine-api.js'
@@ -12,6 +17,8 @@ export type EngineFacts =
   | { kind: 'linux'; gateway: string }
   /** Docker Desktop: the engine runs in a VM; containers reach the host's loopback at host.docker.internal */
   | { kind: 'desktop' }
+  /** no route out of the agent's namespace; realm reached through the relay over the engine's connection (why) */
+  | { kind: 'relay'; why: string; gateway?: string }
   | { kind: 'unsupported'; why: string }
 
 async function getJson(socket: string, urlPath: string): Promise<unknown> {
@@ -39,20 +46,30 @@ export interface BridgeNetwork {
   Options?: Record<string, string> | null
 }
 
-/** Classifies the engine from its /info and its default bridge network (pure, for tests). */
-export function classifyEngine(info: EngineInfo, bridge: BridgeNetwork): EngineFacts {
+/**
+ * Classifies the engine from its /info and its default bridge network (pure, for tests). `local`: realm asked it
+ * on a socket of this machine (otherwise it is remote, or a context of its own, whose bridge's gateway need not
+ * be this machine).
+ */
+export function classifyEngine(info: EngineInfo, bridge: BridgeNetwork, local = true): EngineFacts {
   const options: unknown[] = Array.isArray(info?.SecurityOptions) ? info.SecurityOptions : []
-  if (options.some((o) => /name=rootless/.test(String(o)))) {
-    return {
-      kind: 'unsupported',
-      why: "a rootless Docker engine keeps its bridge in a namespace of its own, where realm's rules cannot reach the host",
-    }
-  }
   if (info?.OSType && info.OSType !== 'linux') return { kind: 'unsupported', why: `the engine runs ${info.OSType} containers` }
+  if (options.some((o) => /name=rootless/.test(String(o)))) {
+    return { kind: 'relay', why: "a rootless engine keeps its bridge in a namespace of its own, where realm's host is not" }
+  }
   if (/docker desktop/i.test(String(info?.OperatingSystem ?? ''))) return { kind: 'desktop' }
+  if (!local) return { kind: 'relay', why: 'the engine is not on a socket of this machine' }
   const gateway = bridgeGateway(bridge)
-  if (!gateway) return { kind: 'unsupported', why: "the engine's default bridge network has no IPv4 gateway" }
+  if (!gateway) return { kind: 'relay', why: "the engine's default bridge network has no IPv4 gateway" }
   return { kind: 'linux', gateway }
+}
+
+/** REALM_NET_PATH=relay: the relay path on any engine (the bridge path is never forced: it cannot work on all). */
+export function relayForced(env: NodeJS.ProcessEnv = process.env): boolean {
+  const value = env.REALM_NET_PATH
+  if (!value) return false
+  if (value === 'relay') return true
+  throw new UserError(`REALM_NET_PATH must be 'relay' or unset, not '${value}'`)
 }
 
 const IPV4 = /^(\d+)\.(\d+)\.(\d+)\.(\d+)$/
@@ -72,8 +89,17 @@ function bridgeGateway(bridge: BridgeNetwork, interfaces = os.networkInterfaces(
   return subnet ? `${subnet[1]}${Number(subnet[2]) + 1}` : undefined
 }
 
-export async function engineFacts(): Promise<EngineFacts> {
-  const socket = engineSocket()
+export async function engineFacts(env: NodeJS.ProcessEnv = process.env): Promise<EngineFacts> {
+  const facts = await askedFacts(env)
+  // Forced, the bridge's gateway is still known to the modes that do not enforce (the broker listens there).
+  if (relayForced(env) && facts.kind === 'linux') return { kind: 'relay', why: 'REALM_NET_PATH=relay', gateway: facts.gateway }
+  return facts
+}
+
+async function askedFacts(env: NodeJS.ProcessEnv): Promise<EngineFacts> {
+  // Podman's containers reach the host by ways of its own (slirp4netns, pasta, netavark): the relay needs none.
+  if (engineProgram(env) === 'podman') return { kind: 'relay', why: 'the engine is Podman' }
+  const socket = engineSocket(env)
   try {
     if (socket) {
       const [info, bridge] = await Promise.all([getJson(socket, '/info'), getJson(socket, '/networks/bridge')])
@@ -83,8 +109,8 @@ export async function engineFacts(): Promise<EngineFacts> {
     // fall through to the CLI, which says what is wrong in its own words
   }
   try {
-    const [info, bridge] = await Promise.all([cliJson(['info']), cliJson(['network', 'inspect', 'bridge'])])
-    return classifyEngine(info as EngineInfo, (Array.isArray(bridge) ? bridge[0] : bridge) as BridgeNetwork)
+    const [info, bridge] = await Promise.all([cliJson(['info']), cliJson(['network', 'inspect', 'bridge']).catch(() => ({}))])
+    return classifyEngine(info as EngineInfo, (Array.isArray(bridge) ? bridge[0] : bridge) as BridgeNetwork, socket !== undefined)
   } catch (error) {
     return { kind: 'unsupported', why: `cannot ask the engine about its network (${(error as Error).message})` }
   }

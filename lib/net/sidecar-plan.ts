@@ -14,6 +14,8 @@ export interface SidecarPlan {
   image: string
   /** realm's docker/net directory */
   netDir: string
+  /** a relay sidecar (relay-plan.ts): no network but loopback, realm reached through realm-relay */
+  relay?: boolean
 }
 
 /** The name Docker Desktop gives the host inside containers; its proxies forward it to the host's loopback. */
@@ -29,10 +31,10 @@ const HOSTS = [`${DESKTOP_HOST}:host-gateway`]
 
 /** Only what the rules and the logger need: NET_ADMIN for iptables and NFLOG, SETUID/SETGID because tcpdump
  * changes to its own user on start. */
-const CAPS = ['NET_ADMIN', 'SETUID', 'SETGID']
+export const CAPS = ['NET_ADMIN', 'SETUID', 'SETGID']
 
 /** No IPv6 in the namespace at all: a link-local address would reach the host (the rules also close IPv6). */
-const SYSCTLS: Record<string, string> = {
+export const SYSCTLS: Record<string, string> = {
   'net.ipv6.conf.all.disable_ipv6': '1',
   'net.ipv6.conf.default.disable_ipv6': '1',
 }

@@ -6,10 +6,11 @@
 // sidecar too (it is removed on exit). Every connection it blocks comes back on its stdout, one tcpdump line
 // each, parsed here into what the user is told.
 import { spawn } from 'node:child_process'
-import { randomBytes } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
+import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import readline from 'node:readline'
-import type { Readable } from 'node:stream'
+import type { Readable, Writable } from 'node:stream'
 
 import { UserError } from '../common/errors.js'
 import { engineProgram } from '../container/engine-cli.js'
@@ -27,15 +28,31 @@ import {
 } from '../container/engine-api.js'
 import { planSidecar, type SidecarPlan, sidecarSpec } from './sidecar-plan.js'
 
-export const DEFAULT_NET_IMAGE = 'realm-net:latest'
+let defaultImage: string | undefined
 
-export function netImage(env: NodeJS.ProcessEnv = process.env): string {
-  return env.REALM_NET_IMAGE || DEFAULT_NET_IMAGE
+/**
+ * realm's own sidecar image, built from docker/net on first use: tagged with a hash of what it is built from
+ * (its Dockerfile and realm-relay's source), so that a realm whose relay changed never runs an older one.
+ */
+export function defaultNetImage(): string {
+  if (!defaultImage) {
+    const hash = createHash('sha256')
+    for (const file of ['Dockerfile', 'relay.c']) hash.update(readFileSync(path.join(dockerDir(), 'net', file)))
+    defaultImage = `realm-net:${hash.digest('hex').slice(0, 12)}`
+  }
+  return defaultImage
 }
 
-/** A new sidecar of this realm's: a name of its own, the image REALM_NET_IMAGE names, realm's docker/net. */
-export function newSidecarPlan(env: NodeJS.ProcessEnv = process.env): SidecarPlan {
-  return { name: `realm-net-${randomBytes(4).toString('hex')}`, image: netImage(env), netDir: path.join(dockerDir(), 'net') }
+export function netImage(env: NodeJS.ProcessEnv = process.env): string {
+  return env.REALM_NET_IMAGE || defaultNetImage()
+}
+
+/**
+ * A new sidecar of this realm's: a name of its own, the image REALM_NET_IMAGE names, realm's docker/net; `relay`:
+ * a relay sidecar (relay-plan.ts) rather than one on the bridge.
+ */
+export function newSidecarPlan(env: NodeJS.ProcessEnv = process.env, relay = false): SidecarPlan {
+  return { name: `realm-net-${randomBytes(4).toString('hex')}`, image: netImage(env), netDir: path.join(dockerDir(), 'net'), relay }
 }
 
 const NAME = /^[a-z0-9_-]+(\.[a-z0-9_-]+)*$/i
@@ -91,6 +108,15 @@ export interface Launched {
   kill(): Promise<void>
   /** lets realm exit without waiting for it */
   unref(): void
+  /** a relay sidecar's: starts realm-relay in it, listening on `ports` (relay-sidecar.ts) */
+  startRelay?: (ports: number[]) => Promise<RelayStreams>
+}
+
+/** The streams of realm-relay in a sidecar: its frames come on `fromRelay`, realm's go on `toRelay`. */
+export interface RelayStreams {
+  fromRelay: Readable
+  toRelay: Writable
+  stderr: Readable
 }
 
 /** Through the engine's socket: created, attached to (so that no line is lost), started. */
@@ -126,9 +152,12 @@ export function launchedOn(socket: string, container: string, { stdout, stderr, 
   }
 }
 
-/** Through the docker CLI (a remote engine, a context of its own): `docker run -i`, its stdin a pipe from realm. */
-function launchWithCli(plan: SidecarPlan): Launched {
-  const child = spawn(engineProgram(), planSidecar(plan), { stdio: ['pipe', 'pipe', 'pipe'] })
+/**
+ * Through the docker CLI (a remote engine, a context of its own): `docker run -i` (or `argv`, a `docker start -ai`),
+ * its stdin a pipe from realm.
+ */
+export function launchWithCli(plan: SidecarPlan, argv = planSidecar(plan)): Launched {
+  const child = spawn(engineProgram(), argv, { stdio: ['pipe', 'pipe', 'pipe'] })
   // An error here means it is gone already; its exit says so.
   child.stdin.on('error', () => undefined)
   const exited = new Promise((resolve) => {
@@ -183,7 +212,7 @@ export async function sweepStale(socket: string, olderThanSeconds = STALE_SECOND
   }
 }
 
-function refused(why: string, said = ''): UserError {
+export function refused(why: string, said = ''): UserError {
   return new UserError(
     `the network policy cannot be enforced on this engine: the sidecar ${why}${said ? ` (${said.trim()})` : ''} — ` +
       'run with --network open to accept an open network, or see TROUBLESHOOTING.md',

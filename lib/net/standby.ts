@@ -150,6 +150,6 @@ export async function startStandby(socket: string, plan: SidecarPlan, key: strin
     return
   }
   // Its claim made ready for the next run (standby-hint.ts); without it, the next run finds it by asking.
-  const exec = await createExec(socket, name, CLAIM, true).catch(() => undefined)
+  const exec = await createExec(socket, name, CLAIM, { background: true }).catch(() => undefined)
   if (exec) leaveHint({ key, container: name, exec })
 }

@@ -51,7 +51,7 @@ describe('bad input', { skip }, () => {
   })
 
   test('asking for help starts nothing: no network, no image build', async () => {
-    // realm-net:latest does not exist here: a run would have to build it, and would say so.
+    // realm's own sidecar image does not exist here: a run would have to build it, and would say so.
     const before = await sessions()
     for (const args of [
       ['new', '--help'],

@@ -1,6 +1,7 @@
 // The egress policy against the real engine: a reachability matrix under each --network mode, the blocked
 // summary, the agent's lack of NET_ADMIN / NET_RAW, a sidecar that cannot set its rules, and what happens to the
-// network when realm is killed.
+// network when realm is killed; the enforcing modes on both of realm's paths (the bridge, and the relay that every
+// engine but this machine's Docker takes, forced here with REALM_NET_PATH).
 // The "outside" is a host of this test's own: a network namespace on 198.18.0.2 (a benchmarking range, not
 // private) behind a veth pair; nothing leaves the machine. The "host service" listens on 0.0.0.0.
 import assert from 'node:assert/strict'
@@ -20,7 +21,7 @@ import { engineSocket } from '../../lib/container/engine-api.js'
 import { PLACEHOLDERS } from '../../lib/net/broker.js'
 import { sweepStale } from '../../lib/net/sidecar.js'
 import { standbyKey } from '../../lib/net/standby.js'
-import { explain, realm, startRealm, TEST_IMAGE, TEST_NET_IMAGE } from '../helpers/realm.js'
+import { explain, NET_PATHS, type NetPath, netPathEnv, realm, startRealm, TEST_IMAGE, TEST_NET_IMAGE } from '../helpers/realm.js'
 
 const dockerProblem = await dockerSkip()
 const skip = dockerProblem || (process.getuid?.() !== 0 ? 'SKIPPED: the network matrix makes a network namespace, which needs root' : false)
@@ -147,11 +148,12 @@ describe('the network policy', { skip, timeout: 10 * 60_000 }, () => {
     ].join('\n')
   }
 
-  async function runMode(mode: string) {
-    const result = await realm(['new', `net-${mode}`, '--network', mode, '--allow', `${OUTSIDE_NAME}:8080`, '--', probes(mode)], {
+  async function runMode(mode: string, netPath: NetPath = 'bridge') {
+    const session = `net-${mode}-${netPath}`
+    const result = await realm(['new', session, '--network', mode, '--allow', `${OUTSIDE_NAME}:8080`, '--', probes(mode)], {
       cwd: fx.project,
       home: fx.home,
-      env: { ANTHROPIC_BASE_URL: apiUrl, ANTHROPIC_API_KEY: 'sk-real-SENTINEL', REALM_TRACE: '1' },
+      env: { ANTHROPIC_BASE_URL: apiUrl, ANTHROPIC_API_KEY: 'sk-real-SENTINEL', REALM_TRACE: '1', ...netPathEnv(netPath) },
       timeout: 120_000,
     })
     assert.equal(result.code, 0, explain(result))
@@ -165,51 +167,53 @@ describe('the network policy', { skip, timeout: 10 * 60_000 }, () => {
   const OPEN_NETWORK = { 'host-service': 'open', gateway: 'open', outside: 'open', 'model-api': 'open' }
   const CLOSED = { 'host-service': 'closed', gateway: 'closed', outside: 'closed', 'model-api': 'open' }
 
-  test('allowlist: only the broker and the proxy; the proxy lets through the allowed name alone', async () => {
-    const { result, seen } = await runMode('allowlist')
-    assert.deepEqual(seen, {
-      ...CLOSED,
-      'proxy-allowed-name': 'open',
-      'proxy-allowed-tunnel': 'open',
-      'proxy-other-name': 'closed',
-      'proxy-loopback': 'closed',
-      'proxy-localhost': 'closed',
-      'proxy-private': 'closed',
+  for (const netPath of NET_PATHS) {
+    test(`${netPath}: allowlist: only the broker and the proxy; the proxy lets through the allowed name alone`, async () => {
+      const { result, seen } = await runMode('allowlist', netPath)
+      assert.deepEqual(seen, {
+        ...CLOSED,
+        'proxy-allowed-name': 'open',
+        'proxy-allowed-tunnel': 'open',
+        'proxy-other-name': 'closed',
+        'proxy-loopback': 'closed',
+        'proxy-localhost': 'closed',
+        'proxy-private': 'closed',
+      })
+      // The agent cannot change the rules or go around them: no NET_ADMIN (bit 12), no NET_RAW (bit 13).
+      for (const [, mask] of result.stdout.matchAll(/^Cap(?:Eff|Bnd):\s+([0-9a-f]+)$/gm))
+        assert.equal(BigInt(`0x${mask}`) & 0x3000n, 0n, mask)
+      for (const where of ['env', 'environ', 'files']) assert.match(result.stdout, new RegExp(`^sentinel-${where}=0$`, 'm'), where)
+      assert.match(result.stdout, new RegExp(`^placeholder=${PLACEHOLDERS.ANTHROPIC_API_KEY}$`, 'm'))
+      assert.ok(apiKeys.length > 0 && apiKeys.every((k) => k === 'sk-real-SENTINEL'), 'the model API got the real key from the broker')
+      const summary = result.stderr.split('\n').find((l) => l.startsWith('realm: blocked '))
+      assert.ok(summary, result.stderr)
+      // Seven attempts: three direct ones (the sidecar's), four through the proxy; the line names the first five.
+      assert.match(summary, /^realm: blocked 7 connections: .* — allow with --allow \S+$/)
+      const traced = [...result.stderr.matchAll(/^realm-trace \d+ blocked (\S+) \(/gm)].map((m) => m[1])
+      const parts = [
+        `${hostIp}:${servicePort}`,
+        `${gw}:${servicePort}`,
+        `${OUTSIDE}:8080`,
+        `${BLOCKED_NAME}:8080`,
+        `127.0.0.1:${servicePort}`,
+      ]
+      for (const part of [...parts, `localhost:${servicePort}`])
+        assert.ok(traced.includes(part), `REALM_TRACE shows ${part}: ${traced.join(', ')}`)
     })
-    // The agent cannot change the rules or go around them: no NET_ADMIN (bit 12), no NET_RAW (bit 13).
-    for (const [, mask] of result.stdout.matchAll(/^Cap(?:Eff|Bnd):\s+([0-9a-f]+)$/gm))
-      assert.equal(BigInt(`0x${mask}`) & 0x3000n, 0n, mask)
-    for (const where of ['env', 'environ', 'files']) assert.match(result.stdout, new RegExp(`^sentinel-${where}=0$`, 'm'), where)
-    assert.match(result.stdout, new RegExp(`^placeholder=${PLACEHOLDERS.ANTHROPIC_API_KEY}$`, 'm'))
-    assert.ok(apiKeys.length > 0 && apiKeys.every((k) => k === 'sk-real-SENTINEL'), 'the model API got the real key from the broker')
-    const summary = result.stderr.split('\n').find((l) => l.startsWith('realm: blocked '))
-    assert.ok(summary, result.stderr)
-    // Seven attempts: three direct ones (the sidecar's), four through the proxy; the line names the first five.
-    assert.match(summary, /^realm: blocked 7 connections: .* — allow with --allow \S+$/)
-    const traced = [...result.stderr.matchAll(/^realm-trace \d+ blocked (\S+) \(/gm)].map((m) => m[1])
-    const parts = [
-      `${hostIp}:${servicePort}`,
-      `${gw}:${servicePort}`,
-      `${OUTSIDE}:8080`,
-      `${BLOCKED_NAME}:8080`,
-      `127.0.0.1:${servicePort}`,
-    ]
-    for (const part of [...parts, `localhost:${servicePort}`])
-      assert.ok(traced.includes(part), `REALM_TRACE shows ${part}: ${traced.join(', ')}`)
-  })
 
-  test('model: the broker only; the proxy allows nothing, not even --allow', async () => {
-    const { seen } = await runMode('model')
-    assert.deepEqual(seen, {
-      ...CLOSED,
-      'proxy-allowed-name': 'closed',
-      'proxy-allowed-tunnel': 'closed',
-      'proxy-other-name': 'closed',
-      'proxy-loopback': 'closed',
-      'proxy-localhost': 'closed',
-      'proxy-private': 'closed',
+    test(`${netPath}: model: the broker only; the proxy allows nothing, not even --allow`, async () => {
+      const { seen } = await runMode('model', netPath)
+      assert.deepEqual(seen, {
+        ...CLOSED,
+        'proxy-allowed-name': 'closed',
+        'proxy-allowed-tunnel': 'closed',
+        'proxy-other-name': 'closed',
+        'proxy-loopback': 'closed',
+        'proxy-localhost': 'closed',
+        'proxy-private': 'closed',
+      })
     })
-  })
+  }
 
   test('open: the network is really reachable (so the closed results above are the policy), the key still stays out', async () => {
     const { result, seen } = await runMode('open')
@@ -239,54 +243,67 @@ describe('the network policy', { skip, timeout: 10 * 60_000 }, () => {
     )
   })
 
-  test('a sidecar that cannot set its rules refuses the run, and the agent never starts', async () => {
-    // The agent's image as the sidecar: it has sh but no iptables, so the sidecar's script fails at once.
-    const result = await realm(['new', 'net-no-rules', '--', 'echo AGENT-RAN; touch agent-ran'], {
-      cwd: fx.project,
-      home: fx.home,
-      env: { REALM_NET_IMAGE: TEST_IMAGE },
+  for (const netPath of NET_PATHS) {
+    test(`${netPath}: a sidecar that cannot set its rules refuses the run, and the agent never starts`, async () => {
+      // The agent's image as the sidecar: it has sh but no iptables, so the sidecar's script fails at once.
+      const result = await realm(['new', `net-no-rules-${netPath}`, '--', 'echo AGENT-RAN; touch agent-ran'], {
+        cwd: fx.project,
+        home: fx.home,
+        env: { REALM_NET_IMAGE: TEST_IMAGE, ...netPathEnv(netPath) },
+      })
+      assert.equal(result.code, 1, explain(result))
+      assert.match(result.stderr, /^realm: the network policy cannot be enforced on this engine: .* — run with --network open/m)
+      assert.equal(result.stderr.split('\n').filter((l) => l.startsWith('realm: ')).length, 1, explain(result))
+      assert.doesNotMatch(result.stdout + result.stderr, /AGENT-RAN/)
     })
-    assert.equal(result.code, 1, explain(result))
-    assert.match(result.stderr, /^realm: the network policy cannot be enforced on this engine: .* — run with --network open/m)
-    assert.doesNotMatch(result.stdout + result.stderr, /AGENT-RAN/)
-  })
 
-  test("realm killed mid-run: the sidecar goes with it, and closes even realm's ports behind it", async () => {
-    const child = startRealm(['new', 'net-killed', '--', 'sleep 60'], { cwd: fx.project, home: fx.home, env: {} })
-    const container = await sessionContainer('net-killed')
-    // The sidecar: the container whose network namespace the agent's container joined.
-    const mode = (await execa('docker', ['inspect', '--format', '{{.HostConfig.NetworkMode}}', container])).stdout
-    const sidecar = mode.startsWith('container:') ? mode.slice('container:'.length) : ''
-    assert.match((await execa('docker', ['inspect', '--format', '{{.Name}}', sidecar])).stdout, /^\/realm-net-/)
-    // Where the proxy listened, as the agent was told.
-    const env = JSON.parse((await execa('docker', ['inspect', '--format', '{{json .Config.Env}}', container])).stdout) as string[]
-    const proxy = new URL(String(env.find((e) => e.startsWith('HTTP_PROXY='))?.slice('HTTP_PROXY='.length)))
-    child.kill('SIGKILL')
-    const started = Date.now()
-    let gone = false
-    while (Date.now() - started < 20_000 && !gone) {
-      gone = (await execa('docker', ['inspect', sidecar], { reject: false })).exitCode !== 0
-      if (!gone) await new Promise((r) => setTimeout(r, 200))
-    }
-    console.log(`# sidecar gone ${Date.now() - started} ms after realm was killed`)
-    assert.ok(gone, 'the sidecar ended when realm died')
-    // Whatever listens on the proxy's old address now (realm is gone), the agent cannot reach it; a container
-    // of its own on the bridge can, so the closed result is the rules'.
-    const squatter = http.createServer((_req, res) => res.end('squatter\n'))
-    await new Promise<void>((resolve) => squatter.listen(Number(proxy.port), proxy.hostname, resolve))
-    try {
+    test(`${netPath}: realm killed mid-run: the sidecar goes with it, and closes even realm's ports behind it`, async () => {
+      const session = `net-killed-${netPath}`
+      const child = startRealm(['new', session, '--', 'sleep 60'], { cwd: fx.project, home: fx.home, env: netPathEnv(netPath) })
+      const container = await sessionContainer(session)
+      // The sidecar: the container whose network namespace the agent's container joined.
+      const mode = (await execa('docker', ['inspect', '--format', '{{.HostConfig.NetworkMode}}', container])).stdout
+      const sidecar = mode.startsWith('container:') ? mode.slice('container:'.length) : ''
+      assert.match((await execa('docker', ['inspect', '--format', '{{.Name}}', sidecar])).stdout, /^\/realm-net-/)
+      const network = (await execa('docker', ['inspect', '--format', '{{.HostConfig.NetworkMode}}', sidecar])).stdout
+      assert.equal(network, netPath === 'relay' ? 'none' : 'bridge')
+      // Where the proxy listened, as the agent was told.
+      const env = JSON.parse((await execa('docker', ['inspect', '--format', '{{json .Config.Env}}', container])).stdout) as string[]
+      const proxy = new URL(String(env.find((e) => e.startsWith('HTTP_PROXY='))?.slice('HTTP_PROXY='.length)))
       const url = `http://${proxy.hostname}:${proxy.port}/`
       const curl = ['curl', '-s', '-o', '/dev/null', '-m', '3', '--noproxy', '*', '-w', '%{http_code}', url]
-      const agent = await execa('docker', ['exec', container, ...curl], { reject: false })
-      assert.equal(agent.stdout, '000', "the agent cannot reach what took realm's port")
-      const other = await execa('docker', ['run', '--rm', TEST_IMAGE, ...curl], { reject: false })
-      assert.equal(other.stdout, '200', 'a container of its own reaches it')
-    } finally {
-      squatter.close()
-      await execa('docker', ['rm', '-f', container], { reject: false })
-      await child.catch(() => undefined)
-    }
-  })
+      if (netPath === 'relay') {
+        // The relay's port in the agent's namespace answers while realm runs (the proxy refuses a request without its token).
+        assert.equal(proxy.hostname, '127.0.0.1')
+        assert.equal((await execa('docker', ['exec', container, ...curl], { reject: false })).stdout, '407')
+      }
+      child.kill('SIGKILL')
+      const started = Date.now()
+      let gone = false
+      while (Date.now() - started < 20_000 && !gone) {
+        gone = (await execa('docker', ['inspect', sidecar], { reject: false })).exitCode !== 0
+        if (!gone) await new Promise((r) => setTimeout(r, 200))
+      }
+      console.log(`# ${netPath}: sidecar gone ${Date.now() - started} ms after realm was killed`)
+      assert.ok(gone, 'the sidecar ended when realm died')
+      // Whatever listens on the proxy's old address now (realm is gone), the agent cannot reach it; a container
+      // of its own on the bridge can, so the closed result is the rules'.
+      const squatter = http.createServer((_req, res) => res.end('squatter\n'))
+      await new Promise<void>((resolve) => squatter.listen(Number(proxy.port), proxy.hostname, resolve))
+      try {
+        const agent = await execa('docker', ['exec', container, ...curl], { reject: false })
+        assert.equal(agent.stdout, '000', "the agent cannot reach what took realm's port")
+        if (netPath === 'bridge') {
+          const other = await execa('docker', ['run', '--rm', TEST_IMAGE, ...curl], { reject: false })
+          assert.equal(other.stdout, '200', 'a container of its own reaches it')
+        }
+      } finally {
+        squatter.close()
+        await execa('docker', ['rm', '-f', container], { reject: false })
+        await child.catch(() => undefined)
+      }
+    })
+  }
 
   test('a sidecar left created but never started (realm killed between the two) is swept by a later run', async () => {
     const stale = `realm-net-e2e-stale-${id}`

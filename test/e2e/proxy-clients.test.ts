@@ -18,7 +18,7 @@ import { execa } from 'execa'
 import { NPM_PACKAGE, type Origin, PY_PACKAGE, startOrigin } from '../clients/origin.js'
 import { dockerSkip, imageInputs } from '../helpers/docker.js'
 import { useProject } from '../helpers/fixture.js'
-import { explain, realm, tempDir } from '../helpers/realm.js'
+import { explain, NET_PATHS, netPathEnv, realm, tempDir } from '../helpers/realm.js'
 
 const dockerProblem = await dockerSkip()
 const skip =
@@ -141,77 +141,80 @@ describe('the real clients of an image, through realm’s proxy', { skip, timeou
     ].join('\n')
   }
 
-  test('git clone, fetch and push, npm install, pip install and curl work through the proxy under allowlist', async () => {
-    const result = await realm(['new', 'clients', '--allow', `${ADDRESS}:${origin.port}`, '--', everydayScript(origin.url)], {
-      cwd: fx.project,
-      home: fx.home,
-      env: { REALM_IMAGE: IMAGE },
-      timeout: 300_000,
+  // On both of realm's paths: the bridge, and the relay every other engine takes (forced here).
+  for (const netPath of NET_PATHS) {
+    test(`${netPath}: git clone, fetch and push, npm install, pip install and curl work through the proxy under allowlist`, async () => {
+      const result = await realm(['new', `clients-${netPath}`, '--allow', `${ADDRESS}:${origin.port}`, '--', everydayScript(origin.url)], {
+        cwd: fx.project,
+        home: fx.home,
+        env: { REALM_IMAGE: IMAGE, ...netPathEnv(netPath) },
+        timeout: 300_000,
+      })
+      assert.equal(result.code, 0, explain(result))
+      const out = result.stdout
+      for (const line of out.split('\n').filter((l) => /^(git|npm|pip|curl)[a-z0-9-]*=/.test(l))) console.log(`# ${line}`)
+      // git's libcurl waited for the proxy's challenge (a 407 naming Basic), then sent the token.
+      assert.match(out, /^git-407=[1-9]\d*$/m, explain(result))
+      assert.match(out, /^git-challenge=[1-9]\d*$/m, explain(result))
+      const pushed = /^git-pushed=([0-9a-f]{40})$/m.exec(out)?.[1]
+      assert.ok(pushed, explain(result))
+      const { stdout: onOrigin } = await execa('git', ['--git-dir', origin.repo, 'rev-parse', 'refs/heads/from-agent'])
+      assert.equal(onOrigin, pushed, 'the push reached the origin')
+      assert.match(out, /^git-fetch=[0-9a-f]+$/m)
+      assert.match(out, /^npm=from the test registry$/m)
+      assert.match(out, /^pip=from the test index$/m)
+      assert.match(out, /^curl=hello from the origin$/m)
+      for (const request of [
+        'GET /git/origin.git/info/refs?service=git-upload-pack',
+        'POST /git/origin.git/git-receive-pack',
+        `GET /npm/${NPM_PACKAGE}`,
+        `GET /npm/${NPM_PACKAGE}/-/${NPM_PACKAGE}-1.0.0.tgz`,
+        `GET /simple/${PY_PACKAGE}/`,
+        'GET /hello',
+      ])
+        assert.ok(origin.seen.includes(request), `${request} reached the origin: ${origin.seen.join(', ')}`)
+      // Nothing was stopped: no client went around the proxy, and none looked a name up itself.
+      assert.doesNotMatch(result.stderr, /realm: blocked/, explain(result))
     })
-    assert.equal(result.code, 0, explain(result))
-    const out = result.stdout
-    for (const line of out.split('\n').filter((l) => /^(git|npm|pip|curl)[a-z0-9-]*=/.test(l))) console.log(`# ${line}`)
-    // git's libcurl waited for the proxy's challenge (a 407 naming Basic), then sent the token.
-    assert.match(out, /^git-407=[1-9]\d*$/m, explain(result))
-    assert.match(out, /^git-challenge=[1-9]\d*$/m, explain(result))
-    const pushed = /^git-pushed=([0-9a-f]{40})$/m.exec(out)?.[1]
-    assert.ok(pushed, explain(result))
-    const { stdout: onOrigin } = await execa('git', ['--git-dir', origin.repo, 'rev-parse', 'refs/heads/from-agent'])
-    assert.equal(onOrigin, pushed, 'the push reached the origin')
-    assert.match(out, /^git-fetch=[0-9a-f]+$/m)
-    assert.match(out, /^npm=from the test registry$/m)
-    assert.match(out, /^pip=from the test index$/m)
-    assert.match(out, /^curl=hello from the origin$/m)
-    for (const request of [
-      'GET /git/origin.git/info/refs?service=git-upload-pack',
-      'POST /git/origin.git/git-receive-pack',
-      `GET /npm/${NPM_PACKAGE}`,
-      `GET /npm/${NPM_PACKAGE}/-/${NPM_PACKAGE}-1.0.0.tgz`,
-      `GET /simple/${PY_PACKAGE}/`,
-      'GET /hello',
-    ])
-      assert.ok(origin.seen.includes(request), `${request} reached the origin: ${origin.seen.join(', ')}`)
-    // Nothing was stopped: no client went around the proxy, and none looked a name up itself.
-    assert.doesNotMatch(result.stderr, /realm: blocked/, explain(result))
-  })
 
-  test('a client told to go around the proxy is still stopped, and the line says so', async () => {
-    const script = [
-      // curl and git without the proxy; a raw TCP connect; a DNS lookup of the agent's own.
-      `curl -sS -m 5 --noproxy '*' https://198.51.100.7/ && exit 1; echo curl-direct=refused`,
-      'env -u HTTPS_PROXY -u https_proxy -u HTTP_PROXY -u http_proxy GIT_TERMINAL_PROMPT=0 git ls-remote https://198.51.100.8/x.git && exit 1; echo git-direct=refused',
-      `bash -c 'exec 3<>/dev/tcp/198.51.100.9/5432' 2>/dev/null && exit 1; echo tcp-direct=refused`,
-      `getent hosts registry.npmjs.org && exit 1; echo dns=refused`,
-      // The same through the proxy works: the origin is allowed.
-      `printf 'curl=%s\\n' "$(curl -sS ${origin.url}/hello)"`,
-    ].join('\n')
-    const result = await realm(['new', 'clients-around', '--allow', `${ADDRESS}:${origin.port}`, '--', script], {
-      cwd: fx.project,
-      home: fx.home,
-      env: { REALM_IMAGE: IMAGE, REALM_TRACE: '1' },
-      timeout: 120_000,
+    test(`${netPath}: a client told to go around the proxy is still stopped, and the line says so`, async () => {
+      const script = [
+        // curl and git without the proxy; a raw TCP connect; a DNS lookup of the agent's own.
+        `curl -sS -m 5 --noproxy '*' https://198.51.100.7/ && exit 1; echo curl-direct=refused`,
+        'env -u HTTPS_PROXY -u https_proxy -u HTTP_PROXY -u http_proxy GIT_TERMINAL_PROMPT=0 git ls-remote https://198.51.100.8/x.git && exit 1; echo git-direct=refused',
+        `bash -c 'exec 3<>/dev/tcp/198.51.100.9/5432' 2>/dev/null && exit 1; echo tcp-direct=refused`,
+        `getent hosts registry.npmjs.org && exit 1; echo dns=refused`,
+        // The same through the proxy works: the origin is allowed.
+        `printf 'curl=%s\\n' "$(curl -sS ${origin.url}/hello)"`,
+      ].join('\n')
+      const result = await realm(['new', `clients-around-${netPath}`, '--allow', `${ADDRESS}:${origin.port}`, '--', script], {
+        cwd: fx.project,
+        home: fx.home,
+        env: { REALM_IMAGE: IMAGE, REALM_TRACE: '1', ...netPathEnv(netPath) },
+        timeout: 120_000,
+      })
+      assert.equal(result.code, 0, explain(result))
+      for (const probe of ['curl-direct', 'git-direct', 'tcp-direct', 'dns'])
+        assert.match(result.stdout, new RegExp(`^${probe}=refused$`, 'm'))
+      assert.match(result.stdout, /^curl=hello from the origin$/m)
+      const line = result.stderr.split('\n').find((l) => l.startsWith('realm: blocked '))
+      assert.ok(line, explain(result))
+      console.log(`# ${line}`)
+      for (const part of [
+        '198.51.100.7:443 (around the proxy)',
+        '198.51.100.8:443 (around the proxy)',
+        '198.51.100.9:5432 (around the proxy)',
+      ])
+        assert.ok(line.includes(part), `${part} in: ${line}`)
+      assert.match(line, /registry\.npmjs\.org( ×\d+)? \(DNS\)/)
+      // Nothing here that an --allow would open: the advice is to use the proxy, never to open DNS.
+      assert.match(
+        line,
+        / — (DNS is closed by design \(realm's proxy resolves names\)|only realm's proxy leads out): the tool must use HTTPS_PROXY/,
+      )
+      assert.doesNotMatch(line, /--allow|:53\b/)
     })
-    assert.equal(result.code, 0, explain(result))
-    for (const probe of ['curl-direct', 'git-direct', 'tcp-direct', 'dns'])
-      assert.match(result.stdout, new RegExp(`^${probe}=refused$`, 'm'))
-    assert.match(result.stdout, /^curl=hello from the origin$/m)
-    const line = result.stderr.split('\n').find((l) => l.startsWith('realm: blocked '))
-    assert.ok(line, explain(result))
-    console.log(`# ${line}`)
-    for (const part of [
-      '198.51.100.7:443 (around the proxy)',
-      '198.51.100.8:443 (around the proxy)',
-      '198.51.100.9:5432 (around the proxy)',
-    ])
-      assert.ok(line.includes(part), `${part} in: ${line}`)
-    assert.match(line, /registry\.npmjs\.org( ×\d+)? \(DNS\)/)
-    // Nothing here that an --allow would open: the advice is to use the proxy, never to open DNS.
-    assert.match(
-      line,
-      / — (DNS is closed by design \(realm's proxy resolves names\)|only realm's proxy leads out): the tool must use HTTPS_PROXY/,
-    )
-    assert.doesNotMatch(line, /--allow|:53\b/)
-  })
+  }
 
   test("realm's proxy goes out through the host's own proxy (HTTPS_PROXY), which sees only what the policy let through", async () => {
     const upstream = await startUpstreamProxy()

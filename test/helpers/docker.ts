@@ -63,12 +63,13 @@ export async function ensureTestImage(): Promise<void> {
   await execa('bash', [path.join(IMAGE_DIR, 'build.sh'), TEST_IMAGE, want], { stdio: 'inherit' })
 }
 
-/** realm's network sidecar image, built from this machine's iptables and tcpdump (test/image/build-net.sh). */
+/** realm's network sidecar image, built from this machine's iptables, tcpdump and ip, and docker/net/relay.c (test/image/build-net.sh). */
 async function ensureNetImage(): Promise<void> {
   if (process.env.REALM_TEST_NET_IMAGE) return
   const script = path.join(IMAGE_DIR, 'build-net.sh')
   const hash = createHash('sha256')
-  for (const file of [script, path.join(IMAGE_DIR, 'rootfs.sh')]) hash.update(fs.readFileSync(file))
+  const relay = path.join(IMAGE_DIR, '..', '..', 'docker', 'net', 'relay.c')
+  for (const file of [script, path.join(IMAGE_DIR, 'rootfs.sh'), relay]) hash.update(fs.readFileSync(file))
   const want = hash.digest('hex').slice(0, 12)
   if ((await imageInputs(TEST_NET_IMAGE)) === want) return
   await execa('bash', [script, TEST_NET_IMAGE, want], { stdio: 'inherit' })

@@ -45,6 +45,16 @@ export function realmEnv(home: string, extra: Record<string, string | undefined>
   }
 }
 
+/**
+ * The two ways realm enforces a network policy (lib/net/engine.ts): this machine's Docker takes the bridge; the
+ * relay (every other engine's) is forced here with REALM_NET_PATH, so that both are tested on one engine.
+ */
+export const NET_PATHS = ['bridge', 'relay'] as const
+export type NetPath = (typeof NET_PATHS)[number]
+export function netPathEnv(netPath: NetPath): Record<string, string | undefined> {
+  return { REALM_NET_PATH: netPath === 'relay' ? 'relay' : undefined }
+}
+
 export const TEST_IMAGE = process.env.REALM_TEST_IMAGE ?? 'realm-test:latest'
 /** realm's network sidecar for the tests: the same tools as docker/net/Dockerfile, from this machine's binaries */
 export const TEST_NET_IMAGE = process.env.REALM_TEST_NET_IMAGE ?? 'realm-test-net:latest'

@@ -161,8 +161,11 @@ test("realm's own --caps may not carry what would change the network's rules und
   checkCaps(['CHOWN', 'NET_BIND_SERVICE', 'SYS_PTRACE'], 'model', 'REALM_CAPS')
 })
 
-test('engines: a rootless one cannot enforce; Docker Desktop is told apart; the default bridge gateway is found', () => {
-  assert.equal(classifyEngine({ SecurityOptions: ['name=seccomp', 'name=rootless'] }, {}).kind, 'unsupported')
+test('engines: a rootless, remote or gatewayless one takes the relay; Docker Desktop is told apart; the default bridge gateway is found', () => {
+  assert.equal(classifyEngine({ SecurityOptions: ['name=seccomp', 'name=rootless'] }, {}).kind, 'relay')
+  const bridge = { IPAM: { Config: [{ Subnet: '172.18.0.0/16', Gateway: '172.18.0.1' }] } }
+  assert.equal(classifyEngine({ OSType: 'linux' }, bridge, false).kind, 'relay', 'not on a socket of this machine')
+  assert.equal(classifyEngine({ OSType: 'linux' }, { IPAM: { Config: [] } }).kind, 'relay', 'no gateway')
   assert.deepEqual(classifyEngine({ OperatingSystem: 'Docker Desktop', OSType: 'linux' }, {}), { kind: 'desktop' })
   assert.deepEqual(classifyEngine({ OSType: 'linux' }, { IPAM: { Config: [{ Subnet: '172.18.0.0/16', Gateway: '172.18.0.1' }] } }), {
     kind: 'linux',
