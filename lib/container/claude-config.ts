@@ -15,7 +15,7 @@ import { realmHome } from '../common/paths.js'
 import { privateDirSync } from '../common/private.js'
 import { PLACEHOLDERS } from '../net/broker.js'
 import { MOUNT } from '../run/protocol.js'
-import { WORKSPACE_DIR, type Mount } from './plan.js'
+import { WORKSPACE_DIRS, type Mount } from './plan.js'
 
 const {
   claudeConfig: CLAUDE_CONFIG_DIR,
@@ -111,9 +111,10 @@ const MARKETPLACE_AUTO_INSTALL_SKIPPED = {
   officialMarketplaceAutoInstallFailReason: 'policy_blocked',
 } as const
 /** "Do you trust this folder?" for /workspace, the container's copy of the project (docs: settings-reference,
- * `projects[path].hasTrustDialogAccepted`; the error Claude Code prints names the same key). Trust of a folder
- * holds for the folders below it, so /workspace covers a session's subdirectory. */
-const TRUSTED_PROJECT = WORKSPACE_DIR
+ * `projects[path].hasTrustDialogAccepted`; the error Claude Code prints names the same key), and for where
+ * rootless Podman has it. Trust of a folder holds for the folders below it, so /workspace covers a session's
+ * subdirectory. */
+const TRUSTED_PROJECTS = WORKSPACE_DIRS
 /**
  * "Do you want to use this API key?" for realm's placeholder (the broker swaps it for the real key on the host):
  * Claude Code remembers the answer as the key's last 20 characters in `customApiKeyResponses.approved`
@@ -170,7 +171,7 @@ function parseObject(text: string | undefined): Json | undefined {
   }
 }
 
-const isContainerProject = (dir: string) => dir === WORKSPACE_DIR || dir.startsWith(`${WORKSPACE_DIR}/`)
+const isContainerProject = (dir: string) => WORKSPACE_DIRS.some((ws) => dir === ws || dir.startsWith(`${ws}/`))
 
 /** Only what realm keeps of a .claude.json: the kept keys, and the kept keys of the container's projects. */
 export function keptPart(json: Json): Json {
@@ -219,8 +220,10 @@ function withAnswers(seed: Json): Json {
   answered.fullscreenUpsellSeenCount = Math.max(seen, CLAUDE_JSON_ANSWERS.fullscreenUpsellSeenCount)
   if (seed.officialMarketplaceAutoInstalled !== true) Object.assign(answered, MARKETPLACE_AUTO_INSTALL_SKIPPED)
   const projects: Json = isObject(seed.projects) ? { ...seed.projects } : {}
-  const entry = projects[TRUSTED_PROJECT]
-  projects[TRUSTED_PROJECT] = { ...(isObject(entry) ? entry : {}), hasTrustDialogAccepted: true }
+  for (const trusted of TRUSTED_PROJECTS) {
+    const entry = projects[trusted]
+    projects[trusted] = { ...(isObject(entry) ? entry : {}), hasTrustDialogAccepted: true }
+  }
   answered.projects = projects
   const keys = isObject(seed.customApiKeyResponses) ? seed.customApiKeyResponses : {}
   const list = (value: unknown) => (Array.isArray(value) ? value.filter((v) => v !== PLACEHOLDER_KEY_ANSWER) : [])

@@ -2,18 +2,38 @@
 // spawn (common/spawn.ts): it lies on the way to the agent's container, where execa would cost its loading.
 import { errorCode, firstLine, UserError } from '../common/errors.js'
 import { runProgram } from '../common/spawn.js'
-import { engineProgram } from './engine-cli.js'
+import { type EngineProgram, engineProgram } from './engine-cli.js'
 import { engineRequest, engineSocket } from './engine-api.js'
 
 /** Turns docker's complaint about the engine into what the user should do about it. */
 function engineError(stderr: string): UserError {
   const line = firstLine(stderr)
+  if (engineProgram() === 'podman') {
+    return new UserError(
+      `cannot reach Podman — check 'podman info' (a remote one: CONTAINER_HOST, 'podman system connection list') (${line})`,
+    )
+  }
   if (/permission denied/i.test(line)) {
     return new UserError(
       `permission denied on the Docker socket — add yourself to the 'docker' group (sudo usermod -aG docker $USER, then log in again) (${line})`,
     )
   }
   return new UserError(`cannot reach the Docker daemon — start it (e.g. 'sudo systemctl start docker') or check DOCKER_HOST (${line})`)
+}
+
+/**
+ * Pure: what to say when the engine's CLI is missing. `named`: REALM_ENGINE, when the user chose the program;
+ * otherwise realm looked for docker and then podman, and found neither.
+ */
+export function missingEngineMessage(program: EngineProgram, named: string | undefined): string {
+  if (program === 'podman') return 'podman is not installed (REALM_ENGINE=podman) — install Podman, or unset REALM_ENGINE to use Docker'
+  if (named) return 'docker is not installed (REALM_ENGINE=docker) — install Docker Engine, or unset REALM_ENGINE to use Podman'
+  return 'neither docker nor podman is installed — install Docker Engine (or Docker Desktop, or Podman) and try again'
+}
+
+/** The engine's CLI is not installed: which one, and what to do. */
+function engineMissing(env: NodeJS.ProcessEnv = process.env): UserError {
+  return new UserError(missingEngineMessage(engineProgram(env), env.REALM_ENGINE))
 }
 
 /** The HTTP status of a GET on the engine's API, or undefined when the engine cannot be asked this way. */
@@ -36,7 +56,7 @@ export async function imageExists(image: string): Promise<boolean> {
   }
   const result = await runProgram(engineProgram(), ['image', 'inspect', '--format', '{{.Id}}', image])
   if (errorCode(result.error) === 'ENOENT') {
-    throw new UserError('docker is not installed — install Docker Engine (or Docker Desktop) and try again')
+    throw engineMissing()
   }
   if (result.error) throw result.error
   if (result.exitCode === 0) return true
@@ -62,7 +82,7 @@ export async function buildImage(tag: string, context: string, buildArgs: string
 export function runAttached(args: string[], env: Record<string, string> = {}): Promise<number> {
   return runProgram(engineProgram(), args, { stdio: 'inherit', env }).then((result) => {
     if (result.exitCode !== undefined) return result.exitCode
-    if (errorCode(result.error) === 'ENOENT') throw new UserError('docker is not installed — install Docker Engine and try again')
+    if (errorCode(result.error) === 'ENOENT') throw engineMissing()
     if (result.error) throw result.error
     return 128 + 9 // killed by a signal
   })

@@ -10,11 +10,16 @@ import path from 'node:path'
 import type { Socket } from 'node:net'
 import { PassThrough } from 'node:stream'
 
+import { engineProgram } from './engine-cli.js'
+
 /**
  * The engine's socket when realm can ask it directly: DOCKER_HOST unset or unix://, and no other context
- * chosen (`docker context use` or DOCKER_CONTEXT). Anything else goes through the docker CLI.
+ * chosen (`docker context use` or DOCKER_CONTEXT). Anything else goes through the engine's CLI, as does Podman's
+ * own CLI (REALM_ENGINE=podman).
  */
 export function engineSocket(env: NodeJS.ProcessEnv = process.env, home = os.homedir()): string | undefined {
+  // Podman's CLI reads neither DOCKER_HOST nor Docker's contexts: whatever socket they name is not its engine.
+  if (engineProgram(env) === 'podman') return undefined
   if (env.DOCKER_CONTEXT) return undefined
   if (env.DOCKER_HOST) return env.DOCKER_HOST.startsWith('unix://') ? env.DOCKER_HOST.slice('unix://'.length) : undefined
   try {
@@ -34,8 +39,7 @@ export interface Answer {
 }
 
 /**
- * One request to the engine's API: `body` is sent as JSON, or as a tar archive when it is a Buffer; rejects when
- * the engine does not answer within `timeoutMs`. `background`:
+ * One request to the engine's API; rejects when the engine does not answer within `timeoutMs`. `background`:
  * the request does not keep realm running (the engine carries out a create or a start it was sent anyway).
  */
 export function engineRequest(
@@ -47,15 +51,14 @@ export function engineRequest(
   background = false,
 ): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const data = body === undefined ? undefined : Buffer.isBuffer(body) ? body : JSON.stringify(body)
-    const type = Buffer.isBuffer(body) ? 'application/x-tar' : 'application/json'
+    const data = body === undefined ? undefined : JSON.stringify(body)
     const request = http.request(
       {
         socketPath: socket,
         method,
         path: urlPath,
         timeout: timeoutMs,
-        headers: data === undefined ? {} : { 'content-type': type, 'content-length': Buffer.byteLength(data) },
+        headers: data === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) },
       },
       (response) => {
         let text = ''
@@ -94,12 +97,6 @@ export async function createContainer(socket: string, name: string, spec: Record
 export async function startContainer(socket: string, name: string, background = false): Promise<void> {
   const answer = await engineRequest(socket, 'POST', `/containers/${encodeURIComponent(name)}/start`, undefined, 30_000, background)
   if (answer.status !== 204 && answer.status !== 304) throw refusal('cannot start the sidecar', answer)
-}
-
-/** Unpacks the tar archive `tar` at `dir` in the container `name` (docker cp), before its start. */
-export async function putArchive(socket: string, name: string, dir: string, tar: Buffer): Promise<void> {
-  const answer = await engineRequest(socket, 'PUT', `/containers/${encodeURIComponent(name)}/archive?path=${encodeURIComponent(dir)}`, tar)
-  if (answer.status !== 200) throw refusal('cannot copy into the sidecar', answer)
 }
 
 export async function removeContainer(socket: string, name: string): Promise<void> {

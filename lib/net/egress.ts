@@ -14,6 +14,7 @@ import { buildImage, imageExists } from '../container/docker.js'
 import { brokerUrl, CREDENTIAL_NAMES, DEFAULT_UPSTREAM, hostCredentials, PLACEHOLDERS, startBroker } from './broker.js'
 import { type EngineFacts, engineFacts } from './engine.js'
 import { DESKTOP_HOST } from './sidecar-plan.js'
+import { PODMAN_NETWORK } from './podman-network.js'
 import { type AllowEntry, enforces, type NetworkMode } from './policy.js'
 import type { Listening } from './listen.js'
 import { proxyUrl, startProxy } from './proxy.js'
@@ -36,6 +37,11 @@ export interface Egress {
   mode: NetworkMode
   /** `docker run` flags for the agent's container */
   dockerArgs: string[]
+  /**
+   * The sidecar whose user namespace the agent's container joins along with its network namespace: rootless
+   * Podman's CLI, where a container in a keep-id namespace of its own could not mount /sys in the sidecar's
+   */
+  userns?: string
   /** NAME=value for the agent's container: nothing secret */
   env: Record<string, string>
   /** values that carry the run's tokens: passed by name, so they stay out of the host's process list */
@@ -66,6 +72,11 @@ function cannotEnforce(mode: NetworkMode, why: string): UserError {
  */
 function addresses(facts: EngineFacts, mode: NetworkMode): { listen: string; host: string } {
   if (facts.kind === 'desktop') return { listen: '127.0.0.1', host: DESKTOP_HOST }
+  if (facts.kind === 'podman') {
+    // The enforcing modes take the relay path (loopback on both ends), like any engine without Docker's bridge.
+    if (mode === 'host' || enforces(mode)) return { listen: '127.0.0.1', host: '127.0.0.1' }
+    return { listen: facts.host, host: facts.host }
+  }
   if (mode === 'host' || (facts.kind === 'relay' && enforces(mode))) return { listen: '127.0.0.1', host: '127.0.0.1' }
   if (facts.kind === 'linux' || (facts.kind === 'relay' && facts.gateway)) return { listen: facts.gateway ?? '', host: facts.gateway ?? '' }
   throw cannotEnforce(mode, facts.why)
@@ -133,6 +144,7 @@ export async function openEgress(options: EgressOptions): Promise<Egress> {
     const host = where.host
     const dockerArgs: string[] = []
     let join: Egress['join']
+    let userns: string | undefined
     if (enforces(mode)) {
       const proxyToken = token()
       const proxy = await startProxy({
@@ -148,10 +160,10 @@ export async function openEgress(options: EgressOptions): Promise<Egress> {
       })
       listeners.push(proxy)
       own.push({ host, port: broker.port })
-      const relay = facts.kind === 'relay'
+      const relay = facts.kind === 'relay' || facts.kind === 'podman'
       const launched = await sidecarFor(options.early, env, imageReady, relay)
       const configured = configureSidecar(launched, where.host, [proxy.port, broker.port])
-      const started = relay ? withRelay(launched, configured, [proxy.port, broker.port]) : configured
+      const started = relay ? withRelay(launched, configured, [proxy.port, broker.port], options.notify) : configured
       sidecar = started
       // Through the docker CLI, the sidecar's first line is the only sign that it runs, and so can be joined.
       if (!launched.running) await started.ready
@@ -162,8 +174,11 @@ export async function openEgress(options: EgressOptions): Promise<Egress> {
       // agent's container joins it. No NET_RAW: a packet socket would go around the sidecar's rules. NET_ADMIN is
       // not Docker's default, and dropping it again costs nothing.
       dockerArgs.push('--network', `container:${started.name}`, '--cap-drop', 'NET_RAW', '--cap-drop', 'NET_ADMIN')
+      if (facts.kind === 'podman' && facts.rootless && launched.sharedUserns) userns = started.name
     } else if (mode === 'host') {
       dockerArgs.push('--network', 'host')
+    } else if (facts.kind === 'podman') {
+      dockerArgs.push(...PODMAN_NETWORK)
     }
     secretEnv.ANTHROPIC_BASE_URL = brokerUrl(host, broker.port, brokerToken)
     const placeholders = Object.fromEntries(CREDENTIAL_NAMES.filter((name) => env[name]).map((name) => [name, PLACEHOLDERS[name]]))
@@ -171,6 +186,7 @@ export async function openEgress(options: EgressOptions): Promise<Egress> {
     return {
       mode,
       dockerArgs,
+      userns,
       env: { ...placeholders, ...(enforces(mode) ? { NO_PROXY: noProxy, no_proxy: noProxy } : {}) },
       secretEnv,
       join,

@@ -11,6 +11,8 @@ import { UserError } from '../common/errors.js'
 import { runProgram } from '../common/spawn.js'
 import { engineProgram } from '../container/engine-cli.js'
 import { engineRequest, engineSocket } from '../container/engine-api.js'
+import { engineKind } from '../container/engine-kind.js'
+import { podmanFacts } from './podman-network.js'
 
 export type EngineFacts =
   /** a Linux engine: containers on the default bridge reach the host at the bridge's gateway address */
@@ -19,6 +21,11 @@ export type EngineFacts =
   | { kind: 'desktop' }
   /** no route out of the agent's namespace; realm reached through the relay over the engine's connection (why) */
   | { kind: 'relay'; why: string; gateway?: string }
+  /**
+   * Podman, rootful or rootless (its CLI, or Docker's CLI on its socket): containers on slirp4netns reach the
+   * host at its own address on the default route (podman-network.ts); the enforcing modes are refused there
+   */
+  | { kind: 'podman'; host: string; rootless: boolean }
   | { kind: 'unsupported'; why: string }
 
 async function getJson(socket: string, urlPath: string): Promise<unknown> {
@@ -97,8 +104,9 @@ export async function engineFacts(env: NodeJS.ProcessEnv = process.env): Promise
 }
 
 async function askedFacts(env: NodeJS.ProcessEnv): Promise<EngineFacts> {
-  // Podman's containers reach the host by ways of its own (slirp4netns, pasta, netavark): the relay needs none.
-  if (engineProgram(env) === 'podman') return { kind: 'relay', why: 'the engine is Podman' }
+  // Podman's /info looks like Docker's, down to a rootless one's; its CLI, or its socket's /version, tells.
+  const kind = await engineKind(env)
+  if (kind.engine === 'podman') return podmanFacts(kind.rootless)
   const socket = engineSocket(env)
   try {
     if (socket) {

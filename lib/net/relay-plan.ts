@@ -2,8 +2,8 @@
 // engine.ts decides): the same small container as a bridge sidecar (sidecar-plan.ts), with no network but
 // loopback (--network none), whose rules route every other address into loopback and log it (firewall.sh relay),
 // and in which realm runs realm-relay (docker/net/relay.c, in the sidecar's image) over its own connection to the
-// engine. The engine need not see realm's paths (a remote engine cannot): firewall.sh is copied in before the
-// start instead of mounted. Pure: the docker CLI's argv and the engine API's container are the same container.
+// engine. Through the docker CLI the engine need not see realm's paths (a remote engine cannot): firewall.sh is
+// copied in before the start instead of mounted. Pure: the docker CLI's argv and the engine API's container are the same container.
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
 
@@ -23,12 +23,16 @@ export function relayFiles(plan: Pick<SidecarPlan, 'netDir'>): Buffer {
   return tarArchive(entries)
 }
 
-/** The docker CLI's steps: create the sidecar, copy realm's files in (the archive on stdin), start it attached. */
-export function planRelaySidecar(plan: SidecarPlan): { create: string[]; copy: string[]; start: string[] } {
+/**
+ * The docker CLI's steps: create the sidecar, copy realm's files in (the archive on stdin), start it attached.
+ * `engineArgs`: the flags the engine needs for every container (container/engine-dialect.ts).
+ */
+export function planRelaySidecar(plan: SidecarPlan, engineArgs: string[] = []): { create: string[]; copy: string[]; start: string[] } {
   const [entrypoint, ...args] = COMMAND
   return {
     create: [
       'create',
+      ...engineArgs,
       '--rm',
       '-i',
       '--name',
@@ -53,8 +57,11 @@ export function planRelaySidecar(plan: SidecarPlan): { create: string[]; copy: s
   }
 }
 
-/** The body of the engine API's POST /containers/create for the same container as planRelaySidecar's. */
-export function relaySidecarSpec(plan: SidecarPlan): Record<string, unknown> {
+/**
+ * The body of the engine API's POST /containers/create for the same container as planRelaySidecar's; `mounted`:
+ * docker/net mounted read-only instead of copied in (an engine on a socket of this machine sees realm's paths).
+ */
+export function relaySidecarSpec(plan: SidecarPlan, mounted = false, ulimits: unknown[] = []): Record<string, unknown> {
   const [entrypoint, ...args] = COMMAND
   return {
     Image: plan.image,
@@ -74,6 +81,8 @@ export function relaySidecarSpec(plan: SidecarPlan): Record<string, unknown> {
       CapAdd: CAPS,
       SecurityOpt: ['no-new-privileges'],
       LogConfig: { Type: 'none', Config: {} },
+      ...(mounted ? { Mounts: [{ Type: 'bind', Source: plan.netDir, Target: NET_MOUNT, ReadOnly: true }] } : {}),
+      ...(ulimits.length ? { Ulimits: ulimits } : {}),
     },
   }
 }

@@ -1,6 +1,6 @@
-// A relay sidecar's run (what it is: relay-plan.ts). Started like a bridge sidecar (sidecar.ts), on the
-// engine's socket when realm has one, else through the docker CLI, with realm's firewall.sh copied in before its
-// start; then realm-relay runs in it (an exec, as nobody) once realm's proxy and broker listen, and realm's end
+// A relay sidecar's run (what it is: relay-plan.ts). Started like a bridge sidecar (sidecar.ts): on the
+// engine's socket when realm has one (docker/net mounted), else through the docker CLI, with realm's firewall.sh
+// copied in before its start (the engine may be another machine's); then realm-relay runs in it (an exec, as nobody) once realm's proxy and broker listen, and realm's end
 // (relay.ts) carries each connection the agent opens to 127.0.0.1:<port> to them. The run's sidecar is ready
 // when both are: its rules in place, and the relay listening.
 import { spawn } from 'node:child_process'
@@ -8,13 +8,14 @@ import { spawn } from 'node:child_process'
 import { UserError } from '../common/errors.js'
 import { trace } from '../common/trace.js'
 import { engineProgram } from '../container/engine-cli.js'
+import { planFor } from '../container/engine-dialect.js'
+import { engineKind, hostLimits } from '../container/engine-kind.js'
 import {
   type Attached,
   attachContainer,
   createContainer,
   engineSocket,
   execInContainer,
-  putArchive,
   removeContainer,
   startContainer,
 } from '../container/engine-api.js'
@@ -39,10 +40,12 @@ async function relayWithCli(name: string, ports: number[]): Promise<RelayStreams
 }
 
 async function launchOnSocket(socket: string, plan: SidecarPlan): Promise<Launched> {
-  await createContainer(socket, plan.name, relaySidecarSpec(plan))
+  // An engine on a socket of this machine sees realm's paths: docker/net is mounted, as for a bridge sidecar (a
+  // copy into a created container costs the engine a mount of its filesystem: a third of a second under load).
+  const engine = planFor(await engineKind(), hostLimits())
+  await createContainer(socket, plan.name, relaySidecarSpec(plan, true, engine.ulimits))
   let attached: Attached | undefined
   try {
-    await putArchive(socket, plan.name, '/', relayFiles(plan))
     attached = await attachContainer(socket, plan.name)
     await startContainer(socket, plan.name)
   } catch (error) {
@@ -54,7 +57,8 @@ async function launchOnSocket(socket: string, plan: SidecarPlan): Promise<Launch
 }
 
 async function launchWithCliSteps(plan: SidecarPlan): Promise<Launched> {
-  const steps = planRelaySidecar(plan)
+  const engine = planFor(await engineKind(), hostLimits())
+  const steps = planRelaySidecar(plan, [...engine.extra, ...engine.sidecarArgs])
   const created = await runProgram(engineProgram(), steps.create)
   if (created.exitCode !== 0) throw new Error(created.stderr.split('\n')[0] || 'docker create failed')
   const copied = await runProgram(engineProgram(), steps.copy, { input: relayFiles(plan) })
@@ -62,7 +66,11 @@ async function launchWithCliSteps(plan: SidecarPlan): Promise<Launched> {
     await runProgram(engineProgram(), ['rm', '-f', plan.name])
     throw new Error(copied.stderr.split('\n')[0] || 'docker cp failed')
   }
-  return { ...launchWithCli(plan, steps.start), startRelay: (ports) => relayWithCli(plan.name, ports) }
+  return {
+    ...launchWithCli(plan, steps.start),
+    startRelay: (ports) => relayWithCli(plan.name, ports),
+    sharedUserns: engine.sidecarArgs.length > 0,
+  }
 }
 
 /** Starts a relay sidecar, without its relay yet (that needs realm's ports); rejects with the run's refusal. */
@@ -81,8 +89,9 @@ export async function launchRelaySidecar(plan: SidecarPlan): Promise<Launched> {
 /**
  * Runs realm-relay in the configured relay sidecar `sidecar` (once it runs) for realm's `ports`, served by realm's
  * end; the sidecar returned is ready when the rules are in place and the relay listens, and its stop ends both.
+ * `notify`: told in one line should the relay be cut off during the run (the agent then has no way out).
  */
-export function withRelay(launched: Launched, sidecar: Sidecar, ports: number[]): Sidecar {
+export function withRelay(launched: Launched, sidecar: Sidecar, ports: number[], notify?: (line: string) => void): Sidecar {
   let stderr = ''
   let end: ReturnType<typeof serveRelay> | undefined
   const listening = (async () => {
@@ -94,7 +103,10 @@ export function withRelay(launched: Launched, sidecar: Sidecar, ports: number[])
       if (stderr.length < 4000) stderr += chunk
     })
     end = serveRelay(streams.fromRelay, streams.toRelay, ports)
-    void end.done.then((why) => trace(`relay ended${why ? `: ${why}` : ''}`))
+    void end.done.then((why) => {
+      trace(`relay ended${why ? `: ${why}` : ''}`)
+      if (why) notify?.(`realm: ${why} — the agent has no network for the rest of this run; run again, or see TROUBLESHOOTING.md`)
+    })
     await end.ready
     trace('relay listening')
   })()

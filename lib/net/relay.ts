@@ -200,9 +200,11 @@ export function serveRelay(fromRelay: Readable, toRelay: Writable, ports: number
       finish(`the relay broke its protocol: ${(error as Error).message}`)
     }
   })
-  fromRelay.on('end', () => finish())
-  fromRelay.on('close', () => finish())
-  fromRelay.on('error', () => finish())
+  // Once it listens, the relay's stream ends only when realm closes it (finished first): otherwise it was lost.
+  const lost = () => finish(hello ? 'the relay in the sidecar ended' : undefined)
+  fromRelay.on('end', lost)
+  fromRelay.on('close', lost)
+  fromRelay.on('error', lost)
 
   return { ready, done, connections: () => carried.size, close: () => finish() }
 }

@@ -110,6 +110,8 @@ export interface Launched {
   unref(): void
   /** a relay sidecar's: starts realm-relay in it, listening on `ports` (relay-sidecar.ts) */
   startRelay?: (ports: number[]) => Promise<RelayStreams>
+  /** whether the agent's container must join the sidecar's user namespace too (rootless Podman's keep-id) */
+  sharedUserns?: boolean
 }
 
 /** The streams of realm-relay in a sidecar: its frames come on `fromRelay`, realm's go on `toRelay`. */

@@ -9,6 +9,11 @@ export const MOUNT = {
   lib: '/realm/lib',
   /** the user's repository, read-only (for an overlay run: the lower layer) */
   project: '/realm/project',
+  /**
+   * the workspace on an engine that gives a new volume's root the owner of the directory the image has where it
+   * is mounted (rootless Podman): a place no image has, so that the root stays the user's
+   */
+  ownWorkspace: '/realm/workspace',
   /** the session's patches alone (baseline.patch, base.patch, changes.patch), read-only, in a directory realm
    * fills afresh for each run: nothing else of the session (failed/, checksums, metadata) */
   session: '/realm/session',

@@ -9,6 +9,8 @@ import { AGENT_IDENTITY, passedEnv } from '../container/agent-env.js'
 import { claudeMounts } from '../container/claude-config.js'
 import type { ContainerLimits } from '../container/limits.js'
 import { planDockerRun } from '../container/plan.js'
+import { planFor } from '../container/engine-dialect.js'
+import { engineKind, hostLimits } from '../container/engine-kind.js'
 import { runAttached, stopContainer, waitForContainer } from '../container/docker.js'
 import { UserError, errorCode } from '../common/errors.js'
 import { pathExists, watchForFile } from '../common/files.js'
@@ -78,19 +80,28 @@ export interface RunOutcome {
 }
 
 /**
- * Removes a directory tree, including an overlay work dir the kernel left owned by root with mode 000.
- * Synchronous, as the rest of a run's set-up before `docker run` (see startContainer).
+ * Removes a directory tree, including an overlay work dir the kernel left with mode 000: owned by root (an empty
+ * one, which its parent's permission lets go), or, in a user namespace (rootless Podman), by the user, holding
+ * the whiteout the kernel keeps there for reuse. Synchronous, as the rest of a run's set-up before `docker run`
+ * (see startContainer).
  */
 function removeTreeSync(dir: string): void {
   try {
     fsSync.rmSync(dir, { recursive: true, force: true })
   } catch (error) {
     if (errorCode(error) !== 'EACCES') throw error
-    // An empty directory can be removed without permission on itself; only its parent must be writable.
-    try {
-      fsSync.rmdirSync(path.join(dir, 'work', 'work'))
-    } catch {
-      // not there, or not empty: the next line says
+    for (const layer of ['work', 'view-work']) {
+      const kernels = path.join(dir, layer, 'work')
+      try {
+        fsSync.chmodSync(kernels, 0o700)
+      } catch {
+        // not there, or not ours: an empty directory can be removed without permission on itself
+      }
+      try {
+        fsSync.rmdirSync(kernels)
+      } catch {
+        // not there, or not empty: the next line says
+      }
     }
     fsSync.rmSync(dir, { recursive: true, force: true })
   }
@@ -149,6 +160,7 @@ async function startContainer(
   const hiding = hideLayer ? prepareHiding(hideLayer, out, root, session.meta.baseCommit, hidden) : undefined
   hiding?.catch(() => undefined) // awaited below
   const container = `realm-${session.name}-${randomBytes(3).toString('hex')}`
+  const kind = engineKind()
   const state: RunState = {
     container,
     mode: options.mode,
@@ -166,13 +178,18 @@ async function startContainer(
     trace('hide layer made')
   }
 
+  const engine = planFor(await kind, hostLimits())
+  // An engine that cannot mount a read-only overlay alone gives the project's view a scratch layer to write to.
+  const viewLayers = hideLayer && engine.readonlyNeedsUpper ? scratchLayers(session) : undefined
   const argv = planDockerRun({
     image: options.image,
     containerName: container,
     tty: options.tty,
     user: process.getuid && process.getgid ? { uid: process.getuid(), gid: process.getgid() } : undefined,
+    userns: network.userns,
     projectRoot: root,
     hideLayer,
+    viewLayers,
     sessionDir: fillSessionInput(session),
     runDir: out,
     realmLib: dockerDir(),
@@ -195,6 +212,7 @@ async function startContainer(
     limits: options.limits,
     extraArgs: [...network.dockerArgs, ...options.dockerArgs],
     command: options.command,
+    engine,
   })
 
   // An interruption stops the container gracefully: its entrypoint captures the agent's work, then exits.
@@ -223,6 +241,14 @@ async function startContainer(
     done.close()
     for (const signal of signals) process.off(signal, onSignal)
   }
+}
+
+/** The project view's scratch upper layer and its work dir, made private like every writable layer. */
+function scratchLayers(session: Session): { upper: string; work: string } {
+  const layers = { upper: path.join(layersDir(session), 'view-upper'), work: path.join(layersDir(session), 'view-work') }
+  privateDirSync(layers.upper)
+  privateDirSync(layers.work)
+  return layers
 }
 
 /** Whether the session's current run got as far as starting the agent (its output is then worth keeping). */
@@ -264,7 +290,9 @@ async function createMarker(file: string): Promise<void> {
 }
 
 /** The run's network flags and environment (the broker, the proxy and the sidecar run; its rules may follow). */
-async function networkArgs(network: Promise<Egress> | undefined): Promise<Pick<Egress, 'dockerArgs' | 'env' | 'secretEnv' | 'join'>> {
+async function networkArgs(
+  network: Promise<Egress> | undefined,
+): Promise<Pick<Egress, 'dockerArgs' | 'env' | 'secretEnv' | 'join' | 'userns'>> {
   if (!network) return { dockerArgs: [], env: {}, secretEnv: {} }
   const egress = await network
   trace('network ready')
@@ -292,6 +320,13 @@ async function runAndSave(options: RunOptions): Promise<RunOutcome> {
   const hidden = (await options.hidden) ?? []
   trace('secret files found')
   if (hidden.length && options.strategy.reason) throw cannotHide(hidden, options.strategy.reason)
+  // An engine that cannot be given an overlay (engine-dialect.ts) gets the copy; hidden files are refused.
+  const noOverlay = planFor(await engineKind()).overlayProblem
+  if (noOverlay && hidden.length) throw cannotHide(hidden, noOverlay)
+  if (noOverlay && strategy === 'overlay') {
+    if (options.strategy.forced) throw new UserError(`cannot use an overlay workspace: ${noOverlay} — use --workspace copy`)
+    strategy = 'copy'
+  }
   const out = runDir(options.session)
   // Saved once: early when the entrypoint says it is done, else after docker has exited.
   let saving: Promise<SaveResult> | undefined

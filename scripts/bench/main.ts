@@ -1,11 +1,12 @@
 // `npm run bench`: how long `realm new` takes next to a bare `docker run --rm <image> true`, for repositories of
 // several sizes and for each workspace strategy, plus how fast the CLI starts, how realm's commands fare on a big
-// patch next to plain git, and what the entrypoint's snapshots cost an agent that writes many ignored files.
+// patch next to plain git, what the entrypoint's snapshots cost an agent that writes many ignored files, and realm
+// new on the other engines (a remote Docker engine, Podman) next to a bare run on each.
 //
 // This is a measurement, not a test: it exits 0 even when a target is missed, but says so. Each section lives in
 // its own file of this folder and returns its lines; they are printed together once all have run.
 //
-//   npm run bench -- [--reps N] [--sizes 10,5k,20k,5k+ignored] [--strategies overlay,copy] [--only new,cli,big-patch,snapshot] [--keep]
+//   npm run bench -- [--reps N] [--sizes 10,5k,20k,5k+ignored] [--strategies overlay,copy] [--only new,cli,big-patch,snapshot,engines] [--keep]
 import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
@@ -14,6 +15,7 @@ import path from 'node:path'
 import { ensureTestImage } from '../../test/helpers/docker.js'
 import { benchBigPatch } from './big-patch.js'
 import { benchCliStart } from './cli-start.js'
+import { benchEngines } from './engines.js'
 import { benchNetworkModes } from './network.js'
 import { benchSizes, sizeLegend } from './new-sizes.js'
 import { parseOptions } from './options.js'
@@ -25,9 +27,9 @@ async function main(): Promise<void> {
   const { reps, sizes, strategies, only, keep } = parseOptions()
   const tmpRoot = makeTempRoot(keep)
   if (!fs.existsSync(path.join(ROOT, 'dist', 'index.cjs'))) fatal('dist/ is missing: run `npm run build` (npm run bench does)')
-  // Only realm new and the snapshot runs need the engine.
+  // Only realm new, the snapshot runs and the other engines (whose images come from it) need the engine.
   let docker = 'not used'
-  if (only.has('new') || only.has('snapshot')) {
+  if (only.has('new') || only.has('snapshot') || only.has('engines')) {
     const info = spawnSync('docker', ['info', '--format', '{{.ServerVersion}}'], { encoding: 'utf8' })
     if (info.status !== 0) fatal(`no Docker engine: ${(info.stderr || info.error?.message || '').trim().split('\n')[0]}`)
     await ensureTestImage()
@@ -48,10 +50,11 @@ async function main(): Promise<void> {
   const cli = only.has('cli') ? await benchCliStart(tmpRoot, home, reps) : undefined
   const big = only.has('big-patch') ? await benchBigPatch(tmpRoot, reps) : undefined
   const snapshot = only.has('snapshot') ? await benchSnapshots(tmpRoot, home, strategies, reps) : undefined
+  const engines = only.has('engines') ? await benchEngines(tmpRoot, home, reps) : undefined
   const legend = only.has('new') ? sizeLegend(sizes) : undefined
 
   const ran = (reports: Array<Report | undefined>) => reports.filter((report) => report !== undefined)
-  print(ran([newSizes, network, cli, big, snapshot, legend]), ran([newSizes, cli, network, big, snapshot]))
+  print(ran([newSizes, network, cli, big, snapshot, engines, legend]), ran([newSizes, cli, network, big, snapshot]))
 }
 
 main().catch((error: unknown) => {

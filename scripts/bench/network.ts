@@ -14,6 +14,11 @@ const NETWORK_MODES = ['allowlist', 'model', 'open', 'host'] as const
  * quiet minutes is: each run then starts a sidecar of its own.
  */
 const COLD = 'allowlist, no standby'
+/**
+ * The default policy on the relay path (REALM_NET_PATH=relay), which every engine but a local rootful Docker
+ * takes: a sidecar with no network, and realm-relay started in it; no standby.
+ */
+const RELAY = 'allowlist, relay'
 /** Targets of the default network policy (allowlist): its start ratio, and its cost over an open network. */
 const NETWORK_TARGET = 2
 const POLICY_COST_SECONDS = 0.1
@@ -24,16 +29,19 @@ const OWN_JUDGED = NETWORK_MODES
 export async function benchNetworkModes(tmpRoot: string, home: string, reps: number): Promise<Report> {
   const repo = makeRepo(tmpRoot, { ...SIZES[0], label: `${SIZES[0].label}-network` })
   const traced = { REALM_TRACE: '1' }
-  const runs: Record<string, RealmRun[]> = { [COLD]: [] }
+  const runs: Record<string, RealmRun[]> = { [COLD]: [], [RELAY]: [] }
   const dockerTimes: number[] = []
   for (const mode of NETWORK_MODES) runs[mode] = []
   const cold = () => realmNew(home, repo, 'overlay', 'allowlist', { ...traced, REALM_NET_STANDBY: '0' })
+  const relay = () => realmNew(home, repo, 'overlay', 'allowlist', { ...traced, REALM_NET_PATH: 'relay' })
   for (const mode of NETWORK_MODES) await realmNew(home, repo, 'overlay', mode, traced) // warm-up
   await cold()
+  await relay()
   for (let i = 0; i < reps; i++) {
     dockerTimes.push(await dockerTrue())
     for (const mode of NETWORK_MODES) runs[mode].push(await realmNew(home, repo, 'overlay', mode, traced))
     runs[COLD].push(await cold())
+    runs[RELAY].push(await relay())
   }
   const docker = median(dockerTimes)
   const seconds = (label: string) => median(runs[label].map((r) => r.seconds))
@@ -57,6 +65,7 @@ export async function benchNetworkModes(tmpRoot: string, home: string, reps: num
     )
   }
   report.add(row(COLD, () => '   (the first run after ten quiet minutes)'))
+  report.add(row(RELAY, () => '   (every engine but a local rootful Docker)'))
   // And what it costs over an unfiltered network.
   const cost = seconds('allowlist') - seconds('open')
   const verdict = report.judge(`≤ ${POLICY_COST_SECONDS} s`, [

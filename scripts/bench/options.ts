@@ -9,9 +9,9 @@ export type Strategy = (typeof STRATEGIES)[number]
 
 /**
  * What `--only` can pick: realm new against docker (and its network modes), the CLI's start, the big patch, the
- * snapshots' cost.
+ * snapshots' cost, realm new on the other engines.
  */
-const SECTIONS = ['new', 'cli', 'big-patch', 'snapshot'] as const
+const SECTIONS = ['new', 'cli', 'big-patch', 'snapshot', 'engines'] as const
 type Section = (typeof SECTIONS)[number]
 
 export interface Options {

@@ -1,6 +1,7 @@
 // realm against a remote Docker engine, played by a second dockerd in a container on this machine, reached over
 // tcp (test/helpers/remote-engine.ts). First, that the stand-in is as remote as a real one: no path of the host
 // exists there, so a run path that bind-mounts the project would fail here as it would on a real remote host.
+// Then the flows every engine must pass (test/helpers/engine-suite.ts), with DOCKER_HOST pointing at it.
 import assert from 'node:assert/strict'
 import fs from 'node:fs/promises'
 import path from 'node:path'
@@ -9,6 +10,7 @@ import { after, before, describe, test } from 'node:test'
 import { execa } from 'execa'
 
 import { dockerSkip } from '../helpers/docker.js'
+import { engineSuite } from '../helpers/engine-suite.js'
 import { TEST_IMAGE, TEST_NET_IMAGE, tempDir } from '../helpers/realm.js'
 import { type RemoteEngine, remoteEngineOrSkip } from '../helpers/remote-engine.js'
 
@@ -16,6 +18,7 @@ const hostSkip = await dockerSkip()
 const started = hostSkip ? { skip: hostSkip } : await remoteEngineOrSkip({ images: [TEST_IMAGE, TEST_NET_IMAGE] })
 const skip = started.skip
 const engine = started.engine as RemoteEngine
+after(async () => engine?.stop())
 
 /** `docker <args>` against the stand-in. */
 function remote(...args: string[]) {
@@ -28,10 +31,7 @@ describe('the remote engine stand-in', { skip }, () => {
     dir = await tempDir('realm-remote-')
     await fs.writeFile(path.join(dir.path, 'on-the-host'), 'host bytes\n')
   })
-  after(async () => {
-    await dir?.cleanup()
-    await engine?.stop()
-  })
+  after(async () => dir?.cleanup())
 
   test('runs the test image over tcp', async () => {
     const run = await remote('run', '--rm', TEST_IMAGE, 'cat', '/etc/passwd')
@@ -55,3 +55,15 @@ describe('the remote engine stand-in', { skip }, () => {
     assert.equal(run.stdout.trim(), 'lo')
   })
 })
+
+engineSuite(
+  {
+    name: 'a remote Docker engine over tcp',
+    env: engine?.env ?? {},
+    // Until realm reaches its proxy and broker from a remote engine's containers: the enforcing modes are refused
+    // in one line there, and under `open` the agent gets no credential from this machine.
+    allowlistRefusal: /^realm: --network allowlist cannot be enforced on a remote Docker engine .*run with --network open/,
+    openWithoutBroker: true,
+  },
+  skip,
+)

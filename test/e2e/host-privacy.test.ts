@@ -13,7 +13,7 @@ import { after, before, describe, test } from 'node:test'
 import { execa } from 'execa'
 
 import { docker, dockerSkip, sessionContainer, waitInContainer } from '../helpers/docker.js'
-import { asUid, dockerSocketGroup, ensureHostileImage, HOSTILE_IMAGE, type Uid } from '../helpers/hostile.js'
+import { asUid, dockerSocketGroup, ensureHostileImage, HOSTILE_IMAGE, type Uid, walk } from '../helpers/hostile.js'
 import { explain, REALM_BIN, type RealmResult, realmEnv, tempDir } from '../helpers/realm.js'
 import { makeRepo } from '../helpers/repo.js'
 
@@ -52,38 +52,6 @@ const SCRIPT = [
   'touch /tmp/planted',
   'sleep 300',
 ]
-
-interface Entry {
-  path: string
-  mode: number
-  kind: string
-}
-
-/** Every entry under `dir`, never following a link (as root, which sees all). */
-async function walk(dir: string): Promise<Entry[]> {
-  const found: Entry[] = []
-  const stack = [dir]
-  while (stack.length) {
-    const current = stack.pop() as string
-    const stat = await fs.lstat(current)
-    const kind = stat.isDirectory()
-      ? 'dir'
-      : stat.isFile()
-        ? 'file'
-        : stat.isSymbolicLink()
-          ? 'link'
-          : stat.isCharacterDevice()
-            ? 'char'
-            : stat.isBlockDevice()
-              ? 'block'
-              : stat.isFIFO()
-                ? 'fifo'
-                : 'socket'
-    found.push({ path: current, mode: stat.mode & 0o7777, kind })
-    if (kind === 'dir') for (const name of await fs.readdir(current)) stack.push(path.join(current, name))
-  }
-  return found
-}
 
 /** What a second uid can do with what the agent planted: each attempt it made that worked. */
 async function probe(sessionDir: string): Promise<string[]> {

@@ -2,11 +2,10 @@
 // summary, the agent's lack of NET_ADMIN / NET_RAW, a sidecar that cannot set its rules, and what happens to the
 // network when realm is killed; the enforcing modes on both of realm's paths (the bridge, and the relay that every
 // engine but this machine's Docker takes, forced here with REALM_NET_PATH).
-// The "outside" is a host of this test's own: a network namespace on 198.18.0.2 (a benchmarking range, not
-// private) behind a veth pair; nothing leaves the machine. The "host service" listens on 0.0.0.0.
+// The "outside" is a host of this test's own (test/helpers/outside-host.ts): a network namespace behind a veth
+// pair; nothing leaves the machine. The "host service" listens on 0.0.0.0.
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
-import fs from 'node:fs/promises'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import os from 'node:os'
@@ -21,6 +20,7 @@ import { engineSocket } from '../../lib/container/engine-api.js'
 import { PLACEHOLDERS } from '../../lib/net/broker.js'
 import { sweepStale } from '../../lib/net/sidecar.js'
 import { standbyKey } from '../../lib/net/standby.js'
+import { type OutsideHost, startOutsideHost } from '../helpers/outside-host.js'
 import { explain, NET_PATHS, type NetPath, netPathEnv, realm, startRealm, TEST_IMAGE, TEST_NET_IMAGE } from '../helpers/realm.js'
 
 const dockerProblem = await dockerSkip()
@@ -28,12 +28,6 @@ const skip = dockerProblem || (process.getuid?.() !== 0 ? 'SKIPPED: the network 
 if (skip && process.env.CI && !dockerProblem) throw new Error(String(skip))
 
 const id = randomBytes(3).toString('hex')
-const NS = `realm-e2e-out-${id}`
-const VETH = `rlmo${id}`
-const OUTSIDE = '198.18.0.2'
-const OUTSIDE_NAME = `outside-${id}.realm-e2e.test`
-const BLOCKED_NAME = `blocked-${id}.realm-e2e.test`
-const HOSTS_LINE = `${OUTSIDE} ${OUTSIDE_NAME} ${BLOCKED_NAME} # realm e2e ${id}`
 
 /** The host's own non-Docker IPv4 address, where a service on 0.0.0.0 also answers. */
 function hostAddress(): string {
@@ -61,7 +55,10 @@ describe('the network policy', { skip, timeout: 10 * 60_000 }, () => {
   let apiUrl: string
   let gw: string
   let hostIp: string
-  let outsideServer: ReturnType<typeof execa> | undefined
+  let outside: OutsideHost | undefined
+  let OUTSIDE: string
+  let OUTSIDE_NAME: string
+  let BLOCKED_NAME: string
 
   before(async () => {
     service = http.createServer((_req, res) => res.end('host-service\n'))
@@ -76,45 +73,12 @@ describe('the network policy', { skip, timeout: 10 * 60_000 }, () => {
     apiUrl = `http://127.0.0.1:${(api.address() as AddressInfo).port}`
     gw = await gateway()
     hostIp = hostAddress()
-    // The outside host: a namespace with one address and a web server on port 8080.
-    const ip = (...args: string[]) => execa('ip', args)
-    await ip('netns', 'add', NS)
-    await ip('link', 'add', VETH, 'type', 'veth', 'peer', 'name', `${VETH}p`)
-    await ip('link', 'set', `${VETH}p`, 'netns', NS)
-    await ip('addr', 'add', '198.18.0.1/30', 'dev', VETH)
-    await ip('link', 'set', VETH, 'up')
-    await ip('-n', NS, 'addr', 'add', `${OUTSIDE}/30`, 'dev', `${VETH}p`)
-    await ip('-n', NS, 'link', 'set', `${VETH}p`, 'up')
-    await ip('-n', NS, 'link', 'set', 'lo', 'up')
-    await ip('-n', NS, 'route', 'add', 'default', 'via', '198.18.0.1')
-    outsideServer = execa(
-      'ip',
-      ['netns', 'exec', NS, process.execPath, '-e', "require('http').createServer((q,s)=>s.end('outside\\n')).listen(8080,'0.0.0.0')"],
-      {
-        reject: false,
-      },
-    )
-    // The proxy resolves names on the host, as it would with real DNS.
-    await fs.appendFile('/etc/hosts', `${HOSTS_LINE}\n`)
-    for (let i = 0; i < 50; i++) {
-      const up = await execa('curl', ['-s', '-m', '1', `http://${OUTSIDE}:8080/`], { reject: false })
-      if (up.stdout.includes('outside')) break
-      await new Promise((r) => setTimeout(r, 100))
-    }
+    outside = await startOutsideHost()
+    ;({ address: OUTSIDE, allowedName: OUTSIDE_NAME, blockedName: BLOCKED_NAME } = outside)
   })
 
   after(async () => {
-    const hosts = await fs.readFile('/etc/hosts', 'utf8')
-    await fs.writeFile(
-      '/etc/hosts',
-      hosts
-        .split('\n')
-        .filter((l) => !l.endsWith(`# realm e2e ${id}`))
-        .join('\n'),
-    )
-    outsideServer?.kill()
-    await execa('ip', ['link', 'del', VETH], { reject: false })
-    await execa('ip', ['netns', 'del', NS], { reject: false })
+    await outside?.stop()
     service?.close()
     api?.close()
   })

@@ -117,7 +117,7 @@ describe('the real clients of an image, through realm’s proxy', { skip, timeou
   })
 
   /** The agent's script: each client in turn; `set -e` (the stand-in's sh -e) stops at the first failure. */
-  function everydayScript(url: string): string {
+  function everydayScript(url: string, branch: string): string {
     return [
       'cd /tmp',
       // git: clone (tracing its HTTP, to see the proxy's challenge and its answer), then push and fetch.
@@ -126,7 +126,7 @@ describe('the real clients of an image, through realm’s proxy', { skip, timeou
       `printf 'git-challenge=%s\\n' "$(grep -ci '<= Recv header: Proxy-Authenticate: Basic' /tmp/git-trace)"`,
       'cd clone && echo pushed >pushed.txt && git add pushed.txt',
       'git -c user.name=agent -c user.email=agent@example.com -c commit.gpgSign=false commit -qm "from the agent"',
-      'git push -q origin HEAD:refs/heads/from-agent',
+      `git push -q origin HEAD:refs/heads/${branch}`,
       'git fetch -q origin && printf "git-fetch=%s\\n" "$(git rev-parse --short origin/main)"',
       'printf "git-pushed=%s\\n" "$(git rev-parse HEAD)"',
       // npm: an install from a registry (the test's, as --registry names it).
@@ -144,12 +144,15 @@ describe('the real clients of an image, through realm’s proxy', { skip, timeou
   // On both of realm's paths: the bridge, and the relay every other engine takes (forced here).
   for (const netPath of NET_PATHS) {
     test(`${netPath}: git clone, fetch and push, npm install, pip install and curl work through the proxy under allowlist`, async () => {
-      const result = await realm(['new', `clients-${netPath}`, '--allow', `${ADDRESS}:${origin.port}`, '--', everydayScript(origin.url)], {
-        cwd: fx.project,
-        home: fx.home,
-        env: { REALM_IMAGE: IMAGE, ...netPathEnv(netPath) },
-        timeout: 300_000,
-      })
+      const result = await realm(
+        ['new', `clients-${netPath}`, '--allow', `${ADDRESS}:${origin.port}`, '--', everydayScript(origin.url, `from-agent-${netPath}`)],
+        {
+          cwd: fx.project,
+          home: fx.home,
+          env: { REALM_IMAGE: IMAGE, ...netPathEnv(netPath) },
+          timeout: 300_000,
+        },
+      )
       assert.equal(result.code, 0, explain(result))
       const out = result.stdout
       for (const line of out.split('\n').filter((l) => /^(git|npm|pip|curl)[a-z0-9-]*=/.test(l))) console.log(`# ${line}`)
@@ -158,7 +161,7 @@ describe('the real clients of an image, through realm’s proxy', { skip, timeou
       assert.match(out, /^git-challenge=[1-9]\d*$/m, explain(result))
       const pushed = /^git-pushed=([0-9a-f]{40})$/m.exec(out)?.[1]
       assert.ok(pushed, explain(result))
-      const { stdout: onOrigin } = await execa('git', ['--git-dir', origin.repo, 'rev-parse', 'refs/heads/from-agent'])
+      const { stdout: onOrigin } = await execa('git', ['--git-dir', origin.repo, 'rev-parse', `refs/heads/from-agent-${netPath}`])
       assert.equal(onOrigin, pushed, 'the push reached the origin')
       assert.match(out, /^git-fetch=[0-9a-f]+$/m)
       assert.match(out, /^npm=from the test registry$/m)

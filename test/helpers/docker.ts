@@ -86,18 +86,24 @@ async function poll<T>(timeoutMs: number, failure: string, check: () => Promise<
   throw new Error(failure)
 }
 
+/** How a test asks an engine something: `docker` against the host's engine, unless an engine suite passes its own. */
+export type EngineCommand = (args: string[]) => Promise<{ exitCode?: number; stdout: string }>
+
+const hostEngine: EngineCommand = (args) =>
+  execa('docker', args, { reject: false }).then((r) => ({ exitCode: r.exitCode, stdout: String(r.stdout) }))
+
 /** The running container of a session's current run (realm names them realm-<session>-<random>). */
-export async function sessionContainer(session: string, timeoutMs = 30_000): Promise<string> {
+export async function sessionContainer(session: string, timeoutMs = 30_000, engine = hostEngine): Promise<string> {
   return poll(timeoutMs, `no running container for session ${session}`, async () => {
-    const result = await execa('docker', ['ps', '--filter', `name=^realm-${session}-`, '--format', '{{.Names}}'], { reject: false })
+    const result = await engine(['ps', '--filter', `name=^realm-${session}-`, '--format', '{{.Names}}'])
     return result.stdout.trim().split('\n')[0] || undefined
   })
 }
 
 /** Waits until `path` exists inside the container (the agent got that far). */
-export async function waitInContainer(container: string, file: string, timeoutMs = 30_000): Promise<void> {
+export async function waitInContainer(container: string, file: string, timeoutMs = 30_000, engine = hostEngine): Promise<void> {
   await poll(timeoutMs, `${file} never appeared in ${container}`, async () => {
-    const result = await execa('docker', ['exec', container, 'test', '-e', file], { reject: false })
+    const result = await engine(['exec', container, 'test', '-e', file])
     return result.exitCode === 0 || undefined
   })
 }

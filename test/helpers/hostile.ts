@@ -56,3 +56,35 @@ export function asUid(user: Uid, argv: string[], options: Options = {}) {
 export function dockerSocketGroup(socket = '/var/run/docker.sock'): number {
   return fs.statSync(socket).gid
 }
+
+export interface Entry {
+  path: string
+  mode: number
+  kind: string
+}
+
+/** Every entry under `dir`, never following a link (as root, which sees all): what a hostile agent left behind. */
+export async function walk(dir: string): Promise<Entry[]> {
+  const found: Entry[] = []
+  const stack = [dir]
+  while (stack.length) {
+    const current = stack.pop() as string
+    const stat = await fs.promises.lstat(current)
+    const kind = stat.isDirectory()
+      ? 'dir'
+      : stat.isFile()
+        ? 'file'
+        : stat.isSymbolicLink()
+          ? 'link'
+          : stat.isCharacterDevice()
+            ? 'char'
+            : stat.isBlockDevice()
+              ? 'block'
+              : stat.isFIFO()
+                ? 'fifo'
+                : 'socket'
+    found.push({ path: current, mode: stat.mode & 0o7777, kind })
+    if (kind === 'dir') for (const name of await fs.promises.readdir(current)) stack.push(path.join(current, name))
+  }
+  return found
+}
