@@ -16,6 +16,9 @@ import vm from 'node:vm'
 import { cacheName, commandKind, readCache, trustedDir, writeCache } from './common/code-cache.js'
 import { realmHome } from './common/paths.js'
 
+/** When a run that compiled the bundle itself keeps its cache: well after `docker run` has started. */
+const KEEP_AFTER_MS = 3000
+
 function traceLine(phase: string): void {
   if (process.env.REALM_TRACE) process.stderr.write(`realm-trace ${Math.round(performance.timeOrigin + performance.now())} ${phase}\n`)
 }
@@ -37,7 +40,17 @@ function runBundle(): void {
   })
   const used = cachedData !== undefined && !script.cachedDataRejected
   traceLine(`bundle compiled (code cache ${used ? 'used' : cachedData ? 'refused' : 'absent'})`)
-  if (!used) process.once('exit', () => writeCache(home, dir, name, script.createCachedData()))
+  if (!used) {
+    // What V8 compiled by then: once realm's start is over (a long run's end may come after V8 dropped the code of
+    // its start), or when realm ends first.
+    let kept = false
+    const keep = () => {
+      if (!kept) writeCache(home, dir, name, script.createCachedData())
+      kept = true
+    }
+    setTimeout(keep, KEEP_AFTER_MS).unref()
+    process.once('exit', keep)
+  }
   const module = { exports: {} }
   const load = (specifier: string) => import(new URL(specifier, import.meta.url).href)
   script.runInThisContext()(module.exports, createRequire(file), module, file, path.dirname(file), load)
