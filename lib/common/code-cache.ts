@@ -11,6 +11,8 @@ import path from 'node:path'
 
 /** A cache larger than this is not realm's (the bundle's own is about half a megabyte). */
 const MAX_CACHE_BYTES = 16 * 1024 * 1024
+/** The room a cache must leave free on its disk, else it is not written. */
+const ROOM_LEFT_BYTES = 64 * 1024 * 1024
 
 /** The commands that run the agent, whose start realm's speed targets are about, get a cache of their own. */
 export function commandKind(argv: string[]): 'run' | 'other' {
@@ -65,11 +67,19 @@ export function writeCache(home: string, dir: string, name: string, data: Buffer
     // there already (trustedDir says whether it may be used), or no home to make it in
   }
   if (!trustedDir(home, dir)) return
+  // Never the cache that fills the disk: realm's sessions need the room more.
+  try {
+    const free = fs.statfsSync(dir)
+    if (free.bavail * free.bsize < data.length * 2 + ROOM_LEFT_BYTES) return
+  } catch {
+    return
+  }
   const temp = path.join(dir, `.${name}.${process.pid}`)
   try {
     const fd = fs.openSync(temp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600)
     try {
-      fs.writeSync(fd, data)
+      // writeFileSync writes it all or throws (a single write may stop short on a full disk).
+      fs.writeFileSync(fd, data)
     } finally {
       fs.closeSync(fd)
     }
