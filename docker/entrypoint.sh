@@ -18,6 +18,7 @@
 #   agent-paths      overlay runs: the paths the container wrote (NUL-separated)
 #   done             every output above is final (realm starts saving while docker removes the container)
 #   error            why the workspace could not be prepared
+#   cache-miss       streamed runs: the engine's cache lacks a commit the objects were sent against
 #   claude.json, claude-login.json, claude-changes, claude-settings.json   Claude Code's state to keep, and
 #                    what the agent changed in its configuration (see agent-setup.sh)
 # realm reads every output as untrusted input (lib/run/outputs.ts): the agent can write here too.
@@ -41,6 +42,8 @@ here="${0%/*}" # realm's docker/ directory, where this script and its pieces are
 . "$here/lib/prepare.sh"
 # shellcheck source=lib/capture.sh
 . "$here/lib/capture.sh"
+# shellcheck source=lib/stream.sh
+. "$here/lib/stream.sh"
 
 # REALM_TRACE=1 (passed on by realm): phase timestamps in the host's format, to see where a run's time goes.
 trace() { [ -z "${REALM_TRACE:-}" ] || printf 'realm-trace %s entrypoint: %s\n' "$(date +%s%3N)" "$*" >&2; }
@@ -72,6 +75,11 @@ trap : INT
 trace started
 [ -n "${REALM_MODE:-}" ] || fail "REALM_MODE is not set (realm starts this script itself)"
 [ -n "${REALM_BASE:-}" ] || fail "REALM_BASE is not set (realm starts this script itself)"
+# On an engine that cannot see the host's files, the project arrives as objects (see lib/stream.sh).
+if [ -n "${REALM_STREAMED:-}" ] && ! receive_project "$project" /realm/input /realm/cache; then
+  put "$out/cache-miss" ''
+  exit 125
+fi
 [ -d "$project/.git" ] || [ -f "$project/.git" ] || fail "the project is not a git repository inside the container"
 if [ "$strategy" = overlay ] && ! find "$upper" -maxdepth 0 -printf '' >/dev/null 2>&1; then
   fail "an overlay workspace needs GNU find in the image (findutils) — install it, or set REALM_WORKSPACE=copy"

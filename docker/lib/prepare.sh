@@ -78,7 +78,7 @@ prepare() {
   start_tree=$(realm_git rev-parse "$REALM_BASE^{tree}") || fail "the session's commit $REALM_BASE is not in the project any more"
   # The project's working tree as it is now (HEAD plus uncommitted edits plus untracked files), read straight
   # from the project, never through the overlay: a new session's baseline, and what an overlay shows at first.
-  if [ "$strategy" = overlay ] || { [ "$REALM_MODE" = new ] && [ -z "${REALM_CLEAN_START:-}" ]; }; then
+  if [ "$strategy" = overlay ] || { [ "$REALM_MODE" = new ] && [ -z "${REALM_CLEAN_START:-}" ] && [ -z "${REALM_STREAMED:-}" ]; }; then
     lower=$(use_repository "$repo" "$project" && index_of "$repo/idx-lower" "$project/.git/index" "$REALM_BASE" &&
       keep_committed "$repo/idx-lower" "$REALM_BASE" "$out/hidden-tracked" &&
       GIT_INDEX_FILE="$repo/idx-lower" realm_git write-tree) || fail "cannot read the project's working tree"
@@ -86,7 +86,13 @@ prepare() {
 
   if [ "$REALM_MODE" = new ]; then
     # The baseline is the tree the user sees; `new --remote` starts from the branch's tip alone.
-    if [ -n "${REALM_CLEAN_START:-}" ]; then baseline=$start_tree; else baseline=$lower; fi
+    if [ -n "${REALM_CLEAN_START:-}" ]; then
+      baseline=$start_tree
+    elif [ -n "${REALM_STREAMED:-}" ]; then
+      baseline=$(streamed_baseline "$repo/idx-apply" "$start_tree" "$session") || exit 125
+    else
+      baseline=$lower
+    fi
     patch_to "$out/baseline.patch" "$start_tree" "$baseline" || fail "cannot write baseline.patch"
     target=$baseline
   else
@@ -107,7 +113,9 @@ prepare() {
     fi
     rm -f "$out/start.patch"
     hide_tracked remove "$start_tree" "$target" "$out/hidden-tracked" "$ws" "$repo/hidden"
-    if [ -n "${REALM_INCLUDE_IGNORED:-}" ]; then
+    if [ -n "${REALM_INCLUDE_IGNORED:-}" ] && [ -n "${REALM_STREAMED:-}" ]; then
+      copy_ignored /realm/ignored "$ws"
+    elif [ -n "${REALM_INCLUDE_IGNORED:-}" ]; then
       # Files git ignores (dependencies, build output) are not in the clone; copy them over as they are.
       (cd "$project" && git ls-files -z --others --ignored --exclude-standard --directory |
         xargs -0 -r cp -a --parents -t "$ws") || fail "cannot copy the ignored files"

@@ -35,7 +35,7 @@ export const RUN_OPTIONS: readonly RunOption[] = [
   { flag: '--shell', description: 'Open an interactive shell in the workspace instead of the agent', commands: ['new', 'resume'] },
   {
     flag: '--workspace <strategy>',
-    description: 'overlay or copy (default: $REALM_WORKSPACE, else overlay where supported)',
+    description: 'overlay or copy (default: $REALM_WORKSPACE, else overlay where supported; a remote engine: copy)',
     commands: ['new', 'resume'],
   },
   { flag: '--include-ignored', description: 'With a copy workspace, also copy files git ignores', commands: ['new', 'resume'] },
@@ -51,7 +51,7 @@ export const RUN_OPTIONS: readonly RunOption[] = [
   },
   {
     flag: '--network <mode>',
-    description: 'allowlist, model, open or host (default: $REALM_NETWORK, else allowlist)',
+    description: 'allowlist, model, open or host (default: $REALM_NETWORK, else allowlist; host: not on a remote engine)',
     commands: ['new', 'resume'],
   },
   {

@@ -3,7 +3,7 @@
 import { errorCode, firstLine, UserError } from '../common/errors.js'
 import { runProgram } from '../common/spawn.js'
 import { type EngineProgram, engineProgram } from './engine-cli.js'
-import { engineRequest, engineSocket } from './engine-api.js'
+import { engineEndpoint, engineHttp } from './engine-http.js'
 
 /** Turns docker's complaint about the engine into what the user should do about it. */
 function engineError(stderr: string): UserError {
@@ -37,8 +37,8 @@ function engineMissing(env: NodeJS.ProcessEnv = process.env): UserError {
 }
 
 /** The HTTP status of a GET on the engine's API, or undefined when the engine cannot be asked this way. */
-function engineStatus(socket: string, urlPath: string): Promise<number | undefined> {
-  return engineRequest(socket, 'GET', urlPath, undefined, 2000).then(
+function engineStatus(endpoint: string, urlPath: string): Promise<number | undefined> {
+  return engineHttp(endpoint, 'GET', urlPath, undefined, 2000).then(
     (answer) => answer.status,
     () => undefined,
   )
@@ -48,9 +48,9 @@ function engineStatus(socket: string, urlPath: string): Promise<number | undefin
 export async function imageExists(image: string): Promise<boolean> {
   // Asking the engine's socket takes a few milliseconds; starting the docker CLI takes twenty, before every run.
   // When the socket does not answer plainly, the CLI does, with its own error for the user.
-  const socket = engineSocket()
-  if (socket) {
-    const status = await engineStatus(socket, `/images/${encodeURIComponent(image)}/json`)
+  const endpoint = engineEndpoint()
+  if (endpoint) {
+    const status = await engineStatus(endpoint, `/images/${encodeURIComponent(image)}/json`)
     if (status === 200) return true
     if (status === 404) return false
   }

@@ -42,6 +42,14 @@ function ownAddresses(): Set<string> {
   return own
 }
 
+/**
+ * A connection's peer is this machine itself, not another host: what realm's broker takes when it listens on an
+ * address the network can reach (a rootless Docker engine's slirp4netns connects from this machine).
+ */
+export function fromThisMachine(peer: string | undefined): boolean {
+  return peer !== undefined && ownAddresses().has(unmapped(peer))
+}
+
 /** Why the proxy must not connect to `address` (loopback, private, link-local, the host's own), or undefined. */
 export function restrictedReason(address: string): string | undefined {
   const plain = unmapped(address)

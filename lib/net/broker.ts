@@ -42,6 +42,8 @@ export function hostCredentials(env: NodeJS.ProcessEnv): Partial<Record<Credenti
 
 export interface BrokerOptions {
   listen: string
+  /** which peers may connect (all, when absent): fromThisMachine in addresses.ts */
+  accept?: (peer: string | undefined) => boolean
   token: string
   /** the real API's base URL */
   upstream: string
@@ -136,5 +138,5 @@ export async function startBroker(options: BrokerOptions): Promise<Listening> {
     req.pipe(forward)
     res.on('close', () => forward.destroy())
   })
-  return listen(server, options.listen, sockets)
+  return listen(server, options.listen, sockets, options.accept)
 }

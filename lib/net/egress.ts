@@ -11,13 +11,16 @@ import { UserError } from '../common/errors.js'
 import { dockerDir } from '../common/paths.js'
 import { trace } from '../common/trace.js'
 import { buildImage, imageExists } from '../container/docker.js'
+import { engineLocation } from '../container/engine-location.js'
 import { brokerUrl, CREDENTIAL_NAMES, DEFAULT_UPSTREAM, hostCredentials, PLACEHOLDERS, startBroker } from './broker.js'
 import { type EngineFacts, engineFacts } from './engine.js'
+import { fromThisMachine } from './addresses.js'
 import { DESKTOP_HOST } from './sidecar-plan.js'
-import { PODMAN_NETWORK } from './podman-network.js'
+import { defaultRouteAddress, PODMAN_NETWORK } from './podman-network.js'
 import { type AllowEntry, enforces, type NetworkMode } from './policy.js'
 import type { Listening } from './listen.js'
 import { proxyUrl, startProxy } from './proxy.js'
+import { remoteEgress } from './remote.js'
 import { type BlockedAttempt, shown } from './report.js'
 import { bypasses, tunnelAgent, upstreamProxy } from './upstream.js'
 import { withRelay, launchRelaySidecar } from './relay-sidecar.js'
@@ -66,12 +69,20 @@ function cannotEnforce(mode: NetworkMode, why: string): UserError {
   )
 }
 
+interface Where {
+  listen: string
+  host: string
+  /** which peers realm's servers take (all, when absent) */
+  accept?: (peer: string | undefined) => boolean
+}
+
 /**
  * Where realm listens, and how the container names that place, for each kind of engine. On the relay path both
  * are loopback: realm's own, and the agent's namespace's, where realm-relay listens on the same ports.
  */
-function addresses(facts: EngineFacts, mode: NetworkMode): { listen: string; host: string } {
+function addresses(facts: EngineFacts, mode: NetworkMode): Where {
   if (facts.kind === 'desktop') return { listen: '127.0.0.1', host: DESKTOP_HOST }
+  if (facts.kind === 'relay' && facts.rootless && !enforces(mode)) return rootlessAddresses(mode)
   if (facts.kind === 'podman') {
     // The enforcing modes take the relay path (loopback on both ends), like any engine without Docker's bridge.
     if (mode === 'host' || enforces(mode)) return { listen: '127.0.0.1', host: '127.0.0.1' }
@@ -80,6 +91,26 @@ function addresses(facts: EngineFacts, mode: NetworkMode): { listen: string; hos
   if (mode === 'host' || (facts.kind === 'relay' && enforces(mode))) return { listen: '127.0.0.1', host: '127.0.0.1' }
   if (facts.kind === 'linux' || (facts.kind === 'relay' && facts.gateway)) return { listen: facts.gateway ?? '', host: facts.gateway ?? '' }
   throw cannotEnforce(mode, facts.why)
+}
+
+/**
+ * Outside the enforcing modes (which take the relay), a rootless engine's containers reach this machine only at
+ * its address on the default route (podman-network.ts). Its `--network host` is the engine's namespace, not this
+ * machine's: this machine's localhost, which is what that mode is for, is out of reach there, so realm says so.
+ */
+function rootlessAddresses(mode: NetworkMode): Where {
+  if (mode === 'host') {
+    throw new UserError(
+      "--network host on a rootless Docker engine is the engine's own network, where this machine's localhost is out of reach — use --network open, or a rootful engine",
+    )
+  }
+  const address = defaultRouteAddress()
+  if (!address) {
+    throw new UserError(
+      "this machine has no default route, so a rootless Docker engine's containers cannot reach realm's credential broker — use a rootful engine",
+    )
+  }
+  return { listen: address, host: address, accept: fromThisMachine }
 }
 
 async function ensureNetImage(image: string, notify: (line: string) => void): Promise<void> {
@@ -111,10 +142,25 @@ export async function openEgress(options: EgressOptions): Promise<Egress> {
   const env = options.env ?? process.env
   const { mode } = options
   const image = netImage(env)
-  const imageReady = enforces(mode) ? ensureNetImage(image, options.notify) : Promise.resolve()
+  const location = engineLocation(env)
+  const asked = engineFacts(env)
+  // Built only for an engine that can enforce: a refusal leaves no build running on behind it.
+  const imageReady = enforces(mode)
+    ? asked.then((facts) => (facts.kind === 'unsupported' ? undefined : ensureNetImage(image, options.notify)))
+    : Promise.resolve()
   imageReady.catch(() => undefined) // awaited below
-  const facts = await engineFacts()
-  if (facts.kind === 'unsupported' && enforces(mode)) throw cannotEnforce(mode, facts.why)
+  // Whether the engine sees this machine at all: asked beside the engine's facts (milliseconds each on a socket).
+  const [facts, engine] = await Promise.all([asked, location])
+  // On a remote engine an open network has no sidecar, and so no relay to realm's broker (see net/remote.ts).
+  if (engine.location === 'remote' && !enforces(mode)) {
+    await options.early?.then((l) => l.kill()).catch(() => undefined)
+    return remoteEgress(mode)
+  }
+  if (facts.kind === 'unsupported' && enforces(mode)) {
+    // The sidecar started early holds realm's process open until it is stopped.
+    await options.early?.then((l) => l.kill()).catch(() => undefined)
+    throw cannotEnforce(mode, facts.why)
+  }
   const where = addresses(facts, mode)
 
   const listeners: Listening[] = []
@@ -131,6 +177,7 @@ export async function openEgress(options: EgressOptions): Promise<Egress> {
     const api = new URL(env.ANTHROPIC_BASE_URL || DEFAULT_UPSTREAM)
     const broker = await startBroker({
       listen: where.listen,
+      accept: where.accept,
       token: brokerToken,
       upstream: api.href,
       credentials: hostCredentials(env),

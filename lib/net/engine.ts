@@ -12,7 +12,7 @@ import { runProgram } from '../common/spawn.js'
 import { engineProgram } from '../container/engine-cli.js'
 import { engineRequest, engineSocket } from '../container/engine-api.js'
 import { engineKind } from '../container/engine-kind.js'
-import { podmanFacts } from './podman-network.js'
+import { type PodmanFacts, podmanFacts } from './podman-network.js'
 
 export type EngineFacts =
   /** a Linux engine: containers on the default bridge reach the host at the bridge's gateway address */
@@ -20,12 +20,21 @@ export type EngineFacts =
   /** Docker Desktop: the engine runs in a VM; containers reach the host's loopback at host.docker.internal */
   | { kind: 'desktop' }
   /** no route out of the agent's namespace; realm reached through the relay over the engine's connection (why) */
-  | { kind: 'relay'; why: string; gateway?: string }
+  | {
+      kind: 'relay'
+      why: string
+      gateway?: string
+      /**
+       * a rootless engine: its containers reach this machine only through its user-mode network stack, at this
+       * machine's address on its default route (podman-network.ts), never its loopback
+       */
+      rootless?: boolean
+    }
   /**
    * Podman, rootful or rootless (its CLI, or Docker's CLI on its socket): containers on slirp4netns reach the
    * host at its own address on the default route (podman-network.ts); the enforcing modes are refused there
    */
-  | { kind: 'podman'; host: string; rootless: boolean }
+  | Extract<PodmanFacts, { kind: 'podman' }>
   | { kind: 'unsupported'; why: string }
 
 async function getJson(socket: string, urlPath: string): Promise<unknown> {
@@ -45,6 +54,8 @@ export interface EngineInfo {
   SecurityOptions?: unknown
   OSType?: string
   OperatingSystem?: string
+  /** false where the engine cannot put a pids limit in force (a rootless engine without cgroup v2) */
+  PidsLimit?: boolean
 }
 
 /** The parts of the default bridge network (/networks/bridge) that matter here. */
@@ -53,16 +64,21 @@ export interface BridgeNetwork {
   Options?: Record<string, string> | null
 }
 
+/** The engine runs without root: its containers' root is the user who started it (SecurityOptions name=rootless). */
+export function isRootless(info: EngineInfo | undefined): boolean {
+  const options: unknown[] = Array.isArray(info?.SecurityOptions) ? info.SecurityOptions : []
+  return options.some((o) => /name=rootless/.test(String(o)))
+}
+
 /**
  * Classifies the engine from its /info and its default bridge network (pure, for tests). `local`: realm asked it
  * on a socket of this machine (otherwise it is remote, or a context of its own, whose bridge's gateway need not
  * be this machine).
  */
 export function classifyEngine(info: EngineInfo, bridge: BridgeNetwork, local = true): EngineFacts {
-  const options: unknown[] = Array.isArray(info?.SecurityOptions) ? info.SecurityOptions : []
   if (info?.OSType && info.OSType !== 'linux') return { kind: 'unsupported', why: `the engine runs ${info.OSType} containers` }
-  if (options.some((o) => /name=rootless/.test(String(o)))) {
-    return { kind: 'relay', why: "a rootless engine keeps its bridge in a namespace of its own, where realm's host is not" }
+  if (isRootless(info)) {
+    return { kind: 'relay', why: "a rootless engine keeps its bridge in a namespace of its own, where realm's host is not", rootless: true }
   }
   if (/docker desktop/i.test(String(info?.OperatingSystem ?? ''))) return { kind: 'desktop' }
   if (!local) return { kind: 'relay', why: 'the engine is not on a socket of this machine' }
@@ -111,6 +127,7 @@ async function askedFacts(env: NodeJS.ProcessEnv): Promise<EngineFacts> {
   try {
     if (socket) {
       const [info, bridge] = await Promise.all([getJson(socket, '/info'), getJson(socket, '/networks/bridge')])
+      remember(info as EngineInfo)
       return classifyEngine(info as EngineInfo, bridge as BridgeNetwork)
     }
   } catch {
@@ -118,8 +135,35 @@ async function askedFacts(env: NodeJS.ProcessEnv): Promise<EngineFacts> {
   }
   try {
     const [info, bridge] = await Promise.all([cliJson(['info']), cliJson(['network', 'inspect', 'bridge']).catch(() => ({}))])
+    remember(info as EngineInfo)
     return classifyEngine(info as EngineInfo, (Array.isArray(bridge) ? bridge[0] : bridge) as BridgeNetwork, socket !== undefined)
   } catch (error) {
     return { kind: 'unsupported', why: `cannot ask the engine about its network (${(error as Error).message})` }
   }
+}
+
+let info: Promise<EngineInfo | undefined> | undefined
+
+/** The network's facts were asked first (they are, early in a run): their /info serves engineInfo too. */
+function remember(answer: EngineInfo): void {
+  info ??= Promise.resolve(answer)
+}
+
+/**
+ * The Docker engine's /info (asked once per process: a command talks to one engine), or undefined when it cannot
+ * be asked, or the engine is Podman, whose /info reads otherwise (the run then goes as on a rootful engine).
+ */
+export function engineInfo(env: NodeJS.ProcessEnv = process.env): Promise<EngineInfo | undefined> {
+  info ??= askInfo(env).catch(() => undefined)
+  return info
+}
+
+async function askInfo(env: NodeJS.ProcessEnv): Promise<EngineInfo | undefined> {
+  if ((await engineKind(env)).engine === 'podman') return undefined
+  const socket = engineSocket(env)
+  if (socket) {
+    const answer = await getJson(socket, '/info').catch(() => undefined)
+    if (answer) return answer as EngineInfo
+  }
+  return (await cliJson(['info'])) as EngineInfo
 }

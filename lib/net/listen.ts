@@ -8,9 +8,21 @@ export interface Listening {
   close(): Promise<void>
 }
 
-/** Tracks `server`'s connections, listens on a free port of `host`, and returns how to close it all. */
-export async function listen(server: http.Server, host: string, sockets = new Set<Duplex>()): Promise<Listening> {
+/**
+ * Tracks `server`'s connections, listens on a free port of `host`, and returns how to close it all. A connection
+ * whose peer `accept` refuses is closed before a byte is read.
+ */
+export async function listen(
+  server: http.Server,
+  host: string,
+  sockets = new Set<Duplex>(),
+  accept?: (peer: string | undefined) => boolean,
+): Promise<Listening> {
   server.on('connection', (socket) => {
+    if (accept && !accept(socket.remoteAddress)) {
+      socket.destroy()
+      return
+    }
     socket.setNoDelay(true)
     sockets.add(socket)
     socket.on('close', () => sockets.delete(socket))

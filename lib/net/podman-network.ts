@@ -7,8 +7,6 @@
 import { readFileSync } from 'node:fs'
 import os from 'node:os'
 
-import type { EngineFacts } from './engine.js'
-
 /** The interface of the IPv4 default route in a /proc/net/route text (pure, for tests). */
 export function defaultRouteInterface(routes: string): string | undefined {
   for (const line of routes.split('\n').slice(1)) {
@@ -21,9 +19,20 @@ export function defaultRouteInterface(routes: string): string | undefined {
 /** The `docker run` flag that puts a container on a network from which it reaches `podmanFacts`' host. */
 export const PODMAN_NETWORK = ['--network', 'slirp4netns']
 
-export function podmanFacts(rootless: boolean, routes = readRoutes(), interfaces = os.networkInterfaces()): EngineFacts {
+/** What realm knows of a Podman engine's network (one of net/engine.ts's EngineFacts). */
+export type PodmanFacts = { kind: 'podman'; host: string; rootless: boolean } | { kind: 'unsupported'; why: string }
+
+/**
+ * This host's IPv4 address on its default route, where slirp4netns (Podman's, or a rootless Docker engine's)
+ * reaches it, else undefined.
+ */
+export function defaultRouteAddress(routes = readRoutes(), interfaces = os.networkInterfaces()): string | undefined {
   const iface = defaultRouteInterface(routes)
-  const host = iface ? interfaces[iface]?.find((i) => i.family === 'IPv4' && !i.internal)?.address : undefined
+  return iface ? interfaces[iface]?.find((i) => i.family === 'IPv4' && !i.internal)?.address : undefined
+}
+
+export function podmanFacts(rootless: boolean, routes = readRoutes(), interfaces = os.networkInterfaces()): PodmanFacts {
+  const host = defaultRouteAddress(routes, interfaces)
   if (!host) return { kind: 'unsupported', why: 'this host has no IPv4 default route for a Podman container to reach realm on' }
   return { kind: 'podman', host, rootless }
 }

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs'
 import path from 'node:path'
 
 import { type TarEntry, tarArchive } from '../container/tar.js'
-import { CAPS, NET_MOUNT, type SidecarPlan, SYSCTLS } from './sidecar-plan.js'
+import { CAPS, NET_MOUNT, type SidecarPlan, SYSCTLS, sidecarContainer } from './sidecar-plan.js'
 
 const COMMAND = ['sh', `${NET_MOUNT}/firewall.sh`, 'relay']
 /** realm-relay runs as nobody: it needs no privilege, and what it carries is the agent's. */
@@ -62,29 +62,11 @@ export function planRelaySidecar(plan: SidecarPlan, engineArgs: string[] = []): 
  * docker/net mounted read-only instead of copied in (an engine on a socket of this machine sees realm's paths).
  */
 export function relaySidecarSpec(plan: SidecarPlan, mounted = false, ulimits: unknown[] = []): Record<string, unknown> {
-  const [entrypoint, ...args] = COMMAND
-  return {
-    Image: plan.image,
-    Entrypoint: [entrypoint],
-    Cmd: args,
-    AttachStdin: true,
-    AttachStdout: true,
-    AttachStderr: true,
-    OpenStdin: true,
-    StdinOnce: true,
-    Tty: false,
-    HostConfig: {
-      AutoRemove: true,
-      NetworkMode: 'none',
-      Sysctls: SYSCTLS,
-      CapDrop: ['ALL'],
-      CapAdd: CAPS,
-      SecurityOpt: ['no-new-privileges'],
-      LogConfig: { Type: 'none', Config: {} },
-      ...(mounted ? { Mounts: [{ Type: 'bind', Source: plan.netDir, Target: NET_MOUNT, ReadOnly: true }] } : {}),
-      ...(ulimits.length ? { Ulimits: ulimits } : {}),
-    },
-  }
+  return sidecarContainer(plan, COMMAND, {
+    NetworkMode: 'none',
+    ...(mounted ? { Mounts: [{ Type: 'bind', Source: plan.netDir, Target: NET_MOUNT, ReadOnly: true }] } : {}),
+    ...(ulimits.length ? { Ulimits: ulimits } : {}),
+  })
 }
 
 /** The docker CLI's argv for realm-relay in the sidecar, listening on each of `ports`. */

@@ -28,7 +28,7 @@ import type { SidecarPlan } from './sidecar-plan.js'
 /** realm-relay over the engine's socket: an exec whose hijacked connection carries realm's frames both ways. */
 async function relayOnSocket(socket: string, name: string, ports: number[]): Promise<RelayStreams> {
   const exec: Attached = await execInContainer(socket, name, [RELAY_PROGRAM, ...ports.map(String)], RELAY_USER)
-  return { fromRelay: exec.stdout, toRelay: exec.connection, stderr: exec.stderr }
+  return { fromRelay: exec.stdout, toRelay: exec.connection, stderr: exec.stderr, unref: () => exec.connection.unref() }
 }
 
 /** realm-relay through the docker CLI: `docker exec -i`, its stdin and stdout pipes of realm's. */
@@ -36,7 +36,11 @@ async function relayWithCli(name: string, ports: number[]): Promise<RelayStreams
   const child = spawn(engineProgram(), planRelay(name, ports), { stdio: ['pipe', 'pipe', 'pipe'] })
   child.stdin.on('error', () => undefined) // its end shows on stdout
   child.once('error', () => child.stdout.destroy())
-  return { fromRelay: child.stdout, toRelay: child.stdin, stderr: child.stderr }
+  const unref = () => {
+    child.unref()
+    for (const stream of [child.stdin, child.stdout, child.stderr]) (stream as unknown as { unref?: () => void }).unref?.()
+  }
+  return { fromRelay: child.stdout, toRelay: child.stdin, stderr: child.stderr, unref }
 }
 
 async function launchOnSocket(socket: string, plan: SidecarPlan): Promise<Launched> {
@@ -103,11 +107,18 @@ export function withRelay(launched: Launched, sidecar: Sidecar, ports: number[],
       if (stderr.length < 4000) stderr += chunk
     })
     end = serveRelay(streams.fromRelay, streams.toRelay, ports)
+    let listened = false
     void end.done.then((why) => {
       trace(`relay ended${why ? `: ${why}` : ''}`)
-      if (why) notify?.(`realm: ${why} — the agent has no network for the rest of this run; run again, or see TROUBLESHOOTING.md`)
+      // Before it listened, the run's refusal says why (below).
+      if (why && listened)
+        notify?.(`realm: ${why} — the agent has no network for the rest of this run; run again, or see TROUBLESHOOTING.md`)
     })
     await end.ready
+    listened = true
+    // As the bridge's sidecar once its rules are in place (sidecar.ts): a command that fails before its run
+    // must not be held open by a relay it will never use.
+    streams.unref()
     trace('relay listening')
   })()
   const ready = Promise.all([sidecar.ready, listening]).then(

@@ -192,12 +192,15 @@ export function serveRelay(fromRelay: Readable, toRelay: Writable, ports: number
     }
   }
 
+  let first: Buffer | undefined
   fromRelay.on('data', (chunk: Buffer) => {
     if (finished) return
+    first ??= chunk
     try {
       for (const frame of reader.push(chunk)) take(frame)
     } catch (error) {
-      finish(`the relay broke its protocol: ${(error as Error).message}`)
+      // Before its greeting, what came is most likely the engine's own words (an exec that did not start).
+      finish(hello ? `the relay broke its protocol: ${(error as Error).message}` : `the relay did not start: ${printable(first)}`)
     }
   })
   // Once it listens, the relay's stream ends only when realm closes it (finished first): otherwise it was lost.
@@ -207,4 +210,15 @@ export function serveRelay(fromRelay: Readable, toRelay: Writable, ports: number
   fromRelay.on('error', lost)
 
   return { ready, done, connections: () => carried.size, close: () => finish() }
+}
+
+/** The first line of `bytes` as text a terminal shows safely, at most 200 characters. */
+function printable(bytes: Buffer): string {
+  const line = bytes.toString('utf8').split('\n')[0] ?? ''
+  return (
+    line
+      .replace(/[^\x20-\x7e]/g, '?')
+      .slice(0, 200)
+      .trim() || 'no greeting'
+  )
 }

@@ -71,9 +71,13 @@ export function planSidecar(plan: SidecarPlan): string[] {
   ]
 }
 
-/** The body of the engine API's POST /containers/create for the same container as planSidecar's. */
-export function sidecarSpec(plan: SidecarPlan): Record<string, unknown> {
-  const [entrypoint, ...args] = COMMAND
+/**
+ * The engine API's POST /containers/create body of a sidecar (either path): `command` run by sh from NET_MOUNT,
+ * attached (its stdin realm's, StdinOnce), removed on exit, with only the sidecar's capabilities; `host`: the
+ * network and mounts of its path.
+ */
+export function sidecarContainer(plan: SidecarPlan, command: readonly string[], host: Record<string, unknown>): Record<string, unknown> {
+  const [entrypoint, ...args] = command
   return {
     Image: plan.image,
     Entrypoint: [entrypoint],
@@ -86,14 +90,21 @@ export function sidecarSpec(plan: SidecarPlan): Record<string, unknown> {
     Tty: false,
     HostConfig: {
       AutoRemove: true,
-      NetworkMode: 'bridge',
       Sysctls: SYSCTLS,
-      ExtraHosts: HOSTS,
       CapDrop: ['ALL'],
       CapAdd: CAPS,
       SecurityOpt: ['no-new-privileges'],
       LogConfig: { Type: 'none', Config: {} },
-      Mounts: [{ Type: 'bind', Source: plan.netDir, Target: NET_MOUNT, ReadOnly: true }],
+      ...host,
     },
   }
+}
+
+/** The body of the engine API's POST /containers/create for the same container as planSidecar's. */
+export function sidecarSpec(plan: SidecarPlan): Record<string, unknown> {
+  return sidecarContainer(plan, COMMAND, {
+    NetworkMode: 'bridge',
+    ExtraHosts: HOSTS,
+    Mounts: [{ Type: 'bind', Source: plan.netDir, Target: NET_MOUNT, ReadOnly: true }],
+  })
 }

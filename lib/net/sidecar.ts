@@ -119,6 +119,8 @@ export interface RelayStreams {
   fromRelay: Readable
   toRelay: Writable
   stderr: Readable
+  /** From now on the relay does not keep realm running (realm's exit ends its stream, and the relay with it). */
+  unref(): void
 }
 
 /** Through the engine's socket: created, attached to (so that no line is lost), started. */

@@ -26,6 +26,9 @@ export interface RunState {
   startedAt: string
   /** what the run's record in the session's history says of it (see session/history.ts) */
   asked?: RunAsked
+  /** the container runs on an engine that cannot see the host's files, and keeps its outputs there until fetched
+   * (see remote-run.ts) */
+  streamed?: boolean
 }
 
 /** What a run was asked to do and how it ran, as its record keeps it. */

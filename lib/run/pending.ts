@@ -15,6 +15,7 @@ import { readRunState, runDir } from './host-run.js'
 import { copyOutput, RunOutputRefused } from './outputs.js'
 import { OUT } from './protocol.js'
 import type { RunMode } from './save.js'
+import { fetchForReader } from './remote-run.js'
 
 export interface InterruptedRun {
   mode: RunMode
@@ -36,6 +37,8 @@ const PENDING_PATCH_LIMITS = { maxBytes: 2 ** 30, timeoutMs: 60_000 }
  */
 export async function interruptedRun(sessionDir: string): Promise<InterruptedRun | undefined> {
   const dir = runDir({ dir: sessionDir })
+  // A run on a remote engine whose realm process died keeps its outputs there: fetched first, when it has ended.
+  if (!(await entryExists(dir, OUT.ready))) await fetchForReader(sessionDir, path.basename(sessionDir))
   if (!(await entryExists(dir, OUT.ready))) return undefined
   if (heldByAnotherProcess(sessionDir)) return undefined
   // The state is realm's own (outside the output directory): no state, no run a reader can make sense of.

@@ -35,6 +35,14 @@ export const MOUNT = {
   claudeHistory: '/realm/claude-history',
   /** where the agent works: a tmpfs for copy runs, the overlay volume otherwise */
   workspace: '/workspace',
+  /** streamed runs (an engine that cannot see the host's files): the project's objects realm sent there before,
+   * in a volume of the engine's own, read-only (the agent must not change what later runs start from) */
+  cache: '/realm/cache',
+  /** streamed runs: the objects of the session's commit the cache lacks (objects.pack), and the commits the
+   * pack was made against (have), which the cache must hold */
+  input: '/realm/input',
+  /** streamed runs with --include-ignored: the files git ignores, as the host has them */
+  ignored: '/realm/ignored',
 } as const
 
 /** REALM_MODE's values: a new session's first run, or a run on top of everything so far. */
@@ -62,6 +70,9 @@ export const ENV = {
   workspaceDir: 'REALM_WORKSPACE_DIR',
   /** '1' under an enforcing network policy: wait for OUT.netReady before starting the agent */
   netWait: 'REALM_NET_WAIT',
+  /** '1' when the engine cannot see the host's files: the project arrives as objects (MOUNT.input over
+   * MOUNT.cache), a new session's baseline as the session's baseline.patch, ignored files in MOUNT.ignored */
+  streamed: 'REALM_STREAMED',
   /** never set by realm (the container's default applies): where realm's own git directory goes */
   gitDir: 'REALM_GIT_DIR',
   /** never set by realm (the container's default applies): seconds between snapshots */
@@ -100,6 +111,8 @@ export const OUT = {
   done: 'done',
   /** why the workspace could not be prepared, one line */
   error: 'error',
+  /** streamed runs: the engine's cache lacks a commit the objects were sent against (realm sends them all again) */
+  cacheMiss: 'cache-miss',
   /** the agent's ~/.claude.json as it left it (realm keeps answers and a login from it, nothing else) */
   claudeJson: 'claude.json',
   /** the agent's login, when it differs from the one the run started with */
@@ -112,8 +125,11 @@ export const OUT = {
 
 /** Names the host uses that the container's scripts never do (the protocol test exempts exactly these). */
 export const HOST_ONLY = {
-  /** the host mounts and runs the entrypoint there; the scripts locate each other from $0 */
-  mounts: [MOUNT.lib, MOUNT.home] as readonly string[],
+  /**
+   * the host mounts and runs the entrypoint there; the scripts locate each other from $0; the workspace's place
+   * on rootless Podman reaches them as REALM_WORKSPACE_DIR
+   */
+  mounts: [MOUNT.lib, MOUNT.home, MOUNT.ownWorkspace] as readonly string[],
   files: [] as readonly string[],
 }
 

@@ -1,10 +1,13 @@
 // Finishing a run whose realm process died (kill -9, a closed laptop): its container may still be running, and
 // its output directory holds what the entrypoint captured.
+import path from 'node:path'
+
 import { containerRunning, stopContainer, waitForContainer } from '../container/docker.js'
 import type { Session } from '../session/store.js'
 import { readRunState, type RunState, runDir } from './host-run.js'
 import { cleanUp, sweepRun } from './run.js'
 import { saveRun, type RunMode, type SaveResult } from './save.js'
+import { fetchStreamedRun } from './remote-run.js'
 
 /**
  * Stops the container of a run whose realm process died, if it still runs, and waits until it is gone (its
@@ -14,6 +17,11 @@ export async function stopLeftoverContainer(session: Pick<Session, 'dir'>, secon
   // state.json lives outside the output directory, where the container cannot write.
   const state = await readRunState(session)
   if (!state) return undefined
+  // A container on a remote engine keeps its outputs there: they are fetched into the output directory first.
+  if (state.streamed) {
+    await fetchStreamedRun({ dir: session.dir, name: path.basename(session.dir) }, state, true)
+    return state
+  }
   if (await containerRunning(state.container)) {
     await stopContainer(state.container, seconds)
     await waitForContainer(state.container)

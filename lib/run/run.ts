@@ -7,7 +7,6 @@ import path from 'node:path'
 
 import { AGENT_IDENTITY, passedEnv } from '../container/agent-env.js'
 import { claudeMounts } from '../container/claude-config.js'
-import type { ContainerLimits } from '../container/limits.js'
 import { planDockerRun } from '../container/plan.js'
 import { planFor } from '../container/engine-dialect.js'
 import { engineKind, hostLimits } from '../container/engine-kind.js'
@@ -15,19 +14,19 @@ import { runAttached, stopContainer, waitForContainer } from '../container/docke
 import { UserError, errorCode } from '../common/errors.js'
 import { pathExists, watchForFile } from '../common/files.js'
 import { PRIVATE_FILE_MODE, privateDirSync } from '../common/private.js'
+import { removeTreeSync } from '../common/remove-tree.js'
 import { sweepTree } from '../common/sweep.js'
-import { type GitSettings, identityEnv } from '../git/settings.js'
+import { identityEnv } from '../git/settings.js'
 import { loadGit } from '../git/exec.js'
 import { dockerDir } from '../common/paths.js'
 import { ENV, MOUNT, OUT } from './protocol.js'
-import { saveRun, type RunMode, type SaveResult } from './save.js'
+import { saveRun, type SaveResult } from './save.js'
 import {
   claudeHistoryDir,
   claudeSeedDir,
   fillSessionInput,
   hostRunDir,
   layersDir,
-  type RunAsked,
   type RunState,
   runDir,
   sessionInputDir,
@@ -37,33 +36,16 @@ import { readRunError } from './outputs.js'
 import { makeHideLayer, trackedHidden } from './hidden.js'
 import type { Session } from '../session/store.js'
 import { trace, traceDockerSpawned, traceEnabled } from '../common/trace.js'
+import { agentOnEngine } from './agent-on-engine.js'
 import { rememberOverlayUnsupported, type StrategyChoice, type Strategy } from './workspace.js'
+import { engineLocation } from '../container/engine-location.js'
+import { runStreamed, type StreamedRunOptions } from './remote-run.js'
 import type { Egress } from '../net/egress.js'
 import type { BlockedAttempt } from '../net/proxy.js'
 
-export interface RunOptions {
-  session: Session
-  mode: RunMode
-  /** the project's repository root */
-  root: string
-  /** what runs in the container: claude with its arguments, or a shell */
-  command: string[]
-  image: string
+/** A run's options: those of any run (remote-run.ts's, for a streamed one), and what only a local run has. */
+export interface RunOptions extends StreamedRunOptions {
   strategy: StrategyChoice
-  dockerArgs: string[]
-  /** the container's privileges and limits */
-  limits: ContainerLimits
-  /** the user's git settings, being read since the caller's checks began (see prepareRun) */
-  gitSettings: Promise<GitSettings>
-  tty: boolean
-  includeIgnored: boolean
-  /** progress lines for the user (core modules never print) */
-  notify: (line: string) => void
-  env?: NodeJS.ProcessEnv
-  /** the run's network (broker, proxy, sidecar), being set up since the caller's checks began; none: docker's default */
-  network?: Promise<Egress>
-  /** what the run's record keeps of what it was asked (the user's agent arguments, the network mode) */
-  asked?: Omit<RunAsked, 'image'>
   /** the project's secret files to hide from the agent (see hidden.ts), being found since the caller's checks began */
   hidden?: Promise<string[]>
 }
@@ -77,34 +59,6 @@ export interface RunOutcome {
   blocked?: BlockedAttempt[]
   /** the secret files the agent did not see */
   hidden: string[]
-}
-
-/**
- * Removes a directory tree, including an overlay work dir the kernel left with mode 000: owned by root (an empty
- * one, which its parent's permission lets go), or, in a user namespace (rootless Podman), by the user, holding
- * the whiteout the kernel keeps there for reuse. Synchronous, as the rest of a run's set-up before `docker run`
- * (see startContainer).
- */
-function removeTreeSync(dir: string): void {
-  try {
-    fsSync.rmSync(dir, { recursive: true, force: true })
-  } catch (error) {
-    if (errorCode(error) !== 'EACCES') throw error
-    for (const layer of ['work', 'view-work']) {
-      const kernels = path.join(dir, layer, 'work')
-      try {
-        fsSync.chmodSync(kernels, 0o700)
-      } catch {
-        // not there, or not ours: an empty directory can be removed without permission on itself
-      }
-      try {
-        fsSync.rmdirSync(kernels)
-      } catch {
-        // not there, or not empty: the next line says
-      }
-    }
-    fsSync.rmSync(dir, { recursive: true, force: true })
-  }
 }
 
 /**
@@ -171,6 +125,7 @@ async function startContainer(
   }
   const { excludes, identity } = await options.gitSettings
   const network = await networkArgs(options.network)
+  const agent = await agentOnEngine(options.limits)
   writeRunState(session, state, excludes, hidden)
   fsSync.writeFileSync(path.join(out, OUT.globalExcludes), excludes, { mode: PRIVATE_FILE_MODE })
   if (hiding) {
@@ -185,7 +140,7 @@ async function startContainer(
     image: options.image,
     containerName: container,
     tty: options.tty,
-    user: process.getuid && process.getgid ? { uid: process.getuid(), gid: process.getgid() } : undefined,
+    user: agent.user,
     userns: network.userns,
     projectRoot: root,
     hideLayer,
@@ -209,7 +164,7 @@ async function startContainer(
     },
     passEnv: [...passedEnv(env, options.tty), ...Object.keys(network.secretEnv)],
     mounts: claudeMounts({ seedDir: claudeSeedDir(session), historyDir: claudeHistoryDir(session) }),
-    limits: options.limits,
+    limits: agent.limits,
     extraArgs: [...network.dockerArgs, ...options.dockerArgs],
     command: options.command,
     engine,
@@ -319,9 +274,14 @@ async function runAndSave(options: RunOptions): Promise<RunOutcome> {
   let strategy = options.strategy.strategy
   const hidden = (await options.hidden) ?? []
   trace('secret files found')
-  if (hidden.length && options.strategy.reason) throw cannotHide(hidden, options.strategy.reason)
+  // An engine that cannot see this machine's files gets the workspace as a stream (remote-run.ts): a copy, which
+  // needs no overlay to hide files (they are never sent).
+  const engine = await engineLocation()
+  const streamed = engine.location === 'remote'
+  if (streamed) strategy = 'copy'
+  if (hidden.length && options.strategy.reason && !streamed) throw cannotHide(hidden, options.strategy.reason)
   // An engine that cannot be given an overlay (engine-dialect.ts) gets the copy; hidden files are refused.
-  const noOverlay = planFor(await engineKind()).overlayProblem
+  const noOverlay = streamed ? undefined : planFor(await engineKind()).overlayProblem
   if (noOverlay && hidden.length) throw cannotHide(hidden, noOverlay)
   if (noOverlay && strategy === 'overlay') {
     if (options.strategy.forced) throw new UserError(`cannot use an overlay workspace: ${noOverlay} — use --workspace copy`)
@@ -332,8 +292,10 @@ async function runAndSave(options: RunOptions): Promise<RunOutcome> {
   let saving: Promise<SaveResult> | undefined
   const save = () => (saving ??= saveRun(options.session, out, options.mode, options.root))
   const saveEarly = () => void save().catch(() => undefined) // its outcome is read below
-  let started = await startContainer(options, strategy, hidden, saveEarly)
+  if (streamed) cleanUpSync(options.session)
+  let started = streamed ? await runStreamed(options, hidden, engine) : await startContainer(options, strategy, hidden, saveEarly)
   if (
+    !streamed &&
     !(await pathExists(path.join(out, OUT.ready))) &&
     !(await pathExists(path.join(out, OUT.error))) &&
     started.exitCode === 125 &&

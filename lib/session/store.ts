@@ -7,6 +7,7 @@ import { commitFiles, type FileUpdate, GENERATION } from './transaction.js'
 import { UserError, errorCode } from '../common/errors.js'
 import { nonEmptyFile, writeFileAtomic } from '../common/files.js'
 import { PRIVATE_DIR_MODE, privateDirSync } from '../common/private.js'
+import { removeTreeSync } from '../common/remove-tree.js'
 import { SessionDamaged, SessionExists, SessionNotFound } from './errors.js'
 import { nameProblem } from './names.js'
 import { sessionDir, sessionsDir } from './layout.js'
@@ -327,5 +328,5 @@ export async function listSessionNames(): Promise<string[]> {
 }
 
 export async function removeSessionDir(session: Session): Promise<void> {
-  await fs.rm(session.dir, { recursive: true, force: true })
+  removeTreeSync(session.dir)
 }

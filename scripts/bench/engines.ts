@@ -7,6 +7,8 @@
 import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 
+import { PODMAN_NOFILE, PODMAN_NPROC } from '../../lib/container/engine-dialect.js'
+import { hostLimits } from '../../lib/container/engine-kind.js'
 import { startRemoteEngine } from '../../test/helpers/remote-engine.js'
 import { realmNew } from './realm-new.js'
 import { describe, makeRepo, SIZES, type Size } from './repos.js'
@@ -21,9 +23,21 @@ interface Cell {
   result: { bare: number; realm: number } | string
 }
 
+/**
+ * The ulimits realm gives a container on Podman (engine-dialect.ts), which a bare run needs too wherever Podman's
+ * own defaults exceed the host's hard limits.
+ */
+function podmanUlimits(): string[] {
+  const limits = hostLimits()
+  const nofile = Math.min(limits.nofile ?? PODMAN_NOFILE, PODMAN_NOFILE)
+  const nproc = Math.min(limits.nproc ?? PODMAN_NPROC, PODMAN_NPROC)
+  return ['--ulimit', `nofile=${nofile}:${nofile}`, '--ulimit', `nproc=${nproc}:${nproc}`]
+}
+
 /** A bare `<program> run --rm <image> true` against the engine `env` names. */
 async function bareRun(program: string, env: Record<string, string>): Promise<number> {
-  const run = await timed(program, ['run', '--rm', IMAGE, 'true'], { env: { ...process.env, ...env } })
+  const flags = program === 'podman' ? podmanUlimits() : []
+  const run = await timed(program, ['run', '--rm', ...flags, IMAGE, 'true'], { env: { ...process.env, ...env } })
   if (run.code !== 0) throw new Error(`${program} run --rm ${IMAGE} true failed: ${run.stderr.trim().split('\n')[0]}`)
   return run.seconds
 }

@@ -15,7 +15,7 @@ import { after, before, describe, test } from 'node:test'
 
 import { execa } from 'execa'
 
-import { dockerSkip, sessionContainer } from '../helpers/docker.js'
+import { dockerSkip, sessionContainer, waitInContainer } from '../helpers/docker.js'
 import { useProject } from '../helpers/fixture.js'
 import { engineSocket } from '../../lib/container/engine-api.js'
 import { PLACEHOLDERS } from '../../lib/net/broker.js'
@@ -224,8 +224,14 @@ describe('the network policy', { skip, timeout: 10 * 60_000 }, () => {
 
     test(`${netPath}: realm killed mid-run: the sidecar goes with it, and closes even realm's ports behind it`, async () => {
       const session = `net-killed-${netPath}`
-      const child = startRealm(['new', session, '--', 'sleep 60'], { cwd: fx.project, home: fx.home, env: netPathEnv(netPath) })
+      const child = startRealm(['new', session, '--', 'touch /tmp/agent-started; sleep 60'], {
+        cwd: fx.project,
+        home: fx.home,
+        env: netPathEnv(netPath),
+      })
       const container = await sessionContainer(session)
+      // The agent starts once the network is in place (on the relay path: the relay listens).
+      await waitInContainer(container, '/tmp/agent-started')
       // The sidecar: the container whose network namespace the agent's container joined.
       const mode = (await execa('docker', ['inspect', '--format', '{{.HostConfig.NetworkMode}}', container])).stdout
       const sidecar = mode.startsWith('container:') ? mode.slice('container:'.length) : ''

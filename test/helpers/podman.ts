@@ -50,6 +50,7 @@ export async function loadTestImage(program: string[], tarDir: string): Promise<
 /** Podman's Docker-compatible API on a socket of the test's own, until `stop`. */
 export async function startPodmanService(socket: string, program: string[] = ['podman']): Promise<{ stop(): Promise<void> }> {
   const [cmd, ...args] = program
+  await fs.rm(socket, { force: true }) // a service killed earlier may have left its socket: wait for this one's
   const child: ResultPromise = execa(cmd, [...args, 'system', 'service', '--time=0', `unix://${socket}`], { reject: false })
   for (let i = 0; i < 100; i++) {
     if (await fs.stat(socket).catch(() => undefined)) break

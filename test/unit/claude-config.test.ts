@@ -49,7 +49,8 @@ const ANSWERS = {
   ...MARKETPLACE_SKIPPED,
   customApiKeyResponses: { approved: [PLACEHOLDER_TAIL], rejected: [] },
 }
-const TRUSTED = { '/workspace': { hasTrustDialogAccepted: true } }
+// the workspace, where Docker and Podman have it, and where rootless Podman does (container/engine-dialect.ts)
+const TRUSTED = { '/workspace': { hasTrustDialogAccepted: true }, '/realm/workspace': { hasTrustDialogAccepted: true } }
 
 test('every configuration entry is mounted read-only, state never; only the history is writable; the host is not written', () => {
   const config = path.join(home, '.claude')
@@ -126,6 +127,7 @@ test('a run keeps answers and a login; MCP servers and other keys it planted are
     hasCompletedOnboarding: true,
     customApiKeyResponses: { approved: [PLACEHOLDER_TAIL], rejected: [] },
     theme: 'dark',
+    // what the run returned of its own workspace's entry (the run was on /workspace)
     projects: { '/workspace': { hasTrustDialogAccepted: true } },
   })
   assert.equal(fs.readFileSync(path.join(tmp, 'realm', 'claude', '.credentials.json'), 'utf8'), '{"claudeAiOauth":{"accessToken":"t"}}')
@@ -183,7 +185,11 @@ test("realm answers the sandbox's own questions in the run's copy; the user's ow
     theme: 'light',
     fullscreenUpsellSeenCount: 5,
     customApiKeyResponses: { approved: ['mine', PLACEHOLDER_TAIL], rejected: ['refused'] },
-    projects: { '/workspace': { hasTrustDialogAccepted: true, allowedTools: ['Bash'] }, '/home/me/p': { hasTrustDialogAccepted: false } },
+    projects: {
+      '/workspace': { hasTrustDialogAccepted: true, allowedTools: ['Bash'] },
+      '/home/me/p': { hasTrustDialogAccepted: false },
+      '/realm/workspace': { hasTrustDialogAccepted: true },
+    },
     hasCompletedOnboarding: true,
     ...MARKETPLACE_SKIPPED,
   })

@@ -162,7 +162,11 @@ test("realm's own --caps may not carry what would change the network's rules und
 })
 
 test('engines: a rootless, remote or gatewayless one takes the relay; Docker Desktop is told apart; the default bridge gateway is found', () => {
-  assert.equal(classifyEngine({ SecurityOptions: ['name=seccomp', 'name=rootless'] }, {}).kind, 'relay')
+  assert.deepEqual(classifyEngine({ SecurityOptions: ['name=seccomp', 'name=rootless'] }, {}), {
+    kind: 'relay',
+    why: "a rootless engine keeps its bridge in a namespace of its own, where realm's host is not",
+    rootless: true,
+  })
   const bridge = { IPAM: { Config: [{ Subnet: '172.18.0.0/16', Gateway: '172.18.0.1' }] } }
   assert.equal(classifyEngine({ OSType: 'linux' }, bridge, false).kind, 'relay', 'not on a socket of this machine')
   assert.equal(classifyEngine({ OSType: 'linux' }, { IPAM: { Config: [] } }).kind, 'relay', 'no gateway')

@@ -9,6 +9,8 @@ import { dockerDir, realmHome } from '../../common/paths.js'
 import { splitShellWords } from '../../common/shell-words.js'
 import { hasCredential, NO_CREDENTIAL_HINT } from '../../container/agent-env.js'
 import { buildImage, imageExists } from '../../container/docker.js'
+import { type Engine, engineLocation } from '../../container/engine-location.js'
+import { imageMissingRemote } from '../../container/remote.js'
 import { DEFAULT_IMAGE, defaultImageBuildArgs } from '../../container/image.js'
 import { type LimitChoice, readLimits } from '../../container/limits.js'
 import { readGitSettings } from '../../git/settings.js'
@@ -20,6 +22,11 @@ import type { RunMode } from '../../run/save.js'
 import { chooseStrategy, parseStrategy } from '../../run/workspace.js'
 import type { Session } from '../../session/store.js'
 import { loginFileNotice, type NetworkChoice, startNetwork } from '../../net/start.js'
+
+const COPY_ON_REMOTE =
+  "realm: the Docker engine is remote (it cannot see this machine's files): the project goes in as a copy, in the container's memory"
+const OVERLAY_ON_REMOTE =
+  "--workspace overlay needs a Docker engine that sees this machine's files, and this one is remote — use --workspace copy (or leave it out)"
 
 export interface RunCommandOptions extends NetworkChoice, LimitChoice {
   image?: string
@@ -43,8 +50,9 @@ export function checkImage(image: string): Promise<boolean> {
 }
 
 /** Makes sure the image exists: the default one is built from docker/ on first use, any other must exist. */
-async function ensureImage(image: string, exists: Promise<boolean>): Promise<void> {
+async function ensureImage(image: string, exists: Promise<boolean>, engine: Promise<Engine>): Promise<void> {
   if (await exists) return
+  if (image !== DEFAULT_IMAGE && (await engine).location === 'remote') throw imageMissingRemote(image)
   if (image !== DEFAULT_IMAGE) {
     throw new UserError(`image '${image}' not found — build or pull it first, or unset REALM_IMAGE / --image to use ${DEFAULT_IMAGE}`)
   }
@@ -97,13 +105,20 @@ async function checkRun(
   gitSettings.catch(() => undefined) // awaited by the run; a failure before then is reported there
   const hidden = userHideMatcher(options).then((matcher) => findHidden(root, matcher))
   hidden.catch(() => undefined) // the same
+  // Whether the engine sees this machine's files (asked once, and remembered per engine).
+  const engine = engineLocation()
   const strategy = await chooseStrategy(
     parseStrategy(options.workspace ?? process.env.REALM_WORKSPACE, options.workspace ? '--workspace' : 'REALM_WORKSPACE'),
     [root, realmHome()],
   )
-  await ensureImage(image, imageCheck)
+  await ensureImage(image, imageCheck, engine)
+  const { location, probed } = await engine
+  const remote = location === 'remote'
+  if (remote && strategy.forced && strategy.strategy === 'overlay') throw new UserError(OVERLAY_ON_REMOTE)
   if (!options.shell && !hasCredential(process.env)) say(kleur.yellow(NO_CREDENTIAL_HINT))
-  if (strategy.reason) say(`realm: using a copy of the project (${strategy.reason})`)
+  // Said once, when realm finds the engine remote; each run's summary says `workspace: copy`.
+  if (remote && probed) say(COPY_ON_REMOTE)
+  else if (strategy.reason) say(`realm: using a copy of the project (${strategy.reason})`)
   const login = loginFileNotice()
   if (login) say(kleur.yellow(login))
   return {
