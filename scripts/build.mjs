@@ -70,10 +70,11 @@ if (left) throw new Error(`${bundle}: ${left.length} import() left that boot.ts 
 // imports) gets a copy of it from esbuild's __toESM, a getter per property: thousands of them before realm's
 // checks are done, which made the script slower than the ES module it replaced. One copy per module of Node's is
 // enough (nothing writes to them): __toESM is made to keep the copy it made.
-const TO_ESM = 'var __toESM = (mod, isNodeMode, target) => ('
-if (text.split(TO_ESM).length !== 2) throw new Error(`${bundle}: esbuild's __toESM is not as scripts/build.mjs expects`)
-text = text.replace(
-  TO_ESM,
+// (esbuild names the helper's third parameter as it likes: target, target2…)
+const TO_ESM = /var __toESM = \(mod, isNodeMode, (\w+)\) => \(/
+const found = text.match(new RegExp(TO_ESM, 'g'))
+if (found?.length !== 1) throw new Error(`${bundle}: esbuild's __toESM is not as scripts/build.mjs expects`)
+text = text.replace(TO_ESM, (_, target) =>
   [
     'var __realmCopies = new WeakMap();',
     'var __toESM = (mod, isNodeMode) => {',
@@ -82,7 +83,7 @@ text = text.replace(
     '  if (!copies) __realmCopies.set(mod, (copies = []));',
     '  return (copies[isNodeMode ? 1 : 0] ??= __toESMCopy(mod, isNodeMode));',
     '};',
-    'var __toESMCopy = (mod, isNodeMode, target) => (',
+    `var __toESMCopy = (mod, isNodeMode, ${target}) => (`,
   ].join('\n'),
 )
 writeFileSync(bundle, text)
