@@ -6,9 +6,9 @@ import { main } from './program.js'
 // The network of a run (engine facts, broker, proxy) starts first, so that it overlaps everything else (see net/start.ts).
 // Loaded only for the commands that run the agent: it brings docker's and the network's code (execa among them),
 // which would cost every other command about 0.1 s of start-up.
-if (process.argv[2] === 'new' || process.argv[2] === 'resume') (await import('../net/start.js')).prestartNetwork(process.argv, say)
-
-main()
+const runsAgent = process.argv[2] === 'new' || process.argv[2] === 'resume'
+void (runsAgent ? import('../net/start.js').then((start) => start.prestartNetwork(process.argv, say)) : Promise.resolve())
+  .then(() => main())
   .then(
     (code) => {
       process.exitCode = code

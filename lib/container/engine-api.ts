@@ -118,21 +118,41 @@ export function attachContainer(socket: string, name: string): Promise<Attached>
 }
 
 /**
- * Runs `cmd` in the running container `name` (docker exec -i), with the container's own capabilities, and
- * resolves once it runs, with its streams: its stdin ends when the connection does, realm's end or realm's death.
+ * Runs `cmd` in the running container `name` (docker exec -i), with the container's own capabilities (as `user`
+ * when given), and resolves once it runs, with its streams: its stdin ends when the connection does, realm's end
+ * or realm's death.
  */
 export async function execInContainer(socket: string, name: string, cmd: string[], user?: string): Promise<Attached> {
-  const created = await engineRequest(socket, 'POST', `/containers/${encodeURIComponent(name)}/exec`, {
-    Cmd: cmd,
-    AttachStdin: true,
-    AttachStdout: true,
-    AttachStderr: true,
-    Tty: false,
-    ...(user ? { User: user } : {}),
-  })
+  return startExec(socket, await createExec(socket, name, cmd, { user }))
+}
+
+/**
+ * Makes `cmd` ready to run in the running container `name` as execInContainer runs it, to be started by startExec
+ * (at once, or by a later run); its id. `background`: the request does not keep realm running.
+ */
+export async function createExec(
+  socket: string,
+  name: string,
+  cmd: string[],
+  options: { user?: string; background?: boolean } = {},
+): Promise<string> {
+  const created = await engineRequest(
+    socket,
+    'POST',
+    `/containers/${encodeURIComponent(name)}/exec`,
+    { Cmd: cmd, AttachStdin: true, AttachStdout: true, AttachStderr: true, Tty: false, ...(options.user ? { User: options.user } : {}) },
+    30_000,
+    options.background,
+  )
   if (created.status !== 201) throw refusal('cannot run in the sidecar', created)
-  const { Id } = JSON.parse(created.body) as { Id: string }
-  return hijack(socket, `/exec/${encodeURIComponent(Id)}/start`, { Detach: false, Tty: false }, 'run in')
+  const { Id } = JSON.parse(created.body) as { Id: unknown }
+  if (typeof Id !== 'string') throw new Error('cannot run in the sidecar: the engine gave no id')
+  return Id
+}
+
+/** Starts what createExec made ready, and resolves once it runs, with its streams (see execInContainer). */
+export function startExec(socket: string, id: string): Promise<Attached> {
+  return hijack(socket, `/exec/${encodeURIComponent(id)}/start`, { Detach: false, Tty: false }, 'run in')
 }
 
 /** A request whose connection the engine takes over for a container's streams (attach, exec). */

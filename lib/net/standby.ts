@@ -15,15 +15,26 @@ import path from 'node:path'
 import type { Readable } from 'node:stream'
 
 import { trace } from '../common/trace.js'
-import { createContainer, engineRequest, execInContainer, removeContainer, startContainer } from '../container/engine-api.js'
+import {
+  type Attached,
+  createContainer,
+  createExec,
+  engineRequest,
+  removeContainer,
+  startContainer,
+  startExec,
+} from '../container/engine-api.js'
 import { type Launched, launchedOn } from './sidecar.js'
 import { NET_MOUNT, type SidecarPlan, sidecarSpec } from './sidecar-plan.js'
+import { leaveHint, takeHint } from './standby-hint.js'
 
 const LABEL = 'realm.net.standby'
 /** How long a standby waits to be claimed: long enough for the next run of a working session. */
 const STANDBY_SECONDS = 600
 /** How long a claim may take to say whether it got the standby. */
 const CLAIM_TIMEOUT_MS = 3000
+/** What takes a standby: run in it by `docker exec`. */
+const CLAIM = ['sh', `${NET_MOUNT}/firewall.sh`, 'claim']
 
 /** Whether standbys are used: REALM_NET_STANDBY=0 turns them off (each run then starts its own sidecar). */
 export function standbyEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
@@ -51,6 +62,14 @@ async function standbys(socket: string, key: string): Promise<string[]> {
  * when none is left for the next run.
  */
 export async function claimStandby(socket: string, key: string): Promise<{ launched?: Launched; left: number }> {
+  // First the standby the last run of this $REALM_HOME left, its claim made ready (standby-hint.ts): taken, it
+  // leaves none for the next run.
+  const hint = takeHint(key)
+  const hinted = hint && (await claimWith(socket, hint.container, () => startExec(socket, hint.exec)).catch(() => undefined))
+  if (hinted) {
+    trace('sidecar claimed')
+    return { launched: hinted, left: 0 }
+  }
   const found = await standbys(socket, key).catch(() => [] as string[])
   // In random order, so that realms that start together mostly try different ones.
   const order = found.map((id) => ({ id, at: Math.random() })).sort((a, b) => a.at - b.at)
@@ -65,7 +84,12 @@ export async function claimStandby(socket: string, key: string): Promise<{ launc
 }
 
 async function claimOne(socket: string, id: string): Promise<Launched | undefined> {
-  const exec = await execInContainer(socket, id, ['sh', `${NET_MOUNT}/firewall.sh`, 'claim'])
+  return claimWith(socket, id, async () => startExec(socket, await createExec(socket, id, CLAIM)))
+}
+
+/** The standby `id`, if its claim (`run`: the exec of CLAIM in it, started) says this realm got it. */
+async function claimWith(socket: string, id: string, run: () => Promise<Attached>): Promise<Launched | undefined> {
+  const exec = await run()
   const answer = await firstLine(exec.stdout, CLAIM_TIMEOUT_MS)
   if (answer !== 'claimed') {
     exec.connection.destroy()
@@ -123,5 +147,9 @@ export async function startStandby(socket: string, plan: SidecarPlan, key: strin
     trace('standby started')
   } catch {
     await removeContainer(socket, name)
+    return
   }
+  // Its claim made ready for the next run (standby-hint.ts); without it, the next run finds it by asking.
+  const exec = await createExec(socket, name, CLAIM, { background: true }).catch(() => undefined)
+  if (exec) leaveHint({ key, container: name, exec })
 }

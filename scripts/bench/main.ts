@@ -26,7 +26,7 @@ import { benchSnapshots } from './snapshot.js'
 async function main(): Promise<void> {
   const { reps, sizes, strategies, only, keep } = parseOptions()
   const tmpRoot = makeTempRoot(keep)
-  if (!fs.existsSync(path.join(ROOT, 'dist', 'index.js'))) fatal('dist/ is missing: run `npm run build` (npm run bench does)')
+  if (!fs.existsSync(path.join(ROOT, 'dist', 'index.cjs'))) fatal('dist/ is missing: run `npm run build` (npm run bench does)')
   // Only realm new, the snapshot runs and the other engines (whose images come from it) need the engine.
   let docker = 'not used'
   if (only.has('new') || only.has('snapshot') || only.has('engines')) {

@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import http from 'node:http'
+import fs from 'node:fs/promises'
 import type { AddressInfo } from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
@@ -295,7 +296,8 @@ describe('the network policy', { skip, timeout: 10 * 60_000 }, () => {
     const standbys = async () =>
       (await execa('docker', ['ps', '-q', '--no-trunc', '--filter', `label=realm.net.standby=${key}`])).stdout.split('\n').filter(Boolean)
     // A run leaves a standby for the next one (its start does not hold realm's exit up: it may follow it).
-    const first = await realm(['new', 'net-standby-1', '--', 'true'], { cwd: fx.project, home: fx.home, env: {} })
+    // (Long enough for the standby to have started before realm exits, so that its hint is left too.)
+    const first = await realm(['new', 'net-standby-1', '--', 'sleep 2'], { cwd: fx.project, home: fx.home, env: {} })
     assert.equal(first.code, 0, explain(first))
     let waiting = await standbys()
     for (let i = 0; i < 100 && waiting.length === 0; i++) {
@@ -304,6 +306,13 @@ describe('the network policy', { skip, timeout: 10 * 60_000 }, () => {
     }
     assert.ok(waiting.length >= 1, 'a standby runs after the run')
     const standby = waiting[0]
+    // And names it, its claim made ready, for this home's next run (net/standby-hint.ts).
+    const hintFile = path.join(fx.home, 'net-standby')
+    for (let i = 0; i < 100 && !(await fs.stat(hintFile).catch(() => undefined)); i++) await new Promise((r) => setTimeout(r, 100))
+    const hint = JSON.parse(await fs.readFile(hintFile, 'utf8')) as { key: string; container: string }
+    assert.equal(hint.key, key)
+    const hinted = (await execa('docker', ['inspect', '--format', '{{.Id}}', hint.container])).stdout
+    assert.ok(waiting.includes(hinted), `the hint names a standby (${hint.container})`)
     // Unclaimed, its namespace reaches nothing: not the host's service, not the gateway, not the outside host.
     const curl = (url: string) => ['curl', '-s', '-o', '/dev/null', '-m', '3', '--noproxy', '*', '-w', '%{http_code}', url]
     for (const url of [`http://${hostIp}:${servicePort}/`, `http://${gw}:${servicePort}/`, `http://${OUTSIDE}:8080/`]) {
@@ -314,7 +323,8 @@ describe('the network policy', { skip, timeout: 10 * 60_000 }, () => {
     const child = startRealm(['new', 'net-standby-2', '--', 'sleep 4'], { cwd: fx.project, home: fx.home, env: {} })
     const container = await sessionContainer('net-standby-2')
     const mode = (await execa('docker', ['inspect', '--format', '{{.HostConfig.NetworkMode}}', container])).stdout
-    const taken = mode.slice('container:'.length)
+    const taken = (await execa('docker', ['inspect', '--format', '{{.Id}}', mode.slice('container:'.length)])).stdout
+    assert.equal(taken, hinted, 'the run took the standby its hint named')
     assert.ok(
       waiting.includes(taken),
       `the run joined a standby (${mode}; standbys: ${waiting.join(' ')}; now: ${(await standbys()).join(' ')})`,
@@ -330,6 +340,16 @@ describe('the network policy', { skip, timeout: 10 * 60_000 }, () => {
       if (!gone) await new Promise((r) => setTimeout(r, 200))
     }
     assert.ok(gone, 'the claimed standby is gone once its run is over')
+  })
+
+  test('a stale hint of a standby (gone, its exec unknown) costs a run nothing but the usual way', async () => {
+    const key = standbyKey({ image: TEST_NET_IMAGE, netDir: path.join(import.meta.dirname, '..', '..', 'docker', 'net') })
+    const stale = { key, container: `realm-net-standby-gone-${id}`, exec: 'f'.repeat(64) }
+    await fs.writeFile(path.join(fx.home, 'net-standby'), JSON.stringify(stale), { mode: 0o600 })
+    const result = await realm(['new', 'net-standby-stale', '--', 'true'], { cwd: fx.project, home: fx.home, env: {} })
+    assert.equal(result.code, 0, explain(result))
+    const left = await fs.readFile(path.join(fx.home, 'net-standby'), 'utf8').catch(() => '')
+    assert.ok(!left.includes(stale.container), 'the stale hint was taken away')
   })
 
   test('a standby nobody claims ends by itself, and one that cannot close its namespace ends at once', async () => {
