@@ -93,7 +93,10 @@ describe('bad input', { skip }, () => {
     await fs.symlink(process.execPath, path.join(bin, 'node')).catch(() => undefined)
     await fs.symlink('/usr/bin/git', path.join(bin, 'git')).catch(() => undefined)
     await fs.symlink('/usr/bin/find', path.join(bin, 'find')).catch(() => undefined)
-    assertUserError(await realm(['new', 'nodocker', 'true'], { cwd: project, home, env: { PATH: bin } }), /neither docker nor podman is installed/)
+    assertUserError(
+      await realm(['new', 'nodocker', 'true'], { cwd: project, home, env: { PATH: bin } }),
+      /neither docker nor podman is installed/,
+    )
     assert.ok(!(await sessions()).includes('nodocker'))
   })
 
