@@ -65,7 +65,9 @@ export async function buildImage(tag: string, context: string, buildArgs: string
  * spawned by the time this returns (its promise).
  */
 export function runAttached(args: string[], env: Record<string, string> = {}): Promise<number> {
-  return runProgram(engineProgram(), args, { stdio: 'inherit', env }).then((result) => {
+  // Among `env` may be the run's proxy, which the CLI must not take for its own connection to a tcp engine: the
+  // agent's NO_PROXY is always given as NAME=value in `args`, so this one is the client's alone.
+  return runProgram(engineProgram(), args, { stdio: 'inherit', env: { ...env, NO_PROXY: '*', no_proxy: '*' } }).then((result) => {
     if (result.exitCode !== undefined) return result.exitCode
     if (errorCode(result.error) === 'ENOENT') throw engineMissing()
     if (result.error) throw result.error
