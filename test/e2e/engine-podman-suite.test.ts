@@ -19,7 +19,13 @@ if (podmanProblem && process.env.CI) throw new Error(`the Podman tests need Podm
 const skip = dockerSkipped || podmanProblem || (process.getuid?.() !== 0 ? 'the Podman tests set up users and run as root' : false)
 
 const scratch = skip ? undefined : await tempDir('realm-podman-suite-')
-after(async () => scratch?.cleanup())
+// The rootless user's Podman may still be removing a container (its `container cleanup`, a sidecar's conmon) in
+// the storage under scratch: its processes go first, then the tree, retried while they let go of it.
+after(async () => {
+  if (!scratch) return
+  await execa('pkill', ['-KILL', '-u', PODMAN_USER], { reject: false })
+  await fs.rm(scratch.path, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 })
+})
 
 /** `docker save IMAGE | podman load`, through a file `podman` (maybe as another user) can read. */
 async function loadInto(image: string, load: (tar: string) => Promise<unknown>): Promise<void> {
