@@ -9,7 +9,6 @@ import { randomBytes } from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
 
-import { AGENT_IDENTITY, passedEnv } from '../container/agent-env.js'
 import { claudeMounts } from '../container/claude-config.js'
 import type { Engine } from '../container/engine-location.js'
 import type { ContainerLimits } from '../container/limits.js'
@@ -19,9 +18,9 @@ import { runAttached, stopContainer } from '../container/docker.js'
 import { UserError } from '../common/errors.js'
 import { dockerDir } from '../common/paths.js'
 import { privateDirSync } from '../common/private.js'
-import { trace, traceDockerSpawned, traceEnabled } from '../common/trace.js'
+import { trace, traceDockerSpawned } from '../common/trace.js'
 import { commitsPresent, packObjects, type WorkingTree, workingTree } from '../git/stream-source.js'
-import { type GitSettings, identityEnv } from '../git/settings.js'
+import type { GitSettings } from '../git/settings.js'
 import { withScratch } from '../git/scratch.js'
 import { heldByAnotherProcess } from '../session/lock.js'
 import { PATCH_FILES, type Session } from '../session/store.js'
@@ -39,7 +38,8 @@ import {
   writeRunState,
 } from './host-run.js'
 import { trackedHidden, hiddenTest } from './hidden.js'
-import { ENV, OUT, type RunMode } from './protocol.js'
+import { entrypointEnv } from './entrypoint-env.js'
+import { OUT, type RunMode } from './protocol.js'
 import { cachedCommits, forgetCache, updateCache } from './remote-cache.js'
 import { handedOutFiles, netReadyStream, streamInput } from './remote-input.js'
 import { fetchOutputs } from './remote-outputs.js'
@@ -151,19 +151,7 @@ export async function runStreamed(options: StreamedRunOptions, hidden: string[],
         tty: options.tty,
         user,
         cacheVolume: volume,
-        env: {
-          [ENV.mode]: options.mode,
-          [ENV.base]: session.meta.baseCommit,
-          ...(session.meta.branch ? { [ENV.branch]: session.meta.branch } : {}),
-          ...(session.meta.subdir ? { [ENV.subdir]: session.meta.subdir } : {}),
-          ...(options.includeIgnored ? { [ENV.includeIgnored]: '1' } : {}),
-          ...(options.mode === 'new' && session.meta.remote ? { [ENV.cleanStart]: '1' } : {}),
-          ...identityEnv(identity, AGENT_IDENTITY),
-          ...(traceEnabled() ? { [ENV.trace]: '1' } : {}),
-          ...(network?.join ? { [ENV.netWait]: '1' } : {}),
-          ...(network?.env ?? {}),
-        },
-        passEnv: [...passedEnv(env, options.tty), ...Object.keys(network?.secretEnv ?? {})],
+        ...entrypointEnv({ session, mode: options.mode, includeIgnored: options.includeIgnored, tty: options.tty, env, identity, network }),
         limits: options.limits,
         extraArgs: [...(network?.dockerArgs ?? []), ...options.dockerArgs],
         command: options.command,

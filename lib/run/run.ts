@@ -5,7 +5,6 @@ import fsSync from 'node:fs'
 import fs, { constants } from 'node:fs/promises'
 import path from 'node:path'
 
-import { AGENT_IDENTITY, passedEnv } from '../container/agent-env.js'
 import { claudeMounts } from '../container/claude-config.js'
 import { planDockerRun } from '../container/plan.js'
 import { planFor } from '../container/engine-dialect.js'
@@ -16,10 +15,10 @@ import { pathExists, watchForFile } from '../common/files.js'
 import { PRIVATE_FILE_MODE, privateDirSync } from '../common/private.js'
 import { removeTreeSync } from '../common/remove-tree.js'
 import { sweepTree } from '../common/sweep.js'
-import { identityEnv } from '../git/settings.js'
 import { loadGit } from '../git/exec.js'
 import { dockerDir } from '../common/paths.js'
-import { ENV, MOUNT, OUT } from './protocol.js'
+import { entrypointEnv } from './entrypoint-env.js'
+import { MOUNT, OUT } from './protocol.js'
 import { saveRun, type SaveResult } from './save.js'
 import {
   claudeHistoryDir,
@@ -35,7 +34,7 @@ import {
 import { readRunError } from './outputs.js'
 import { makeHideLayer, trackedHidden } from './hidden.js'
 import type { Session } from '../session/store.js'
-import { trace, traceDockerSpawned, traceEnabled } from '../common/trace.js'
+import { trace, traceDockerSpawned } from '../common/trace.js'
 import { agentOnEngine } from './agent-on-engine.js'
 import { rememberOverlayUnsupported, type StrategyChoice, type Strategy } from './workspace.js'
 import { engineLocation } from '../container/engine-location.js'
@@ -149,20 +148,7 @@ async function startContainer(
     runDir: out,
     realmLib: dockerDir(),
     workspace: strategy === 'overlay' ? { kind: 'overlay', upper, work } : { kind: 'copy' },
-    env: {
-      [ENV.mode]: options.mode,
-      [ENV.base]: session.meta.baseCommit,
-      ...(session.meta.branch ? { [ENV.branch]: session.meta.branch } : {}),
-      ...(session.meta.subdir ? { [ENV.subdir]: session.meta.subdir } : {}),
-      ...(options.includeIgnored ? { [ENV.includeIgnored]: '1' } : {}),
-      // A `new --remote` session starts from the remote branch's tip alone, not from the user's checkout.
-      ...(options.mode === 'new' && session.meta.remote ? { [ENV.cleanStart]: '1' } : {}),
-      ...identityEnv(identity, AGENT_IDENTITY),
-      ...(traceEnabled() ? { [ENV.trace]: '1' } : {}),
-      ...(network.join ? { [ENV.netWait]: '1' } : {}),
-      ...network.env,
-    },
-    passEnv: [...passedEnv(env, options.tty), ...Object.keys(network.secretEnv)],
+    ...entrypointEnv({ session, mode: options.mode, includeIgnored: options.includeIgnored, tty: options.tty, env, identity, network }),
     mounts: claudeMounts({ seedDir: claudeSeedDir(session), historyDir: claudeHistoryDir(session) }),
     limits: agent.limits,
     extraArgs: [...network.dockerArgs, ...options.dockerArgs],
