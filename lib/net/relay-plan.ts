@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs'
 import path from 'node:path'
 
 import { type TarEntry, tarArchive } from '../container/tar.js'
-import { CAPS, NET_MOUNT, type SidecarPlan, SYSCTLS, sidecarContainer } from './sidecar-plan.js'
+import { NET_MOUNT, SIDECAR_FLAGS, type SidecarPlan, sidecarContainer } from './sidecar-plan.js'
 
 const COMMAND = ['sh', `${NET_MOUNT}/firewall.sh`, 'relay']
 /** realm-relay runs as nobody: it needs no privilege, and what it carries is the agent's. */
@@ -39,14 +39,7 @@ export function planRelaySidecar(plan: SidecarPlan, engineArgs: string[] = []): 
       plan.name,
       '--network',
       'none',
-      ...Object.entries(SYSCTLS).flatMap(([key, value]) => ['--sysctl', `${key}=${value}`]),
-      '--cap-drop',
-      'ALL',
-      ...CAPS.flatMap((cap) => ['--cap-add', cap]),
-      '--security-opt',
-      'no-new-privileges',
-      '--log-driver',
-      'none',
+      ...SIDECAR_FLAGS,
       '--entrypoint',
       entrypoint,
       plan.image,

@@ -10,19 +10,11 @@ import { trace } from '../common/trace.js'
 import { engineProgram } from '../container/engine-cli.js'
 import { planFor } from '../container/engine-dialect.js'
 import { engineKind, hostLimits } from '../container/engine-kind.js'
-import {
-  type Attached,
-  attachContainer,
-  createContainer,
-  engineSocket,
-  execInContainer,
-  removeContainer,
-  startContainer,
-} from '../container/engine-api.js'
+import { type Attached, engineSocket, execInContainer } from '../container/engine-api.js'
 import { runProgram } from '../common/spawn.js'
 import { serveRelay } from './relay.js'
 import { planRelay, planRelaySidecar, RELAY_PROGRAM, RELAY_USER, relayFiles, relaySidecarSpec } from './relay-plan.js'
-import { type Launched, launchedOn, launchWithCli, refused, type RelayStreams, type Sidecar } from './sidecar.js'
+import { type Launched, launchOnSocket, launchWithCli, refused, type RelayStreams, type Sidecar } from './sidecar.js'
 import type { SidecarPlan } from './sidecar-plan.js'
 
 /** realm-relay over the engine's socket: an exec whose hijacked connection carries realm's frames both ways. */
@@ -43,21 +35,12 @@ async function relayWithCli(name: string, ports: number[]): Promise<RelayStreams
   return { fromRelay: child.stdout, toRelay: child.stdin, stderr: child.stderr, unref }
 }
 
-async function launchOnSocket(socket: string, plan: SidecarPlan): Promise<Launched> {
+async function launchRelayOnSocket(socket: string, plan: SidecarPlan): Promise<Launched> {
   // An engine on a socket of this machine sees realm's paths: docker/net is mounted, as for a bridge sidecar (a
   // copy into a created container costs the engine a mount of its filesystem: a third of a second under load).
   const engine = planFor(await engineKind(), hostLimits())
-  await createContainer(socket, plan.name, relaySidecarSpec(plan, true, engine.ulimits))
-  let attached: Attached | undefined
-  try {
-    attached = await attachContainer(socket, plan.name)
-    await startContainer(socket, plan.name)
-  } catch (error) {
-    attached?.connection.destroy()
-    await removeContainer(socket, plan.name)
-    throw error
-  }
-  return { ...launchedOn(socket, plan.name, attached), startRelay: (ports) => relayOnSocket(socket, plan.name, ports) }
+  const launched = await launchOnSocket(socket, plan, relaySidecarSpec(plan, true, engine.ulimits))
+  return { ...launched, startRelay: (ports) => relayOnSocket(socket, plan.name, ports) }
 }
 
 async function launchWithCliSteps(plan: SidecarPlan): Promise<Launched> {
@@ -82,7 +65,7 @@ export async function launchRelaySidecar(plan: SidecarPlan): Promise<Launched> {
   trace('sidecar starting (relay)')
   const socket = engineSocket()
   try {
-    const launched = socket ? await launchOnSocket(socket, plan) : await launchWithCliSteps(plan)
+    const launched = socket ? await launchRelayOnSocket(socket, plan) : await launchWithCliSteps(plan)
     trace('sidecar started')
     return launched
   } catch (error) {

@@ -42,6 +42,22 @@ export const SYSCTLS: Record<string, string> = {
 /** realm's own script; it reads its rules' line from stdin (firewall.sh). */
 const COMMAND = ['sh', `${NET_MOUNT}/firewall.sh`]
 
+/**
+ * The docker CLI's flags of every sidecar (either path), as sidecarContainer's body has them: no IPv6, only the
+ * sidecar's capabilities, no new privileges, and no log (realm reads the blocked attempts from the attached
+ * stdout; the engine need not keep them).
+ */
+export const SIDECAR_FLAGS: readonly string[] = [
+  ...Object.entries(SYSCTLS).flatMap(([key, value]) => ['--sysctl', `${key}=${value}`]),
+  '--cap-drop',
+  'ALL',
+  ...CAPS.flatMap((cap) => ['--cap-add', cap]),
+  '--security-opt',
+  'no-new-privileges',
+  '--log-driver',
+  'none',
+]
+
 export function planSidecar(plan: SidecarPlan): string[] {
   const [entrypoint, ...args] = COMMAND
   return [
@@ -52,16 +68,8 @@ export function planSidecar(plan: SidecarPlan): string[] {
     plan.name,
     '--network',
     'bridge',
-    ...Object.entries(SYSCTLS).flatMap(([key, value]) => ['--sysctl', `${key}=${value}`]),
     ...HOSTS.flatMap((line) => ['--add-host', line]),
-    '--cap-drop',
-    'ALL',
-    ...CAPS.flatMap((cap) => ['--cap-add', cap]),
-    '--security-opt',
-    'no-new-privileges',
-    // realm reads the blocked attempts from the attached stdout; the engine need not keep them.
-    '--log-driver',
-    'none',
+    ...SIDECAR_FLAGS,
     '--mount',
     ['type=bind', `src=${plan.netDir}`, `dst=${NET_MOUNT}`, 'readonly'].map(csvField).join(','),
     '--entrypoint',

@@ -123,9 +123,12 @@ export interface RelayStreams {
   unref(): void
 }
 
-/** Through the engine's socket: created, attached to (so that no line is lost), started. */
-async function launchOnSocket(socket: string, plan: SidecarPlan): Promise<Launched> {
-  await createContainer(socket, plan.name, sidecarSpec(plan))
+/**
+ * Through the engine's socket: created, attached to (so that no line is lost), started. `spec`: the container
+ * (a bridge sidecar's by default; relay-sidecar.ts gives its own).
+ */
+export async function launchOnSocket(socket: string, plan: SidecarPlan, spec = sidecarSpec(plan)): Promise<Launched> {
+  await createContainer(socket, plan.name, spec)
   let attached: Attached | undefined
   try {
     attached = await attachContainer(socket, plan.name)
