@@ -227,18 +227,21 @@ describe('a remote Docker engine', { skip }, () => {
     await fs.rm(path.join(project, 'agent.txt'))
   })
 
-  test('realm killed mid-run: the container finishes on the engine; list and diff fetch and show it, resume saves it', async () => {
-    const child = startRealm(['new', 'cut', 'echo early > early.txt', 'sleep 6', 'echo late > late.txt'], {
-      cwd: project,
-      home,
-      env: { ...remote.env, REALM_NETWORK: 'open' },
-    })
+  /** Starts `realm args` on the stand-in and kills it (SIGKILL) once its container has run for a moment. */
+  async function killOnceRunning(args: string[]) {
+    const child = startRealm(args, { cwd: project, home, env: { ...remote.env, REALM_NETWORK: 'open' } })
     // Running, not only created (the engine creates it while realm still reads the project).
     await until('the run to start on the engine', async () =>
       (await remoteDocker('ps', '--filter', 'name=realm-cut-', '--format', '{{.Names}}')).trim() ? true : undefined,
     )
     await new Promise((resolve) => setTimeout(resolve, 1500))
     child.kill('SIGKILL')
+    // Wrapped: the child is a promise, which an async function's result would await.
+    return { child }
+  }
+
+  test('realm killed mid-run: the container finishes on the engine; list and diff fetch and show it, resume saves it', async () => {
+    const { child } = await killOnceRunning(['new', 'cut', 'echo early > early.txt', 'sleep 6', 'echo late > late.txt'])
     await child.catch(() => undefined)
     await until('the container to finish on its own', async () =>
       (await remoteDocker('ps', '-a', '--filter', 'name=realm-cut-', '--format', '{{.Status}}')).startsWith('Exited') ? true : undefined,
@@ -256,17 +259,8 @@ describe('a remote Docker engine', { skip }, () => {
   })
 
   test('realm killed while the container still runs: resume stops it, fetches its capture and saves it', async () => {
-    const child = startRealm(['resume', 'cut', 'echo during > during.txt', 'sleep 600'], {
-      cwd: project,
-      home,
-      env: { ...remote.env, REALM_NETWORK: 'open' },
-    })
-    await until('the run to start on the engine', async () =>
-      (await remoteDocker('ps', '--filter', 'name=realm-cut-', '--format', '{{.Names}}')).trim() ? true : undefined,
-    )
-    await new Promise((resolve) => setTimeout(resolve, 1500))
+    const { child } = await killOnceRunning(['resume', 'cut', 'echo during > during.txt', 'sleep 600'])
     // realm dies, and its connection to the engine with it: the docker client attached to the container goes too.
-    child.kill('SIGKILL')
     const container = (await remoteDocker('ps', '--filter', 'name=realm-cut-', '--format', '{{.Names}}')).trim()
     for (const pid of await processesRunning(['start', '--attach', '--interactive', container])) process.kill(pid, 'SIGKILL')
     await child.catch(() => undefined)
