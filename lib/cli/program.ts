@@ -23,8 +23,10 @@ Agent arguments go to 'claude --dangerously-skip-permissions' in the container; 
 always the agent's. Environment: REALM_HOME (default ~/.realm), REALM_IMAGE, REALM_DOCKER_ARGS,
 REALM_WORKSPACE=overlay|copy, REALM_NETWORK=allowlist|model|open|host, REALM_ALLOW, REALM_HIDE, REALM_SHOW,
 REALM_NET_STANDBY=0 (no sidecar started ahead for the next run), REALM_NET_PATH=relay (enforce the network
-through realm's relay, as on a remote, rootless or Podman engine, here too); HTTPS_PROXY, HTTP_PROXY and NO_PROXY name
-the host's own proxy, which realm's proxy and broker go out through.`
+through realm's relay, as on a remote, rootless or Podman engine, here too); REALM_ENGINE=docker|podman (the
+engine CLI; unset: docker if installed, else podman), and DOCKER_HOST or a docker context for a rootless or remote
+engine (see README, Engines); HTTPS_PROXY, HTTP_PROXY and NO_PROXY name the host's own proxy, which realm's proxy and
+broker go out through.`
 
 type CacCommand = ReturnType<ReturnType<typeof cac>['command']>
 
